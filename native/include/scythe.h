@@ -1,0 +1,250 @@
+/*
+ * scythe.h - the whole public ABI of libscythe, Scythe's native process supervisor core.
+ *
+ * Conventions (see docs/architecture.md):
+ *  - Every fallible function returns 0 on success or a negative errno value; out-parameters come first.
+ *    errno itself is never part of the contract.
+ *  - Handles are opaque. Every *_free(NULL) is a no-op.
+ *  - Option structs start with `int version` and are initialised with their *_INIT macro (or *_init function
+ *    for hosts without a C preprocessor), so fields can be added without breaking old callers.
+ *  - Times are nanoseconds of CLOCK_MONOTONIC unless a name says otherwise.
+ *
+ * Threading: a scythe_loop is driven by exactly one thread calling scythe_loop_run(). scythe_spawn(),
+ * scythe_job_cancel(), scythe_loop_wakeup() and every scythe_token_* function may be called from any thread.
+ */
+#ifndef SCYTHE_H
+#define SCYTHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SCYTHE_BUILDING) && defined(__GNUC__)
+#define SCYTHE_API __attribute__((visibility("default")))
+#else
+#define SCYTHE_API
+#endif
+
+/* ---- versions ------------------------------------------------------------------------------------------- */
+
+#define SCYTHE_VERSION_MAJOR 0
+#define SCYTHE_VERSION_MINOR 1
+#define SCYTHE_VERSION_PATCH 0
+/* (major << 16) | (minor << 8) | patch, as returned by scythe_version(). */
+#define SCYTHE_VERSION_NUMBER ((SCYTHE_VERSION_MAJOR << 16) | (SCYTHE_VERSION_MINOR << 8) | SCYTHE_VERSION_PATCH)
+
+/* The version of the library actually loaded; a host refuses a different major. */
+SCYTHE_API uint32_t scythe_version(void);
+
+/* ---- capabilities, probed once ---------------------------------------------------------------------------- */
+
+#define SCYTHE_CAP_PIDFD_OPEN        0x0001u /* pidfd_open(2): required */
+#define SCYTHE_CAP_PIDFD_SEND_SIGNAL 0x0002u /* pidfd_send_signal(2): required */
+#define SCYTHE_CAP_WAITID_PIDFD      0x0004u /* waitid(P_PIDFD): required */
+#define SCYTHE_CAP_CLOSE_RANGE       0x0008u /* close_range(2): no fd above 2 reaches a child */
+#define SCYTHE_CAP_SPAWN_SETSID      0x0010u /* POSIX_SPAWN_SETSID */
+#define SCYTHE_CAP_SPAWN_CLOSEFROM   0x0020u /* posix_spawn_file_actions_addclosefrom_np */
+#define SCYTHE_CAP_SPAWN_CHDIR       0x0040u /* posix_spawn_file_actions_addchdir_np */
+#define SCYTHE_CAP_REQUIRED (SCYTHE_CAP_PIDFD_OPEN | SCYTHE_CAP_PIDFD_SEND_SIGNAL | SCYTHE_CAP_WAITID_PIDFD | \
+                             SCYTHE_CAP_SPAWN_SETSID | SCYTHE_CAP_SPAWN_CLOSEFROM)
+
+/* Bit set of SCYTHE_CAP_* this kernel and libc offer. Probed once; later calls return the cached value. */
+SCYTHE_API uint32_t scythe_capabilities(void);
+
+/* Human-readable text for a negative errno value as returned by this library ("No such file or directory").
+ * Never NULL; the string is static. */
+SCYTHE_API const char *scythe_strerror(int err);
+
+/* ---- ABI self-description --------------------------------------------------------------------------------- */
+
+/* One row per public struct ("scythe_spawn_options", field NULL: size and alignment) and per field
+ * ("scythe_spawn_options", "timeout_ns": offset and size). Lets a host check its own layouts against the
+ * library it loaded. */
+typedef struct scythe_abi_entry {
+    const char *type_name;
+    const char *field_name; /* NULL for the row describing the struct itself */
+    uint32_t offset;        /* field offset, or 0 for the struct row */
+    uint32_t size;          /* field size, or sizeof the struct */
+} scythe_abi_entry;
+
+/* *out points to a static table of *count entries. */
+SCYTHE_API int scythe_abi_table(const scythe_abi_entry **out, size_t *count);
+
+/* ---- cancel tokens ------------------------------------------------------------------------------------------ */
+
+/* A cancel token is a word of native memory that any thread or runtime can flip. Cancelling a token wakes every
+ * loop; each loop kills, natively, every job attached to that token (or to one of its ancestors).
+ *
+ * The state word (see scythe_token_state_address) is 0 while live. It changes exactly once, by one
+ * compare-and-set, to SCYTHE_TOKEN_CANCELLED_BIT | (uint32_t)reason, with (winner + 1) in bits 33..63 when the
+ * change was a race claim. Hosts may read it directly with an acquire load instead of calling
+ * scythe_token_is_cancelled(). */
+typedef struct scythe_token scythe_token;
+
+#define SCYTHE_TOKEN_CANCELLED_BIT (UINT64_C(1) << 32)
+#define SCYTHE_TOKEN_WINNER_SHIFT 33
+
+/* Reasons below 256 are Scythe's own; hosts use any other value. */
+#define SCYTHE_REASON_NONE      0
+#define SCYTHE_REASON_USER      1 /* cancelled by the caller */
+#define SCYTHE_REASON_TIMEOUT   2 /* a deadline passed */
+#define SCYTHE_REASON_PREEMPTED 3 /* a racer claimed the token */
+#define SCYTHE_REASON_SHUTDOWN  4 /* the supervisor is closing */
+#define SCYTHE_REASON_PARENT    5 /* reserved */
+
+/* A new live token holding one reference. With a parent, the token is cancelled (with the parent's reason)
+ * when the parent is, at once if the parent already is. */
+SCYTHE_API int scythe_token_new(scythe_token **out, scythe_token *parent);
+
+/* Drops the caller's reference; jobs attached to the token keep it alive until they are freed. */
+SCYTHE_API void scythe_token_free(scythe_token *token);
+
+/* Cancels with the given reason (and all descendant tokens). Returns 0 if this call cancelled it, -EALREADY if
+ * it was already cancelled (the first reason stays). Lock-free flip of the word; then wakes the loops. */
+SCYTHE_API int scythe_token_cancel(scythe_token *token, uint32_t reason);
+
+/* Nonzero once cancelled (acquire load). */
+SCYTHE_API int scythe_token_is_cancelled(const scythe_token *token);
+
+/* Address of the 64-bit state word, for hosts that read it without a call. Valid while the token lives. */
+SCYTHE_API const volatile uint64_t *scythe_token_state_address(const scythe_token *token);
+
+/* Races: exactly one claimant wins. The first claim sets the token's winner to `index` (>= 0) and cancels the
+ * token with SCYTHE_REASON_PREEMPTED, so every job attached to it is killed. Returns 0 for that claimant,
+ * -EALREADY for every later claimant, -ECANCELED if the token was cancelled otherwise before any claim, -EINVAL
+ * for a negative index. */
+SCYTHE_API int scythe_token_claim(scythe_token *token, int32_t index);
+
+/* The claimed winner index, or -1. */
+SCYTHE_API int32_t scythe_token_winner(const scythe_token *token);
+
+/* ---- the loop -------------------------------------------------------------------------------------------------- */
+
+typedef struct scythe_loop scythe_loop;
+typedef struct scythe_job scythe_job;
+
+SCYTHE_API int scythe_loop_new(scythe_loop **out);
+
+/* Kills (SIGKILL to each session) and reaps every job still running, then frees the loop. Must not race with
+ * scythe_loop_run(). Jobs not yet freed by the host are freed too; their handles become invalid. */
+SCYTHE_API void scythe_loop_free(scythe_loop *loop);
+
+/* Makes a blocked scythe_loop_run() return soon, possibly with no events. Any thread. */
+SCYTHE_API int scythe_loop_wakeup(scythe_loop *loop);
+
+/* Number of jobs the loop still supervises (spawned and not yet completed). */
+SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
+
+#define SCYTHE_EVENT_EXIT 1 /* a job completed: leader reaped and its output pipes drained */
+
+/* How a job ended. */
+#define SCYTHE_END_EXITED    1 /* on its own; exit_code valid */
+#define SCYTHE_END_SIGNALED  2 /* killed by a signal nobody here sent; term_signal valid */
+#define SCYTHE_END_TIMEOUT   3 /* its deadline passed and Scythe killed it */
+#define SCYTHE_END_CANCELLED 4 /* scythe_job_cancel or its token; cancel_reason valid */
+
+typedef struct scythe_event {
+    uint64_t user_data;    /* as given in scythe_spawn_options */
+    scythe_job *job;
+    int32_t kind;          /* SCYTHE_EVENT_* */
+    int32_t end;           /* SCYTHE_END_* */
+    int32_t exit_code;     /* exit status when the leader exited, else -1 */
+    int32_t term_signal;   /* signal that killed the leader, else 0 */
+    uint32_t cancel_reason;/* for SCYTHE_END_CANCELLED */
+    int32_t core_dumped;   /* nonzero if the leader dumped core */
+    int64_t start_ns;      /* spawn returned */
+    int64_t exit_ns;       /* leader's exit observed */
+    int64_t reaped_ns;     /* leader reaped (session already signalled) */
+    int64_t done_ns;       /* output drained, event queued */
+    int64_t user_cpu_ns;   /* rusage of the leader and its reaped descendants */
+    int64_t sys_cpu_ns;
+    int64_t max_rss_kib;
+} scythe_event;
+
+/* Runs the loop until at least one event is ready, `timeout_ms` passes (-1: no limit) or scythe_loop_wakeup()
+ * is called; writes up to `capacity` events to `events` and their number to *count. Events not returned stay
+ * queued for the next call. */
+SCYTHE_API int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size_t capacity,
+                               int timeout_ms);
+
+/* ---- spawning ---------------------------------------------------------------------------------------------------- */
+
+#define SCYTHE_STDIO_INHERIT  0 /* the parent's fd */
+#define SCYTHE_STDIO_NULL     1 /* /dev/null */
+#define SCYTHE_STDIO_PIPE     2 /* stdin: fed from `input`; stdout/stderr: captured, head and tail kept */
+#define SCYTHE_STDIO_FILE     3 /* `path`: read for stdin; written (created 0644) for stdout/stderr */
+#define SCYTHE_STDIO_FILE_APPEND 4 /* like FILE, appending */
+
+typedef struct scythe_stdio {
+    int32_t mode;        /* SCYTHE_STDIO_* */
+    int32_t reserved;
+    const char *path;    /* FILE modes */
+    const uint8_t *input;/* stdin PIPE: bytes to feed, copied at spawn; then stdin is closed */
+    size_t input_len;
+} scythe_stdio;
+
+#define SCYTHE_SPAWN_OPTIONS_VERSION 1
+
+typedef struct scythe_spawn_options {
+    int32_t version;            /* SCYTHE_SPAWN_OPTIONS_VERSION */
+    int32_t reserved;
+    const char *const *argv;    /* NULL-terminated; argv[0] is the program: searched in PATH if it has no '/' */
+    const char *const *envp;    /* NULL-terminated, or NULL to inherit the caller's environment */
+    const char *cwd;            /* NULL: the caller's */
+    scythe_stdio stdio[3];      /* stdin, stdout, stderr */
+    size_t head_bytes;          /* PIPE capture: bytes kept from the start of each stream (default 64 KiB) */
+    size_t tail_bytes;          /* PIPE capture: bytes kept from the end of each stream (default 64 KiB) */
+    int64_t timeout_ns;         /* wall-clock limit from spawn, 0: none */
+    int64_t grace_ns;           /* TERM to KILL escalation delay, 0: default 2 s, <0: KILL at once */
+    scythe_token *token;        /* optional: cancelling it cancels the job */
+    uint64_t user_data;         /* echoed in the job's event */
+} scythe_spawn_options;
+
+#define SCYTHE_SPAWN_OPTIONS_INIT {SCYTHE_SPAWN_OPTIONS_VERSION, 0, NULL, NULL, NULL, \
+    {{SCYTHE_STDIO_NULL, 0, NULL, NULL, 0}, {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}, \
+     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0}
+
+/* Same as SCYTHE_SPAWN_OPTIONS_INIT, for hosts without the preprocessor. */
+SCYTHE_API int scythe_spawn_options_init(scythe_spawn_options *opts);
+
+/* Starts argv as the leader of a new session (setsid), with an empty signal mask, default signal dispositions
+ * and no fd above 2, and registers it with the loop. On failure to start (-ENOENT, -EACCES, ...) nothing is
+ * left behind and *out is untouched. Any thread. */
+SCYTHE_API int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options *opts);
+
+/* The leader's pid, which is also the session and process-group id. */
+SCYTHE_API int32_t scythe_job_pid(const scythe_job *job);
+
+/* The job's pidfd, or -1. Owned by the job: do not close. */
+SCYTHE_API int scythe_job_pidfd(const scythe_job *job);
+
+/* Asks the loop to end the job: TERM to the whole session (and CONT, so stopped processes see it), then KILL after
+ * the grace period. Any thread. -EALREADY if the job already ended or was already being cancelled. */
+SCYTHE_API int scythe_job_cancel(scythe_job *job, uint32_t reason);
+
+/* Captured output of a PIPE stream (1 stdout, 2 stderr), valid once the job's event was delivered and until the
+ * job is freed. head holds the first bytes, tail the last ones; `dropped` bytes in between were discarded. */
+typedef struct scythe_output {
+    const uint8_t *head;
+    size_t head_len;
+    const uint8_t *tail;
+    size_t tail_len;
+    uint64_t total;   /* bytes the job wrote to the stream */
+    uint64_t dropped; /* total - head_len - tail_len */
+} scythe_output;
+
+/* -EBUSY before the job completed, -EINVAL for a stream that was not PIPE. */
+SCYTHE_API int scythe_job_output(scythe_output *out, const scythe_job *job, int stream);
+
+/* Releases the handle. A job still running is killed (SIGKILL to its session) and reaped by its loop, and
+ * produces no event. */
+SCYTHE_API void scythe_job_free(scythe_job *job);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SCYTHE_H */

@@ -1,0 +1,135 @@
+/* Internal declarations shared by the C files of libscythe. Nothing here is ABI. */
+#ifndef SCYTHE_INTERNAL_H
+#define SCYTHE_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+/* Exports carry default visibility; the library is built with -fvisibility=hidden. */
+#define SCYTHE_BUILDING 1
+#include "scythe.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define SCYTHE__DEFAULT_CAPTURE (64u * 1024u)
+#define SCYTHE__DEFAULT_GRACE_NS (2000000000LL)
+/* How long a completed leader's pipes may stay open (held by a process outside its group) before we close them. */
+#define SCYTHE__DRAIN_GRACE_NS (1000000000LL)
+
+/* ---- os_linux.c: thin wrappers over the syscalls glibc 2.34 lacks, each returning 0/fd or -errno ---- */
+int64_t scythe__now_ns(void);
+int scythe__os_pidfd_open(pid_t pid);
+int scythe__os_pidfd_send_signal(int pidfd, int sig);
+/* Reaps the exited process behind pidfd into ev: exit code or signal, rusage CPU time and max RSS. */
+int scythe__os_reap(int pidfd, scythe_event *ev);
+int scythe__os_probe_close_range(void);
+int scythe__os_probe_waitid_pidfd(int pidfd);
+void scythe__os_close(int fd);
+
+/* ---- output.c: head-and-tail capture of one stream ---- */
+typedef struct scythe__capture {
+    uint8_t *head;
+    size_t head_len, head_alloc, head_cap;
+    uint8_t *tail; /* ring of tail_cap bytes once anything overflowed the head; linear after finish */
+    size_t tail_len, tail_pos, tail_cap;
+    uint64_t total;
+} scythe__capture;
+
+void scythe__capture_init(scythe__capture *c, size_t head_cap, size_t tail_cap);
+int scythe__capture_append(scythe__capture *c, const uint8_t *data, size_t n);
+int scythe__capture_finish(scythe__capture *c);
+void scythe__capture_view(const scythe__capture *c, scythe_output *out);
+void scythe__capture_free(scythe__capture *c);
+
+/* ---- token.c ---- */
+struct scythe_token {
+    _Atomic uint64_t state;
+    _Atomic uint32_t refs;
+    scythe_token *parent;                                 /* holds a reference */
+    scythe_token *first_child, *next_sibling, *prev_sibling; /* guarded by the token tree lock */
+};
+
+void scythe__token_ref(scythe_token *t);
+static inline uint64_t scythe__token_state(const scythe_token *t) {
+    return atomic_load_explicit(&((scythe_token *)t)->state, memory_order_acquire);
+}
+
+/* ---- loop.c ---- */
+enum scythe__watch_kind { W_EVENTFD, W_TIMER, W_PIDFD, W_STDOUT, W_STDERR, W_STDIN };
+
+typedef struct scythe__watch {
+    scythe_job *job; /* NULL for the loop's own fds */
+    int kind;
+} scythe__watch;
+
+enum scythe__job_state {
+    J_RUNNING,  /* leader alive */
+    J_KILLING,  /* TERM (or KILL) sent to the session, waiting for the leader */
+    J_REAPED,   /* leader reaped; draining output */
+    J_DONE      /* event queued (or job freed if detached) */
+};
+
+struct scythe_job {
+    scythe_loop *loop;
+    scythe_job *prev, *next; /* the loop's list of jobs not yet done */
+    pid_t pid;
+    int pidfd;
+    int state;
+    int end;                   /* SCYTHE_END_* once decided by us (timeout/cancel), else 0 */
+    uint32_t cancel_reason;
+    _Atomic uint64_t cancel_request; /* SCYTHE_TOKEN_CANCELLED_BIT | reason, set by any thread */
+    bool detached;             /* freed by the host before completion: no event, freed by the loop */
+    bool killed_hard;          /* SIGKILL already sent */
+    scythe_token *token;
+    int64_t deadline_ns;       /* wall-clock limit, 0 none */
+    int64_t grace_ns;
+    int64_t kill_at_ns;        /* KILL escalation time while J_KILLING */
+    int64_t drain_until_ns;    /* while J_REAPED */
+    int out_fd[3];             /* our ends: [0] stdin write end, [1] stdout, [2] stderr read ends; -1 closed */
+    uint8_t *input;
+    size_t input_len, input_off;
+    bool capture[3];
+    scythe__capture cap[3];    /* [1] and [2] used */
+    scythe__watch watch[4];    /* pidfd, stdout, stderr, stdin */
+    scythe_event ev;
+};
+
+struct scythe_loop {
+    pthread_mutex_t lock;
+    int epfd, evfd, tfd;
+    scythe__watch evfd_watch, timer_watch;
+    scythe_job *jobs;          /* every job the host has not freed */
+    scythe_job *graveyard;     /* detached jobs completed during this batch, freed at its end */
+    size_t live;
+    scythe_event *queue;       /* completed events not yet returned */
+    size_t queue_len, queue_cap;
+    int64_t armed_ns;          /* timer currently armed for this time, 0 none */
+    int64_t next_due;          /* earliest known due time (may be early, never late), 0 none */
+    _Atomic int interrupt;
+    scythe_loop *gprev, *gnext; /* global list, for token wake-ups */
+    uint8_t scratch[64 * 1024];
+};
+
+/* Wakes every live loop so it re-checks its jobs' tokens (token.c calls this after a cancel). */
+void scythe__loops_wake_all(void);
+void scythe__loop_wake(scythe_loop *loop);
+/* Registers a freshly spawned job (spawn.c). Takes the loop lock. */
+int scythe__loop_add(scythe_loop *loop, scythe_job *job);
+
+/* ---- kill.c ---- */
+/* Sends sig to the job's whole session: the leader through its pidfd, the rest of the group by killpg. Only while
+ * the leader is unreaped, so the group id cannot have been reused; afterwards -ESRCH. */
+int scythe__kill_session(scythe_job *job, int sig);
+/* Starts ending a running job for `end` (SCYTHE_END_TIMEOUT / _CANCELLED): TERM + CONT, KILL after the grace. */
+void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now);
+/* Sends KILL if the grace of a terminating job has run out. */
+void scythe__escalate(scythe_job *job, int64_t now);
+
+/* ---- spawn.c ---- */
+void scythe__job_release(scythe_job *job); /* closes fds, frees buffers and the token reference */
+
+#endif

@@ -1,0 +1,251 @@
+/* Starting a job: posix_spawn as the leader of a new session, with an empty signal mask, default dispositions and
+ * no fd above 2, then a pidfd taken at once (only this library reaps its children, so the pid cannot have been
+ * recycled in between).
+ *
+ * Why posix_spawn and not fork/exec: glibc implements it with clone(CLONE_VM | CLONE_VFORK), so its cost does not
+ * grow with the size of the JVM's address space, and it reports exec failures (ENOENT, EACCES) synchronously. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int scythe_spawn_options_init(scythe_spawn_options *opts) {
+    if (!opts)
+        return -EINVAL;
+    scythe_spawn_options init = SCYTHE_SPAWN_OPTIONS_INIT;
+    *opts = init;
+    return 0;
+}
+
+static int validate(const scythe_spawn_options *o) {
+    if (o->version < 1 || o->version > SCYTHE_SPAWN_OPTIONS_VERSION)
+        return -EINVAL;
+    if (!o->argv || !o->argv[0] || !o->argv[0][0])
+        return -EINVAL;
+    for (int i = 0; i < 3; i++) {
+        const scythe_stdio *s = &o->stdio[i];
+        if (s->mode < SCYTHE_STDIO_INHERIT || s->mode > SCYTHE_STDIO_FILE_APPEND)
+            return -EINVAL;
+        if ((s->mode == SCYTHE_STDIO_FILE || s->mode == SCYTHE_STDIO_FILE_APPEND) && (!s->path || !s->path[0]))
+            return -EINVAL;
+        if (i == 0 && s->mode == SCYTHE_STDIO_FILE_APPEND)
+            return -EINVAL;
+        if (i == 0 && s->input_len && !s->input)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+/* Our pipe ends must not sit on 0-2, where the child's dup2 would find them already in place. */
+static int above_stdio(int fd) {
+    if (fd > 2)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    int err = errno;
+    scythe__os_close(fd);
+    return moved < 0 ? -err : moved;
+}
+
+/* For stream i, the fd the child gets as i (child_fd) and, for PIPE, our end (parent_fd). */
+static int open_stdio(const scythe_stdio *s, int i, int *child_fd, int *parent_fd) {
+    *child_fd = *parent_fd = -1;
+    int fd;
+    switch (s->mode) {
+    case SCYTHE_STDIO_INHERIT:
+        return 0;
+    case SCYTHE_STDIO_NULL:
+        fd = open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+        break;
+    case SCYTHE_STDIO_FILE:
+        fd = i == 0 ? open(s->path, O_RDONLY | O_CLOEXEC)
+                    : open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        break;
+    case SCYTHE_STDIO_FILE_APPEND:
+        fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        break;
+    default: { /* PIPE */
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+            return -errno;
+        int ours = i == 0 ? p[1] : p[0], theirs = i == 0 ? p[0] : p[1];
+        if ((ours = above_stdio(ours)) < 0) {
+            scythe__os_close(theirs);
+            return ours;
+        }
+        if ((theirs = above_stdio(theirs)) < 0) {
+            scythe__os_close(ours);
+            return theirs;
+        }
+        if (fcntl(ours, F_SETFL, O_NONBLOCK) < 0) {
+            int err = -errno;
+            scythe__os_close(ours);
+            scythe__os_close(theirs);
+            return err;
+        }
+        *parent_fd = ours;
+        *child_fd = theirs;
+        return 0;
+    }
+    }
+    if (fd < 0)
+        return -errno;
+    if ((fd = above_stdio(fd)) < 0)
+        return fd;
+    *child_fd = fd;
+    return 0;
+}
+
+/* posix_spawn(p) with the session, signal and fd set-up. Returns 0 and the pid, or -errno. */
+static int do_spawn(pid_t *pid, const scythe_spawn_options *o, const int child_fd[3]) {
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    int rc = posix_spawn_file_actions_init(&fa);
+    if (rc)
+        return -rc;
+    if ((rc = posix_spawnattr_init(&attr))) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -rc;
+    }
+    for (int i = 0; i < 3 && !rc; i++)
+        if (child_fd[i] >= 0)
+            rc = posix_spawn_file_actions_adddup2(&fa, child_fd[i], i);
+    /* The JVM and other native libraries open fds without O_CLOEXEC; none of them may reach a prover. */
+    if (!rc)
+        rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    if (!rc && o->cwd)
+        rc = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    /* The JVM blocks and ignores signals (SIGPIPE, SIGQUIT handling...); a prover must start with none of that. */
+    if (!rc)
+        rc = posix_spawnattr_setsigmask(&attr, &none);
+    if (!rc)
+        rc = posix_spawnattr_setsigdefault(&attr, &all);
+    if (!rc)
+        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (!rc) {
+        char *const *argv = (char *const *)o->argv;
+        char *const *envp = o->envp ? (char *const *)o->envp : environ;
+        rc = strchr(o->argv[0], '/') ? posix_spawn(pid, o->argv[0], &fa, &attr, argv, envp)
+                                     : posix_spawnp(pid, o->argv[0], &fa, &attr, argv, envp);
+    }
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    return -rc;
+}
+
+void scythe__job_release(scythe_job *job) {
+    for (int i = 0; i < 3; i++) {
+        scythe__os_close(job->out_fd[i]);
+        job->out_fd[i] = -1;
+        scythe__capture_free(&job->cap[i]);
+    }
+    scythe__os_close(job->pidfd);
+    job->pidfd = -1;
+    free(job->input);
+    job->input = NULL;
+    scythe_token_free(job->token);
+    job->token = NULL;
+}
+
+int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options *o) {
+    if (!out || !loop || !o)
+        return -EINVAL;
+    int rc = validate(o);
+    if (rc)
+        return rc;
+    if (o->token && scythe__token_state(o->token))
+        return -ECANCELED;
+
+    scythe_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return -ENOMEM;
+    job->pidfd = -1;
+    int child_fd[3] = {-1, -1, -1};
+    for (int i = 0; i < 3; i++)
+        job->out_fd[i] = -1;
+    const scythe_stdio *in = &o->stdio[0];
+    if (in->mode == SCYTHE_STDIO_PIPE && in->input_len) {
+        if (!(job->input = malloc(in->input_len))) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        memcpy(job->input, in->input, in->input_len);
+        job->input_len = in->input_len;
+    }
+    for (int i = 0; i < 3; i++) {
+        if ((rc = open_stdio(&o->stdio[i], i, &child_fd[i], &job->out_fd[i])))
+            goto fail;
+        job->capture[i] = i > 0 && o->stdio[i].mode == SCYTHE_STDIO_PIPE;
+        scythe__capture_init(&job->cap[i], o->head_bytes ? o->head_bytes : SCYTHE__DEFAULT_CAPTURE,
+                             o->tail_bytes ? o->tail_bytes : SCYTHE__DEFAULT_CAPTURE);
+    }
+
+    pid_t pid;
+    rc = do_spawn(&pid, o, child_fd);
+    for (int i = 0; i < 3; i++) {
+        scythe__os_close(child_fd[i]);
+        child_fd[i] = -1;
+    }
+    if (rc)
+        goto fail;
+    job->ev.start_ns = scythe__now_ns();
+    job->pid = pid;
+    if ((rc = job->pidfd = scythe__os_pidfd_open(pid)) < 0) {
+        /* Not yet reaped by anyone but us, so the pid is still this child. */
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+            /* retry: interrupted by a signal to this thread */
+        }
+        job->pidfd = -1;
+        goto fail;
+    }
+    if (o->stdio[0].mode == SCYTHE_STDIO_PIPE && !job->input_len) {
+        scythe__os_close(job->out_fd[0]); /* nothing to feed: the child reads EOF */
+        job->out_fd[0] = -1;
+    }
+    job->loop = loop;
+    job->state = J_RUNNING;
+    job->grace_ns = o->grace_ns ? o->grace_ns : SCYTHE__DEFAULT_GRACE_NS;
+    job->deadline_ns = o->timeout_ns > 0 ? job->ev.start_ns + o->timeout_ns : 0;
+    job->ev.user_data = o->user_data;
+    job->ev.job = job;
+    job->ev.kind = SCYTHE_EVENT_EXIT;
+    if (o->token) {
+        scythe__token_ref(o->token);
+        job->token = o->token;
+    }
+    if ((rc = scythe__loop_add(loop, job)) < 0) {
+        /* Registered with nothing yet: kill and reap here. */
+        scythe__kill_session(job, SIGKILL);
+        scythe_event ignored;
+        scythe__os_reap(job->pidfd, &ignored);
+        goto fail;
+    }
+    *out = job;
+    return 0;
+
+fail:
+    for (int i = 0; i < 3; i++)
+        scythe__os_close(child_fd[i]);
+    scythe__job_release(job);
+    free(job);
+    return rc;
+}
+
+int32_t scythe_job_pid(const scythe_job *job) {
+    return job ? job->pid : -1;
+}
+
+int scythe_job_pidfd(const scythe_job *job) {
+    return job ? job->pidfd : -1;
+}

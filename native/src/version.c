@@ -1,0 +1,109 @@
+/* Versions, capabilities (probed once), error text and the ABI self-description table. */
+#include "internal.h"
+
+#include <errno.h>
+#include <spawn.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+uint32_t scythe_version(void) {
+    return SCYTHE_VERSION_NUMBER;
+}
+
+static _Atomic uint32_t caps_cache; /* bit 31 marks "probed" */
+#define CAPS_PROBED 0x80000000u
+
+static uint32_t probe(void) {
+    uint32_t caps = SCYTHE_CAP_SPAWN_SETSID | SCYTHE_CAP_SPAWN_CLOSEFROM | SCYTHE_CAP_SPAWN_CHDIR;
+    int fd = scythe__os_pidfd_open(getpid());
+    if (fd >= 0) {
+        caps |= SCYTHE_CAP_PIDFD_OPEN;
+        if (scythe__os_pidfd_send_signal(fd, 0) == 0)
+            caps |= SCYTHE_CAP_PIDFD_SEND_SIGNAL;
+        if (scythe__os_probe_waitid_pidfd(fd) == 0)
+            caps |= SCYTHE_CAP_WAITID_PIDFD;
+        scythe__os_close(fd);
+    }
+    if (scythe__os_probe_close_range() == 0)
+        caps |= SCYTHE_CAP_CLOSE_RANGE;
+    return caps;
+}
+
+uint32_t scythe_capabilities(void) {
+    uint32_t c = atomic_load_explicit(&caps_cache, memory_order_acquire);
+    if (!(c & CAPS_PROBED)) {
+        c = probe() | CAPS_PROBED; /* two racing probers compute the same value */
+        atomic_store_explicit(&caps_cache, c, memory_order_release);
+    }
+    return c & ~CAPS_PROBED;
+}
+
+const char *scythe_strerror(int err) {
+    if (err == 0)
+        return "Success";
+    /* strerrordesc_np (glibc 2.32) is thread-safe and locale-free, unlike strerror. */
+    const char *s = strerrordesc_np(err < 0 ? -err : err);
+    return s ? s : "Unknown error";
+}
+
+#define ROW(T) {#T, NULL, 0, (uint32_t)sizeof(T)}
+#define FIELD(T, F) {#T, #F, (uint32_t)offsetof(T, F), (uint32_t)sizeof(((T *)0)->F)}
+
+static const scythe_abi_entry abi_table[] = {
+    ROW(scythe_abi_entry),
+    FIELD(scythe_abi_entry, type_name),
+    FIELD(scythe_abi_entry, field_name),
+    FIELD(scythe_abi_entry, offset),
+    FIELD(scythe_abi_entry, size),
+    ROW(scythe_event),
+    FIELD(scythe_event, user_data),
+    FIELD(scythe_event, job),
+    FIELD(scythe_event, kind),
+    FIELD(scythe_event, end),
+    FIELD(scythe_event, exit_code),
+    FIELD(scythe_event, term_signal),
+    FIELD(scythe_event, cancel_reason),
+    FIELD(scythe_event, core_dumped),
+    FIELD(scythe_event, start_ns),
+    FIELD(scythe_event, exit_ns),
+    FIELD(scythe_event, reaped_ns),
+    FIELD(scythe_event, done_ns),
+    FIELD(scythe_event, user_cpu_ns),
+    FIELD(scythe_event, sys_cpu_ns),
+    FIELD(scythe_event, max_rss_kib),
+    ROW(scythe_stdio),
+    FIELD(scythe_stdio, mode),
+    FIELD(scythe_stdio, reserved),
+    FIELD(scythe_stdio, path),
+    FIELD(scythe_stdio, input),
+    FIELD(scythe_stdio, input_len),
+    ROW(scythe_spawn_options),
+    FIELD(scythe_spawn_options, version),
+    FIELD(scythe_spawn_options, reserved),
+    FIELD(scythe_spawn_options, argv),
+    FIELD(scythe_spawn_options, envp),
+    FIELD(scythe_spawn_options, cwd),
+    FIELD(scythe_spawn_options, stdio),
+    FIELD(scythe_spawn_options, head_bytes),
+    FIELD(scythe_spawn_options, tail_bytes),
+    FIELD(scythe_spawn_options, timeout_ns),
+    FIELD(scythe_spawn_options, grace_ns),
+    FIELD(scythe_spawn_options, token),
+    FIELD(scythe_spawn_options, user_data),
+    ROW(scythe_output),
+    FIELD(scythe_output, head),
+    FIELD(scythe_output, head_len),
+    FIELD(scythe_output, tail),
+    FIELD(scythe_output, tail_len),
+    FIELD(scythe_output, total),
+    FIELD(scythe_output, dropped),
+};
+
+int scythe_abi_table(const scythe_abi_entry **out, size_t *count) {
+    if (!out || !count)
+        return -EINVAL;
+    *out = abi_table;
+    *count = sizeof abi_table / sizeof abi_table[0];
+    return 0;
+}

@@ -1,0 +1,663 @@
+/* C tests of libscythe, linked with its sources so internals are reachable. Real processes, real kernel.
+ * Ends with "N passed, N failed"; exit status 1 if anything failed. Run with a test name to run only that test.
+ * The binary re-runs itself as a child with "--child-..." arguments where a special child is needed. */
+#include "../src/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures_in_test;
+static const char *self_exe = "/proc/self/exe";
+
+#define CHECK(cond)                                                                                                   \
+    do {                                                                                                              \
+        if (!(cond)) {                                                                                                \
+            fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                              \
+            failures_in_test++;                                                                                       \
+            return;                                                                                                   \
+        }                                                                                                             \
+    } while (0)
+#define CHECK_RC(expr)                                                                                                \
+    do {                                                                                                              \
+        int rc_ = (expr);                                                                                             \
+        if (rc_ != 0) {                                                                                               \
+            fprintf(stderr, "  %s:%d: %s returned %d (%s)\n", __FILE__, __LINE__, #expr, rc_, scythe_strerror(rc_));  \
+            failures_in_test++;                                                                                       \
+            return;                                                                                                   \
+        }                                                                                                             \
+    } while (0)
+
+/* ---- helpers -------------------------------------------------------------------------------------------------- */
+
+static int count_fds(void) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n - 1; /* the directory's own fd */
+}
+
+/* Session id of pid, or -1 if it is gone; its state letter and parent. */
+static int session_of_full(int pid, char *state_out, int *ppid_out) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    int ppid, pgrp, sid;
+    char state;
+    if (!p || sscanf(p + 2, "%c %d %d %d", &state, &ppid, &pgrp, &sid) != 4)
+        return -1;
+    *state_out = state;
+    *ppid_out = ppid;
+    return sid;
+}
+
+/* Processes in session sid that still run, or that are zombies we should have reaped. A killed grandchild is
+ * reparented to init and stays a zombie until init reaps it (here, up to ~2 s later): dead, and not ours to reap,
+ * so it does not count. */
+static int count_session(int sid) {
+    int n = 0;
+    DIR *d = opendir("/proc");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        int pid = atoi(e->d_name), ppid;
+        char state;
+        if (pid > 0 && session_of_full(pid, &state, &ppid) == sid && (state != 'Z' || ppid == getpid()))
+            n++;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Waits up to 5 s for the session to empty (killed grandchildren are reaped by init, not by us). */
+static int session_gone(int sid) {
+    for (int i = 0; i < 500; i++) {
+        if (count_session(sid) == 0)
+            return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+/* Our own unreaped children: a reap that finds one means something leaked a zombie or a live child. */
+static int no_children(void) {
+    siginfo_t si = {0};
+    int rc = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT);
+    return rc < 0 && errno == ECHILD;
+}
+
+static scythe_job *start(scythe_loop *loop, scythe_spawn_options *o, int *rc_out) {
+    scythe_job *job = NULL;
+    *rc_out = scythe_spawn(&job, loop, o);
+    return job;
+}
+
+/* Runs the loop until `n` events arrive or 20 s pass; returns how many arrived. */
+static size_t collect(scythe_loop *loop, scythe_event *evs, size_t n) {
+    size_t got = 0;
+    int64_t until = scythe__now_ns() + 20000000000LL;
+    while (got < n && scythe__now_ns() < until) {
+        size_t k = 0;
+        if (scythe_loop_run(&k, loop, evs + got, n - got, 1000))
+            break;
+        got += k;
+    }
+    return got;
+}
+
+static scythe_event run_one(scythe_loop *loop, const char *const *argv, scythe_spawn_options *o, scythe_job **job) {
+    scythe_event ev = {0};
+    int rc;
+    o->argv = argv;
+    *job = start(loop, o, &rc);
+    if (rc) {
+        ev.kind = rc;
+        return ev;
+    }
+    collect(loop, &ev, 1);
+    return ev;
+}
+
+static int output_equals(scythe_job *job, int stream, const char *want) {
+    scythe_output out;
+    if (scythe_job_output(&out, job, stream))
+        return 0;
+    return out.tail_len == 0 && out.head_len == strlen(want) && memcmp(out.head, want, out.head_len) == 0;
+}
+
+/* ---- tests: pure ------------------------------------------------------------------------------------------------ */
+
+static void test_version_and_caps(void) {
+    CHECK(scythe_version() == SCYTHE_VERSION_NUMBER);
+    uint32_t caps = scythe_capabilities();
+    CHECK((caps & SCYTHE_CAP_REQUIRED) == SCYTHE_CAP_REQUIRED);
+    CHECK(scythe_capabilities() == caps);
+    CHECK(strcmp(scythe_strerror(-ENOENT), "No such file or directory") == 0);
+    const scythe_abi_entry *t;
+    size_t n;
+    CHECK_RC(scythe_abi_table(&t, &n));
+    CHECK(n > 10);
+    CHECK(strcmp(t[0].type_name, "scythe_abi_entry") == 0 && t[0].size == sizeof(scythe_abi_entry));
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(t[i].type_name, "scythe_spawn_options") && t[i].field_name &&
+            !strcmp(t[i].field_name, "token"))
+            found = t[i].offset == offsetof(scythe_spawn_options, token);
+    CHECK(found);
+}
+
+static void test_capture_head_tail(void) {
+    scythe__capture c;
+    scythe__capture_init(&c, 4, 6);
+    const char *s = "0123456789abcdefghij"; /* 20 bytes, appended in odd pieces */
+    size_t pieces[] = {3, 5, 1, 7, 4};
+    size_t off = 0;
+    for (int i = 0; i < 5; i++) {
+        CHECK_RC(scythe__capture_append(&c, (const uint8_t *)s + off, pieces[i]));
+        off += pieces[i];
+    }
+    CHECK_RC(scythe__capture_finish(&c));
+    scythe_output o;
+    scythe__capture_view(&c, &o);
+    CHECK(o.total == 20 && o.head_len == 4 && o.tail_len == 6 && o.dropped == 10);
+    CHECK(memcmp(o.head, "0123", 4) == 0);
+    CHECK(memcmp(o.tail, "efghij", 6) == 0);
+    scythe__capture_free(&c);
+
+    scythe__capture_init(&c, 4, 6); /* fits without wrapping */
+    CHECK_RC(scythe__capture_append(&c, (const uint8_t *)"abcdefg", 7));
+    CHECK_RC(scythe__capture_finish(&c));
+    scythe__capture_view(&c, &o);
+    CHECK(o.head_len == 4 && o.tail_len == 3 && o.dropped == 0 && memcmp(o.tail, "efg", 3) == 0);
+    scythe__capture_free(&c);
+}
+
+static void test_token_basics(void) {
+    scythe_token *t, *child, *late;
+    CHECK_RC(scythe_token_new(&t, NULL));
+    CHECK_RC(scythe_token_new(&child, t));
+    CHECK(!scythe_token_is_cancelled(t) && *scythe_token_state_address(t) == 0);
+    CHECK(scythe_token_winner(t) == -1);
+    CHECK_RC(scythe_token_cancel(t, 77));
+    CHECK(scythe_token_cancel(t, 78) == -EALREADY);
+    CHECK(*scythe_token_state_address(t) == (SCYTHE_TOKEN_CANCELLED_BIT | 77));
+    CHECK(scythe_token_is_cancelled(child));
+    CHECK((uint32_t)*scythe_token_state_address(child) == 77);
+    CHECK(scythe_token_claim(t, 0) == -ECANCELED);
+    CHECK_RC(scythe_token_new(&late, t)); /* a child of a cancelled token is born cancelled */
+    CHECK(scythe_token_is_cancelled(late));
+    scythe_token_free(t); /* children keep the parent alive */
+    scythe_token_free(late);
+    scythe_token_free(child);
+    scythe_token_free(NULL);
+
+    CHECK_RC(scythe_token_new(&t, NULL));
+    CHECK(scythe_token_claim(t, -1) == -EINVAL);
+    CHECK_RC(scythe_token_claim(t, 5));
+    CHECK(scythe_token_claim(t, 6) == -EALREADY);
+    CHECK(scythe_token_cancel(t, 1) == -EALREADY);
+    CHECK(scythe_token_winner(t) == 5);
+    CHECK((uint32_t)*scythe_token_state_address(t) == SCYTHE_REASON_PREEMPTED);
+    scythe_token_free(t);
+}
+
+struct claim_arg {
+    scythe_token *token;
+    int index;
+    _Atomic int *go;
+    int won;
+};
+
+static void *claimer(void *p) {
+    struct claim_arg *a = p;
+    while (!atomic_load(a->go)) {
+    }
+    a->won = scythe_token_claim(a->token, a->index) == 0;
+    return NULL;
+}
+
+static void test_token_claim_race(void) {
+    enum { THREADS = 4, ROUNDS = 500 };
+    for (int r = 0; r < ROUNDS; r++) {
+        scythe_token *t;
+        CHECK_RC(scythe_token_new(&t, NULL));
+        _Atomic int go = 0;
+        pthread_t th[THREADS];
+        struct claim_arg args[THREADS];
+        for (int i = 0; i < THREADS; i++) {
+            args[i] = (struct claim_arg){t, i, &go, 0};
+            pthread_create(&th[i], NULL, claimer, &args[i]);
+        }
+        atomic_store(&go, 1);
+        int winners = 0, winner = -1;
+        for (int i = 0; i < THREADS; i++) {
+            pthread_join(th[i], NULL);
+            if (args[i].won) {
+                winners++;
+                winner = i;
+            }
+        }
+        int32_t recorded = scythe_token_winner(t);
+        scythe_token_free(t);
+        CHECK(winners == 1);
+        CHECK(recorded == winner);
+    }
+}
+
+/* ---- tests: processes -------------------------------------------------------------------------------------------- */
+
+static void test_exit_codes_and_output(void) {
+    scythe_loop *loop;
+    int fds = count_fds();
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    scythe_job *job;
+    const char *ok[] = {"sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+    o.user_data = 42;
+    scythe_event ev = run_one(loop, ok, &o, &job);
+    CHECK(ev.kind == SCYTHE_EVENT_EXIT && ev.user_data == 42 && ev.job == job);
+    CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 3 && ev.term_signal == 0);
+    CHECK(ev.start_ns <= ev.exit_ns && ev.exit_ns <= ev.reaped_ns && ev.reaped_ns <= ev.done_ns);
+    CHECK(ev.max_rss_kib > 0);
+    CHECK(output_equals(job, 1, "out\n") && output_equals(job, 2, "err\n"));
+    scythe_job_free(job);
+
+    const char *sig[] = {"sh", "-c", "kill -USR1 $$", NULL};
+    ev = run_one(loop, sig, &o, &job);
+    CHECK(ev.end == SCYTHE_END_SIGNALED && ev.term_signal == SIGUSR1 && ev.exit_code == -1);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    CHECK(count_fds() == fds);
+    CHECK(no_children());
+}
+
+static void test_spawn_failures(void) {
+    scythe_loop *loop;
+    int fds = count_fds();
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    scythe_job *job = NULL;
+    const char *missing[] = {"/nonexistent/prover", NULL};
+    o.argv = missing;
+    CHECK(scythe_spawn(&job, loop, &o) == -ENOENT && job == NULL);
+    const char *missing_path[] = {"no-such-prover-on-path", NULL};
+    o.argv = missing_path;
+    CHECK(scythe_spawn(&job, loop, &o) == -ENOENT);
+    char plain[] = "/tmp/scythe-test-XXXXXX"; /* a file without the execute bit */
+    int pfd = mkstemp(plain);
+    CHECK(pfd >= 0);
+    close(pfd);
+    const char *not_exec[] = {plain, NULL};
+    o.argv = not_exec;
+    int acc = scythe_spawn(&job, loop, &o);
+    unlink(plain);
+    CHECK(acc == -EACCES);
+    const char *empty[] = {NULL};
+    o.argv = empty;
+    CHECK(scythe_spawn(&job, loop, &o) == -EINVAL);
+    const char *tru[] = {"true", NULL};
+    o.argv = tru;
+    o.version = 99;
+    CHECK(scythe_spawn(&job, loop, &o) == -EINVAL);
+    o.version = SCYTHE_SPAWN_OPTIONS_VERSION;
+    o.stdio[1].mode = SCYTHE_STDIO_FILE; /* without a path */
+    CHECK(scythe_spawn(&job, loop, &o) == -EINVAL);
+    o.stdio[1].path = "/nonexistent/dir/out.txt";
+    CHECK(scythe_spawn(&job, loop, &o) == -ENOENT);
+    size_t live = 1;
+    CHECK_RC(scythe_loop_live_jobs(loop, &live));
+    CHECK(live == 0);
+    scythe_loop_free(loop);
+    CHECK(count_fds() == fds);
+    CHECK(no_children());
+}
+
+static void test_child_state_is_clean(void) {
+    /* Blocked, ignored and non-CLOEXEC state in the parent must not reach the child. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_usr2;
+    sigaction(SIGUSR2, &ign, &old_usr2);
+    int leaky = open("/dev/null", O_RDONLY); /* deliberately without O_CLOEXEC */
+
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    scythe_job *job;
+    const char *argv[] = {self_exe, "--child-report", NULL};
+    scythe_event ev = run_one(loop, argv, &o, &job);
+    close(leaky);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    sigaction(SIGUSR2, &old_usr2, NULL);
+    CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    int pid = scythe_job_pid(job);
+    char want[256];
+    snprintf(want, sizeof want, "fds=0,1,2 blk=0 ign=0 sid=%d\n", pid);
+    scythe_output out;
+    CHECK_RC(scythe_job_output(&out, job, 1));
+    if (!output_equals(job, 1, want))
+        fprintf(stderr, "  child reported: %.*s  wanted: %s", (int)out.head_len, out.head, want);
+    CHECK(output_equals(job, 1, want));
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+}
+
+static void test_large_io_both_ways(void) {
+    /* 10 MiB in through stdin while 10 MiB goes out on stdout and on stderr: nobody blocks on a full pipe. */
+    size_t len = 10u << 20;
+    uint8_t *input = malloc(len);
+    CHECK(input);
+    for (size_t i = 0; i < len; i++)
+        input[i] = (uint8_t)('a' + i % 26);
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.stdio[0].mode = SCYTHE_STDIO_PIPE;
+    o.stdio[0].input = input;
+    o.stdio[0].input_len = len;
+    o.head_bytes = 1000;
+    o.tail_bytes = 26;
+    scythe_job *job;
+    const char *argv[] = {"sh", "-c", "head -c 10485760 /dev/zero >&2 & cat; wait", NULL};
+    scythe_event ev = run_one(loop, argv, &o, &job);
+    free(input);
+    CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    scythe_output out, err;
+    CHECK_RC(scythe_job_output(&out, job, 1));
+    CHECK_RC(scythe_job_output(&err, job, 2));
+    CHECK(out.total == len && out.head_len == 1000 && out.tail_len == 26 && out.dropped == len - 1026);
+    CHECK(memcmp(out.head, "abcdefghij", 10) == 0);
+    CHECK(out.tail[25] == (uint8_t)('a' + (len - 1) % 26));
+    CHECK(err.total == len && err.head[0] == 0);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    CHECK(no_children());
+}
+
+static void test_timeout_and_grace(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.timeout_ns = 100000000; /* 100 ms */
+    scythe_job *job;
+    const char *sleeper[] = {"sleep", "30", NULL};
+    scythe_event ev = run_one(loop, sleeper, &o, &job);
+    CHECK(ev.end == SCYTHE_END_TIMEOUT && ev.term_signal == SIGTERM && ev.cancel_reason == SCYTHE_REASON_TIMEOUT);
+    int64_t took = ev.reaped_ns - ev.start_ns;
+    CHECK(took >= 100000000 && took < 5000000000LL);
+    scythe_job_free(job);
+
+    /* A whole session ignoring TERM dies by KILL once the grace is over. */
+    o.timeout_ns = 0;
+    o.grace_ns = 200000000;
+    const char *stubborn[] = {"sh", "-c", "trap '' TERM; echo ready; sleep 30 & wait", NULL};
+    o.argv = stubborn;
+    int rc;
+    job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    usleep(200000); /* let the trap be set */
+    int pid = scythe_job_pid(job);
+    CHECK_RC(scythe_job_cancel(job, 9));
+    CHECK(scythe_job_cancel(job, 10) == -EALREADY);
+    CHECK(collect(loop, &ev, 1) == 1);
+    CHECK(ev.end == SCYTHE_END_CANCELLED && ev.cancel_reason == 9 && ev.term_signal == SIGKILL);
+    took = ev.reaped_ns - ev.exit_ns;
+    CHECK(scythe_job_cancel(job, 1) == -EALREADY);
+    scythe_job_free(job);
+    CHECK(session_gone(pid));
+    scythe_loop_free(loop);
+    CHECK(no_children());
+}
+
+static void test_grandchildren_die_with_session(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"sh", "-c", "sleep 300 & sleep 300", NULL};
+    o.argv = argv;
+    int rc;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    int pid = scythe_job_pid(job);
+    for (int i = 0; i < 200 && count_session(pid) < 3; i++)
+        usleep(10000);
+    CHECK(count_session(pid) == 3);
+    CHECK_RC(scythe_job_cancel(job, SCYTHE_REASON_USER));
+    scythe_event ev;
+    CHECK(collect(loop, &ev, 1) == 1);
+    CHECK(ev.end == SCYTHE_END_CANCELLED);
+    CHECK(session_gone(pid));
+    scythe_job_free(job);
+
+    /* The leader exits on its own, leaving a background child: the session still dies with it. */
+    const char *leaver[] = {"sh", "-c", "sleep 300 & exit 0", NULL};
+    o.argv = leaver;
+    job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    pid = scythe_job_pid(job);
+    CHECK(collect(loop, &ev, 1) == 1);
+    CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    CHECK(session_gone(pid));
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+}
+
+static void test_stopped_child_dies_on_cancel(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.grace_ns = 10000000000LL; /* so only TERM+CONT can end it in time */
+    const char *argv[] = {"sleep", "300", NULL};
+    o.argv = argv;
+    int rc;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    CHECK(kill(scythe_job_pid(job), SIGSTOP) == 0);
+    usleep(50000);
+    CHECK_RC(scythe_job_cancel(job, SCYTHE_REASON_USER));
+    scythe_event ev;
+    CHECK(collect(loop, &ev, 1) == 1);
+    CHECK(ev.term_signal == SIGTERM);
+    CHECK(ev.reaped_ns - ev.start_ns < 5000000000LL);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+}
+
+static void test_token_kills_attached_jobs(void) {
+    enum { JOBS = 50 };
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_token *parent, *token;
+    CHECK_RC(scythe_token_new(&parent, NULL));
+    CHECK_RC(scythe_token_new(&token, parent));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"sleep", "300", NULL};
+    o.argv = argv;
+    o.token = token;
+    scythe_job *jobs[JOBS];
+    int pids[JOBS];
+    for (int i = 0; i < JOBS; i++) {
+        int rc;
+        jobs[i] = start(loop, &o, &rc);
+        CHECK_RC(rc);
+        pids[i] = scythe_job_pid(jobs[i]);
+    }
+    CHECK_RC(scythe_token_cancel(parent, 1234)); /* from the parent, through the child token */
+    scythe_event evs[JOBS];
+    CHECK(collect(loop, evs, JOBS) == JOBS);
+    for (int i = 0; i < JOBS; i++)
+        CHECK(evs[i].end == SCYTHE_END_CANCELLED && evs[i].cancel_reason == 1234);
+    for (int i = 0; i < JOBS; i++) {
+        CHECK(session_gone(pids[i]));
+        scythe_job_free(jobs[i]);
+    }
+    int rc;
+    CHECK(start(loop, &o, &rc) == NULL && rc == -ECANCELED);
+    scythe_token_free(token);
+    scythe_token_free(parent);
+    scythe_loop_free(loop);
+    CHECK(no_children());
+}
+
+static void test_free_running_job_kills_it(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"sh", "-c", "sleep 300 & sleep 300", NULL};
+    o.argv = argv;
+    int rc;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    int pid = scythe_job_pid(job);
+    scythe_job_free(job);
+    size_t live = 1, k;
+    scythe_event ev;
+    for (int i = 0; i < 100 && live; i++) {
+        CHECK_RC(scythe_loop_run(&k, loop, &ev, 1, 50));
+        CHECK(k == 0); /* a freed job produces no event */
+        CHECK_RC(scythe_loop_live_jobs(loop, &live));
+    }
+    CHECK(live == 0);
+    CHECK(session_gone(pid));
+    /* scythe_loop_free on live jobs kills and reaps them. */
+    job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    pid = scythe_job_pid(job);
+    scythe_loop_free(loop);
+    CHECK(session_gone(pid));
+    CHECK(no_children());
+}
+
+static void test_wakeup_returns_empty(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    CHECK_RC(scythe_loop_wakeup(loop));
+    size_t k = 1;
+    scythe_event ev;
+    int64_t t0 = scythe__now_ns();
+    CHECK_RC(scythe_loop_run(&k, loop, &ev, 1, 5000));
+    CHECK(k == 0 && scythe__now_ns() - t0 < 1000000000LL);
+    scythe_loop_free(loop);
+}
+
+static void test_thousand_sequential_jobs_leak_nothing(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    int fds = count_fds();
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"/bin/true", NULL};
+    for (int i = 0; i < 1000; i++) {
+        scythe_job *job;
+        scythe_event ev = run_one(loop, argv, &o, &job);
+        CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+        scythe_job_free(job);
+    }
+    CHECK(count_fds() == fds);
+    CHECK(no_children());
+    scythe_loop_free(loop);
+}
+
+/* ---- child modes ------------------------------------------------------------------------------------------------- */
+
+static int child_report(void) {
+    char fds[128] = "";
+    DIR *d = opendir("/proc/self/fd");
+    int dfd = dirfd(d), first = 1;
+    int list[64], n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.' && atoi(e->d_name) != dfd && n < 64)
+            list[n++] = atoi(e->d_name);
+    closedir(d);
+    for (int i = 0; i < n; i++) /* readdir order is not numeric */
+        for (int j = i + 1; j < n; j++)
+            if (list[j] < list[i]) {
+                int t = list[i];
+                list[i] = list[j];
+                list[j] = t;
+            }
+    for (int i = 0; i < n; i++) {
+        snprintf(fds + strlen(fds), sizeof fds - strlen(fds), "%s%d", first ? "" : ",", list[i]);
+        first = 0;
+    }
+    sigset_t blk;
+    sigprocmask(SIG_BLOCK, NULL, &blk);
+    int blocked = 0, ignored = 0;
+    for (int s = 1; s < 32; s++) {
+        struct sigaction sa;
+        blocked += sigismember(&blk, s) == 1;
+        if (s != SIGKILL && s != SIGSTOP && sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+            ignored++;
+    }
+    printf("fds=%s blk=%d ign=%d sid=%d\n", fds, blocked, ignored, (int)getsid(0));
+    return 0;
+}
+
+/* ---- runner -------------------------------------------------------------------------------------------------------- */
+
+struct test {
+    const char *name;
+    void (*fn)(void);
+};
+
+static const struct test tests[] = {
+    {"version_and_caps", test_version_and_caps},
+    {"capture_head_tail", test_capture_head_tail},
+    {"token_basics", test_token_basics},
+    {"token_claim_race", test_token_claim_race},
+    {"exit_codes_and_output", test_exit_codes_and_output},
+    {"spawn_failures", test_spawn_failures},
+    {"child_state_is_clean", test_child_state_is_clean},
+    {"large_io_both_ways", test_large_io_both_ways},
+    {"timeout_and_grace", test_timeout_and_grace},
+    {"grandchildren_die_with_session", test_grandchildren_die_with_session},
+    {"stopped_child_dies_on_cancel", test_stopped_child_dies_on_cancel},
+    {"token_kills_attached_jobs", test_token_kills_attached_jobs},
+    {"free_running_job_kills_it", test_free_running_job_kills_it},
+    {"wakeup_returns_empty", test_wakeup_returns_empty},
+    {"thousand_sequential_jobs_leak_nothing", test_thousand_sequential_jobs_leak_nothing},
+};
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--child-report"))
+        return child_report();
+    static char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        self_exe = exe;
+    }
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        if (argc > 1 && strcmp(argv[1], tests[i].name))
+            continue;
+        failures_in_test = 0;
+        int64_t t0 = scythe__now_ns();
+        tests[i].fn();
+        double ms = (double)(scythe__now_ns() - t0) / 1e6;
+        printf("%s %s (%.0f ms)\n", failures_in_test ? "FAIL" : "ok  ", tests[i].name, ms);
+        fflush(stdout);
+        if (failures_in_test)
+            failed++;
+        else
+            passed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
