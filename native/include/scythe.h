@@ -132,7 +132,8 @@ SCYTHE_API int scythe_loop_new(scythe_loop **out);
  * scythe_loop_run(). Jobs not yet freed by the host are freed too; their handles become invalid. */
 SCYTHE_API void scythe_loop_free(scythe_loop *loop);
 
-/* Makes a blocked scythe_loop_run() return soon, possibly with no events. Any thread. */
+/* Makes a blocked scythe_loop_run() return soon, possibly with no events. Any thread. A blocked run also returns
+ * (after killing what it must) whenever any token is cancelled, so hosts can run their own cancel callbacks. */
 SCYTHE_API int scythe_loop_wakeup(scythe_loop *loop);
 
 /* Number of jobs the loop still supervises (spawned and not yet completed). */
@@ -155,6 +156,8 @@ typedef struct scythe_event {
     int32_t term_signal;   /* signal that killed the leader, else 0 */
     uint32_t cancel_reason;/* for SCYTHE_END_CANCELLED */
     int32_t core_dumped;   /* nonzero if the leader dumped core */
+    int32_t pid;           /* the leader's pid (= session id), for hosts that no longer hold the job */
+    int32_t reserved;
     int64_t start_ns;      /* spawn returned */
     int64_t exit_ns;       /* leader's exit observed */
     int64_t reaped_ns;     /* leader reaped (session already signalled) */

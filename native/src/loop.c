@@ -25,8 +25,11 @@ void scythe__loop_wake(scythe_loop *loop) {
 
 void scythe__loops_wake_all(void) {
     pthread_mutex_lock(&loops_lock);
-    for (scythe_loop *l = loops_head; l; l = l->gnext)
+    for (scythe_loop *l = loops_head; l; l = l->gnext) {
+        /* Return to the host too, so it can run its own callbacks for tokens flipped by another runtime. */
+        atomic_store(&l->interrupt, 1);
         scythe__loop_wake(l);
+    }
     pthread_mutex_unlock(&loops_lock);
 }
 

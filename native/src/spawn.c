@@ -200,6 +200,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         goto fail;
     job->ev.start_ns = scythe__now_ns();
     job->pid = pid;
+    job->ev.pid = pid;
     if ((rc = job->pidfd = scythe__os_pidfd_open(pid)) < 0) {
         /* Not yet reaped by anyone but us, so the pid is still this child. */
         kill(pid, SIGKILL);

@@ -65,6 +65,8 @@ static const scythe_abi_entry abi_table[] = {
     FIELD(scythe_event, term_signal),
     FIELD(scythe_event, cancel_reason),
     FIELD(scythe_event, core_dumped),
+    FIELD(scythe_event, pid),
+    FIELD(scythe_event, reserved),
     FIELD(scythe_event, start_ns),
     FIELD(scythe_event, exit_ns),
     FIELD(scythe_event, reaped_ns),

@@ -270,7 +270,7 @@ static void test_exit_codes_and_output(void) {
     const char *ok[] = {"sh", "-c", "echo out; echo err >&2; exit 3", NULL};
     o.user_data = 42;
     scythe_event ev = run_one(loop, ok, &o, &job);
-    CHECK(ev.kind == SCYTHE_EVENT_EXIT && ev.user_data == 42 && ev.job == job);
+    CHECK(ev.kind == SCYTHE_EVENT_EXIT && ev.user_data == 42 && ev.job == job && ev.pid == scythe_job_pid(job));
     CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 3 && ev.term_signal == 0);
     CHECK(ev.start_ns <= ev.exit_ns && ev.exit_ns <= ev.reaped_ns && ev.reaped_ns <= ev.done_ns);
     CHECK(ev.max_rss_kib > 0);
