@@ -124,7 +124,10 @@ static int do_spawn(pid_t *pid, const scythe_spawn_options *o, const int child_f
         rc = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
     sigset_t none, all;
     sigemptyset(&none);
-    sigfillset(&all);
+    /* Every signal back to its default, glibc's internal ones (32 and 33) included: sigfillset leaves those out,
+     * and posix_spawn then sets them to SIG_IGN in the child, which exec keeps. glibc copies this set verbatim and
+     * tests it bit by bit, so all bits set means "all signals". */
+    memset(&all, 0xff, sizeof all);
     /* The JVM blocks and ignores signals (SIGPIPE, SIGQUIT handling...); a prover must start with none of that. */
     if (!rc)
         rc = posix_spawnattr_setsigmask(&attr, &none);

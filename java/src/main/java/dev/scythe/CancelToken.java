@@ -1,0 +1,183 @@
+package dev.scythe;
+
+import dev.scythe.ffi.scythe_h;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.Cleaner;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.Collections;
+import java.util.Set;
+import java.util.WeakHashMap;
+
+/**
+ * A cancellation flag in native memory, shared by Java, the native loop and any other runtime that loaded
+ * libscythe. Cancelling it kills, natively and at once, every job attached to it or to a descendant token.
+ *
+ * <p>{@link #isCancelled()} is one acquire load of native memory, no downcall. {@link #claim(int)} lets exactly
+ * one of several racers win: the first claim cancels the token with {@link #REASON_PREEMPTED}.
+ *
+ * <p>{@link #onCancel} callbacks run once, on the thread that cancelled through this class, or on a supervisor's
+ * loop thread when the cancel came from elsewhere (another runtime, a parent token); they must not block.
+ */
+public final class CancelToken {
+    public static final int REASON_USER = 1;
+    public static final int REASON_TIMEOUT = 2;
+    public static final int REASON_PREEMPTED = 3;
+    public static final int REASON_SHUTDOWN = 4;
+
+    private static final Cleaner CLEANER = Cleaner.create(r -> {
+        Thread t = new Thread(r, "scythe-token-cleaner");
+        t.setDaemon(true);
+        return t;
+    });
+    private static final VarHandle STATE = ValueLayout.JAVA_LONG.varHandle();
+    /** Tokens with pending callbacks; weak, so a token nobody can reach any more is not kept for them. */
+    private static final Set<CancelToken> WATCHED = Collections.synchronizedSet(
+            Collections.newSetFromMap(new WeakHashMap<>()));
+    private static final System.Logger LOG = System.getLogger(CancelToken.class.getName());
+
+    private final MemorySegment handle;
+    private final MemorySegment state;
+    private final CancelToken parent; // keeps the Java parent reachable as long as a child is
+    private List<Runnable> callbacks; // guarded by this; null once fired
+
+    private CancelToken(CancelToken parent) {
+        NativeLibrary.ensure();
+        this.parent = parent;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(scythe_h.scythe_token_new(out, parent == null ? MemorySegment.NULL : parent.handle),
+                    "scythe_token_new");
+            this.handle = out.get(ValueLayout.ADDRESS, 0);
+        }
+        this.state = scythe_h.scythe_token_state_address(handle).reinterpret(Long.BYTES);
+        MemorySegment h = handle;
+        CLEANER.register(this, () -> scythe_h.scythe_token_free(h));
+    }
+
+    /** A new live token. */
+    public static CancelToken create() {
+        return new CancelToken(null);
+    }
+
+    /** A token cancelled whenever this one is (with this one's reason), and cancellable on its own. */
+    public CancelToken child() {
+        return new CancelToken(this);
+    }
+
+    /** The parent token, or null. */
+    public CancelToken parent() {
+        return parent;
+    }
+
+    MemorySegment handle() {
+        return handle;
+    }
+
+    /** Cancels with {@link #REASON_USER}. Returns true if this call cancelled it. */
+    public boolean cancel() {
+        return cancel(REASON_USER);
+    }
+
+    /** Cancels with a reason code (any int; values below 256 are Scythe's). True if this call cancelled it. */
+    public boolean cancel(int reason) {
+        boolean changed = scythe_h.scythe_token_cancel(handle, reason) == 0;
+        pollWatched();
+        return changed;
+    }
+
+    /** One acquire load of the native word. */
+    public boolean isCancelled() {
+        return (long) STATE.getAcquire(state, 0L) != 0;
+    }
+
+    /** The reason code once cancelled. */
+    public OptionalInt reason() {
+        long s = (long) STATE.getAcquire(state, 0L);
+        return s == 0 ? OptionalInt.empty() : OptionalInt.of((int) s);
+    }
+
+    /**
+     * Claims a race for entrant {@code index} (>= 0). Exactly one claim on a token succeeds, and only if the token
+     * was not cancelled before; the winning claim cancels the token with {@link #REASON_PREEMPTED}.
+     */
+    public boolean claim(int index) {
+        if (index < 0) {
+            throw new IllegalArgumentException("claim index must be >= 0, got " + index);
+        }
+        boolean won = scythe_h.scythe_token_claim(handle, index) == 0;
+        pollWatched();
+        return won;
+    }
+
+    /** The index of the winning claim, if any. */
+    public OptionalInt winner() {
+        int w = scythe_h.scythe_token_winner(handle);
+        return w < 0 ? OptionalInt.empty() : OptionalInt.of(w);
+    }
+
+    /** Runs {@code action} once when the token is cancelled; at once, here, if it already is. */
+    public void onCancel(Runnable action) {
+        synchronized (this) {
+            if (callbacks == null && !isCancelled()) {
+                callbacks = new ArrayList<>();
+            }
+            if (callbacks != null) {
+                callbacks.add(action);
+                WATCHED.add(this);
+                action = null;
+            }
+        }
+        if (action != null) {
+            run(action);
+        } else if (isCancelled()) {
+            fire();
+        }
+    }
+
+    private void fire() {
+        List<Runnable> todo;
+        synchronized (this) {
+            todo = callbacks;
+            callbacks = null;
+        }
+        WATCHED.remove(this);
+        if (todo != null) {
+            todo.forEach(CancelToken::run);
+        }
+    }
+
+    private static void run(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException | Error e) {
+            LOG.log(System.Logger.Level.WARNING, "onCancel callback failed", e);
+        }
+    }
+
+    /** Fires the callbacks of every watched token that is now cancelled. */
+    static void pollWatched() {
+        if (WATCHED.isEmpty()) {
+            return;
+        }
+        List<CancelToken> snapshot;
+        synchronized (WATCHED) {
+            snapshot = new ArrayList<>(WATCHED);
+        }
+        for (CancelToken t : snapshot) {
+            if (t.isCancelled()) {
+                t.fire();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        OptionalInt r = reason();
+        return r.isPresent() ? "CancelToken[cancelled, reason " + r.getAsInt() + "]" : "CancelToken[live]";
+    }
+}

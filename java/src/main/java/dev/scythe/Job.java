@@ -1,0 +1,119 @@
+package dev.scythe;
+
+import dev.scythe.ffi.scythe_h;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * A started job: the leader of its own session, supervised by one {@link Supervisor}.
+ *
+ * <p>{@link #onExit()} completes on the supervisor's loop thread once the leader was reaped, everything left in its
+ * session killed, and its output drained. Dependent stages added without {@code *Async} run on that thread and must
+ * not block it.
+ */
+public final class Job {
+    private final long id;
+    private final ProcessSpec spec;
+    private final CompletableFuture<Outcome> exit = new CompletableFuture<>();
+    private MemorySegment handle; // guarded by this; null before spawn returned and after release
+    private boolean released;      // guarded by this
+    private int pid = -1;          // guarded by this
+    private volatile Output stdout, stderr;
+
+    Job(long id, ProcessSpec spec) {
+        this.id = id;
+        this.spec = spec;
+    }
+
+    long id() {
+        return id;
+    }
+
+    /** The spec it was started from. */
+    public ProcessSpec spec() {
+        return spec;
+    }
+
+    /** The leader's pid, which is also its session and process-group id; -1 if it never started. */
+    public synchronized int pid() {
+        return pid;
+    }
+
+    /** Completes with the outcome. The returned future is a copy: completing it does not affect the job. */
+    public CompletableFuture<Outcome> onExit() {
+        return exit.copy();
+    }
+
+    /** Waits for the outcome. */
+    public Outcome await() throws InterruptedException {
+        try {
+            return exit.get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("job future failed", e.getCause());
+        }
+    }
+
+    public boolean isDone() {
+        return exit.isDone();
+    }
+
+    /** Cancels with {@link CancelToken#REASON_USER}. */
+    public boolean cancel() {
+        return cancel(CancelToken.REASON_USER);
+    }
+
+    /**
+     * Ends the job: SIGTERM (then SIGCONT) to its whole session, SIGKILL after the spec's grace. Returns false if it
+     * had already ended or was already being ended. Any thread; does not wait.
+     */
+    public synchronized boolean cancel(int reason) {
+        return handle != null && scythe_h.scythe_job_cancel(handle, reason) == 0;
+    }
+
+    /** Captured stdout; the job must be done and its stdout captured. */
+    public Output stdout() {
+        return output(stdout, "stdout", spec.stdout());
+    }
+
+    /** Captured stderr; the job must be done and its stderr captured. */
+    public Output stderr() {
+        return output(stderr, "stderr", spec.stderr());
+    }
+
+    private Output output(Output o, String name, Redirect r) {
+        if (!(r instanceof Redirect.Capture)) {
+            throw new IllegalStateException(name + " was not captured: it went to " + r);
+        }
+        if (!exit.isDone()) {
+            throw new IllegalStateException(name + " is available once the job is done");
+        }
+        return o == null ? Output.EMPTY : o;
+    }
+
+    /** Spawn returned: remember the native handle unless the loop already completed the job. */
+    synchronized void attach(MemorySegment h) {
+        if (!released) {
+            handle = h;
+            pid = scythe_h.scythe_job_pid(h);
+        }
+    }
+
+    /** The loop is about to free the native job. */
+    synchronized void release(int leaderPid) {
+        released = true;
+        handle = null;
+        pid = leaderPid;
+    }
+
+    void complete(Outcome outcome, Output out, Output err) {
+        stdout = out;
+        stderr = err;
+        exit.complete(outcome);
+    }
+
+    @Override
+    public String toString() {
+        return "Job[pid " + pid() + ", " + spec.command() + (exit.isDone() ? ", " + exit.join() : ", running") + "]";
+    }
+}

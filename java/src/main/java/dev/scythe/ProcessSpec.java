@@ -1,0 +1,212 @@
+package dev.scythe;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * An immutable description of one job: the command, its environment and directory, where its stdio goes, its
+ * wall-clock limit, the grace between SIGTERM and SIGKILL when it is ended, and an optional cancel token.
+ *
+ * <pre>{@code
+ * ProcessSpec spec = ProcessSpec.of("z3", "-smt2", "goal.smt2").toBuilder()
+ *         .timeout(Duration.ofSeconds(30))
+ *         .build();
+ * }</pre>
+ */
+public final class ProcessSpec {
+    /** Grace between SIGTERM and SIGKILL unless set. */
+    public static final Duration DEFAULT_GRACE = Duration.ofSeconds(2);
+
+    private final List<String> command;
+    private final Map<String, String> environment;
+    private final Path directory;
+    private final Redirect stdin, stdout, stderr;
+    private final Duration timeout, grace;
+    private final CancelToken token;
+
+    private ProcessSpec(Builder b) {
+        this.command = List.copyOf(b.command);
+        this.environment = b.environment == null ? null : Map.copyOf(b.environment);
+        this.directory = b.directory;
+        this.stdin = b.stdin;
+        this.stdout = b.stdout;
+        this.stderr = b.stderr;
+        this.timeout = b.timeout;
+        this.grace = b.grace;
+        this.token = b.token;
+    }
+
+    /** A spec with default settings: stdin from /dev/null, stdout and stderr captured, no time limit. */
+    public static ProcessSpec of(String... command) {
+        return builder(command).build();
+    }
+
+    public static Builder builder(String... command) {
+        return new Builder().command(List.of(command));
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder().command(command).stdin(stdin).stdout(stdout).stderr(stderr).grace(grace);
+        b.environment = environment == null ? null : new LinkedHashMap<>(environment);
+        b.directory = directory;
+        b.timeout = timeout;
+        b.token = token;
+        return b;
+    }
+
+    public List<String> command() {
+        return command;
+    }
+
+    /** The whole environment of the job, or null to inherit the supervisor's. */
+    public Map<String, String> environment() {
+        return environment;
+    }
+
+    /** The working directory, or null for the supervisor's. */
+    public Path directory() {
+        return directory;
+    }
+
+    public Redirect stdin() {
+        return stdin;
+    }
+
+    public Redirect stdout() {
+        return stdout;
+    }
+
+    public Redirect stderr() {
+        return stderr;
+    }
+
+    /** Wall-clock limit from spawn, or null for none. */
+    public Duration timeout() {
+        return timeout;
+    }
+
+    /** Delay between SIGTERM and SIGKILL when the job is ended; zero means SIGKILL at once. */
+    public Duration grace() {
+        return grace;
+    }
+
+    /** The cancel token the job is attached to, or null. */
+    public CancelToken token() {
+        return token;
+    }
+
+    @Override
+    public String toString() {
+        return "ProcessSpec" + command;
+    }
+
+    /** Builds a {@link ProcessSpec}; every setter checks its argument and names what was wrong. */
+    public static final class Builder {
+        private List<String> command = List.of();
+        private Map<String, String> environment;
+        private Path directory;
+        private Redirect stdin = Redirect.discard(), stdout = Redirect.capture(), stderr = Redirect.capture();
+        private Duration timeout, grace = DEFAULT_GRACE;
+        private CancelToken token;
+
+        private Builder() {}
+
+        public Builder command(List<String> command) {
+            Objects.requireNonNull(command, "command");
+            if (command.isEmpty() || command.get(0) == null || command.get(0).isEmpty()) {
+                throw new IllegalArgumentException("command must name a program, got " + command);
+            }
+            for (String arg : command) {
+                Objects.requireNonNull(arg, "command argument");
+                if (arg.indexOf('\0') >= 0) {
+                    throw new IllegalArgumentException("command argument contains a NUL byte: " + arg);
+                }
+            }
+            this.command = new ArrayList<>(command);
+            return this;
+        }
+
+        /** Replaces the whole environment (null: inherit the supervisor's). */
+        public Builder environment(Map<String, String> environment) {
+            if (environment != null) {
+                environment.forEach((k, v) -> {
+                    if (k == null || k.isEmpty() || k.indexOf('=') >= 0 || k.indexOf('\0') >= 0 || v == null
+                            || v.indexOf('\0') >= 0) {
+                        throw new IllegalArgumentException("bad environment entry: " + k + "=" + v);
+                    }
+                });
+                this.environment = new LinkedHashMap<>(environment);
+            } else {
+                this.environment = null;
+            }
+            return this;
+        }
+
+        public Builder directory(Path directory) {
+            this.directory = directory == null ? null : directory.toAbsolutePath();
+            return this;
+        }
+
+        public Builder stdin(Redirect r) {
+            Objects.requireNonNull(r, "stdin");
+            if (r instanceof Redirect.Capture || (r instanceof Redirect.File f && f.append())) {
+                throw new IllegalArgumentException("stdin cannot be " + r);
+            }
+            this.stdin = r;
+            return this;
+        }
+
+        public Builder stdout(Redirect r) {
+            this.stdout = output("stdout", r);
+            return this;
+        }
+
+        public Builder stderr(Redirect r) {
+            this.stderr = output("stderr", r);
+            return this;
+        }
+
+        private static Redirect output(String name, Redirect r) {
+            Objects.requireNonNull(r, name);
+            if (r instanceof Redirect.Bytes) {
+                throw new IllegalArgumentException(name + " cannot be fed bytes; that is for stdin");
+            }
+            return r;
+        }
+
+        /** Wall-clock limit from spawn; null for none. */
+        public Builder timeout(Duration timeout) {
+            if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
+                throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+            }
+            this.timeout = timeout;
+            return this;
+        }
+
+        public Builder grace(Duration grace) {
+            Objects.requireNonNull(grace, "grace");
+            if (grace.isNegative()) {
+                throw new IllegalArgumentException("grace must not be negative, got " + grace);
+            }
+            this.grace = grace;
+            return this;
+        }
+
+        public Builder token(CancelToken token) {
+            this.token = token;
+            return this;
+        }
+
+        public ProcessSpec build() {
+            if (command.isEmpty()) {
+                throw new IllegalArgumentException("command must name a program");
+            }
+            return new ProcessSpec(this);
+        }
+    }
+}

@@ -1,0 +1,303 @@
+package dev.scythe;
+
+import dev.scythe.ffi.scythe_event;
+import dev.scythe.ffi.scythe_h;
+import dev.scythe.ffi.scythe_output;
+import dev.scythe.ffi.scythe_spawn_options;
+import dev.scythe.ffi.scythe_stdio;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Owns one native event loop and every job started through it. One platform thread, named
+ * {@code scythe-loop-N}, blocks in native code and receives batches of exits: no thread per child, no polling.
+ *
+ * <p>Closing the supervisor ends every job it owns (SIGTERM to each session, SIGKILL after the grace) and waits
+ * until all are reaped; a JVM shutdown hook does the same for supervisors still open at exit (normal exit, Ctrl-C).
+ */
+public final class Supervisor implements AutoCloseable {
+    private static final int BATCH = 64;
+    private static final AtomicInteger THREAD_IDS = new AtomicInteger();
+    private static final Set<Supervisor> OPEN = ConcurrentHashMap.newKeySet();
+    private static final System.Logger LOG = System.getLogger(Supervisor.class.getName());
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> OPEN.forEach(Supervisor::close), "scythe-shutdown"));
+    }
+
+    private final MemorySegment loop;
+    private final Thread thread;
+    private final Map<Long, Job> jobs = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed; // guarded by lifecycle's write lock
+    private volatile boolean stopping;
+
+    /** Opens a supervisor with its own loop thread. */
+    public Supervisor() {
+        NativeLibrary.ensure();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(scythe_h.scythe_loop_new(out), "scythe_loop_new");
+            loop = out.get(ValueLayout.ADDRESS, 0);
+        }
+        thread = new Thread(this::runLoop, "scythe-loop-" + THREAD_IDS.incrementAndGet());
+        thread.setDaemon(true);
+        thread.start();
+        OPEN.add(this);
+    }
+
+    /** Starts a job. A job that cannot start still returns a {@link Job}, completed with {@link Outcome.SpawnFailed}. */
+    public Job start(ProcessSpec spec) {
+        lifecycle.readLock().lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("supervisor is closed");
+            }
+            Job job = new Job(ids.incrementAndGet(), spec);
+            Outcome early = precheck(spec);
+            if (early != null) {
+                job.complete(early, null, null);
+                return job;
+            }
+            jobs.put(job.id(), job);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment opts = options(arena, spec, job.id());
+                MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+                int rc = scythe_h.scythe_spawn(out, loop, opts);
+                if (rc < 0) {
+                    jobs.remove(job.id());
+                    job.complete(spawnError(spec, rc), null, null);
+                } else {
+                    job.attach(out.get(ValueLayout.ADDRESS, 0));
+                }
+            }
+            return job;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** Jobs started and not yet completed. */
+    public int liveJobs() {
+        return jobs.size();
+    }
+
+    /** The loop thread, for diagnostics. */
+    public Thread loopThread() {
+        return thread;
+    }
+
+    private static Outcome precheck(ProcessSpec spec) {
+        if (spec.token() != null && spec.token().isCancelled()) {
+            return new Outcome.Cancelled(spec.token().reason().orElse(0), 0, Usage.NONE);
+        }
+        if (spec.stdin() instanceof Redirect.File f && !Files.isReadable(f.path())) {
+            return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "cannot read stdin file " + f.path());
+        }
+        for (Redirect r : List.of(spec.stdout(), spec.stderr())) {
+            if (r instanceof Redirect.File f && !Files.isDirectory(f.path().getParent())) {
+                return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "no directory for output file " + f.path());
+            }
+        }
+        if (spec.directory() != null && !Files.isDirectory(spec.directory())) {
+            return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "no working directory " + spec.directory());
+        }
+        return null;
+    }
+
+    private static Outcome spawnError(ProcessSpec spec, int rc) {
+        if (rc == -Outcome.Errno.ECANCELED && spec.token() != null) {
+            return new Outcome.Cancelled(spec.token().reason().orElse(0), 0, Usage.NONE);
+        }
+        return new Outcome.SpawnFailed(-rc, "cannot start " + spec.command().get(0) + ": "
+                + NativeLibrary.strerror(rc));
+    }
+
+    private static MemorySegment options(Arena arena, ProcessSpec spec, long id) {
+        MemorySegment o = scythe_spawn_options.allocate(arena);
+        scythe_h.scythe_spawn_options_init(o);
+        scythe_spawn_options.argv(o, strings(arena, spec.command()));
+        if (spec.environment() != null) {
+            scythe_spawn_options.envp(o, strings(arena, spec.environment().entrySet().stream()
+                    .map(e -> e.getKey() + "=" + e.getValue()).toList()));
+        }
+        if (spec.directory() != null) {
+            scythe_spawn_options.cwd(o, arena.allocateFrom(spec.directory().toString()));
+        }
+        Redirect[] stdio = {spec.stdin(), spec.stdout(), spec.stderr()};
+        long head = 0, tail = 0;
+        for (int i = 0; i < 3; i++) {
+            MemorySegment s = scythe_spawn_options.stdio(o).asSlice(i * scythe_stdio.sizeof(), scythe_stdio.sizeof());
+            switch (stdio[i]) {
+                case Redirect.Discard d -> scythe_stdio.mode(s, scythe_h.SCYTHE_STDIO_NULL());
+                case Redirect.Inherit in -> scythe_stdio.mode(s, scythe_h.SCYTHE_STDIO_INHERIT());
+                case Redirect.Capture c -> {
+                    scythe_stdio.mode(s, scythe_h.SCYTHE_STDIO_PIPE());
+                    head = Math.max(head, c.headBytes());
+                    tail = Math.max(tail, c.tailBytes());
+                }
+                case Redirect.File f -> {
+                    scythe_stdio.mode(s, f.append() ? scythe_h.SCYTHE_STDIO_FILE_APPEND() : scythe_h.SCYTHE_STDIO_FILE());
+                    scythe_stdio.path(s, arena.allocateFrom(f.path().toString()));
+                }
+                case Redirect.Bytes b -> {
+                    scythe_stdio.mode(s, scythe_h.SCYTHE_STDIO_PIPE());
+                    MemorySegment data = arena.allocate(Math.max(1, b.data().length));
+                    MemorySegment.copy(b.data(), 0, data, ValueLayout.JAVA_BYTE, 0, b.data().length);
+                    scythe_stdio.input(s, data);
+                    scythe_stdio.input_len(s, b.data().length);
+                }
+            }
+        }
+        scythe_spawn_options.head_bytes(o, head);
+        scythe_spawn_options.tail_bytes(o, tail);
+        if (spec.timeout() != null) {
+            scythe_spawn_options.timeout_ns(o, nanos(spec.timeout()));
+        }
+        scythe_spawn_options.grace_ns(o, spec.grace().isZero() ? -1 : nanos(spec.grace()));
+        if (spec.token() != null) {
+            scythe_spawn_options.token(o, spec.token().handle());
+        }
+        scythe_spawn_options.user_data(o, id);
+        return o;
+    }
+
+    private static long nanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE / 2; // centuries: no limit in practice
+        }
+    }
+
+    private static MemorySegment strings(Arena arena, List<String> values) {
+        MemorySegment array = arena.allocate(ValueLayout.ADDRESS, values.size() + 1L);
+        for (int i = 0; i < values.size(); i++) {
+            array.setAtIndex(ValueLayout.ADDRESS, i, arena.allocateFrom(values.get(i)));
+        }
+        array.setAtIndex(ValueLayout.ADDRESS, values.size(), MemorySegment.NULL);
+        return array;
+    }
+
+    private void runLoop() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment events = scythe_event.allocateArray(BATCH, arena);
+            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment view = scythe_output.allocate(arena);
+            long size = scythe_event.sizeof();
+            while (!(stopping && jobs.isEmpty())) {
+                int rc = scythe_h.scythe_loop_run(count, loop, events, BATCH, -1);
+                if (rc < 0) {
+                    LOG.log(System.Logger.Level.ERROR, "scythe_loop_run failed: " + rc + " ("
+                            + NativeLibrary.strerror(rc) + ")");
+                    continue;
+                }
+                long n = count.get(ValueLayout.JAVA_LONG, 0);
+                for (long i = 0; i < n; i++) {
+                    dispatch(events.asSlice(i * size, size), view);
+                }
+                CancelToken.pollWatched();
+            }
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, "scythe loop thread died", t);
+        }
+    }
+
+    private void dispatch(MemorySegment ev, MemorySegment view) {
+        MemorySegment handle = scythe_event.job(ev);
+        Job job = jobs.get(scythe_event.user_data(ev));
+        Output out = null, err = null;
+        if (job != null) {
+            out = job.spec().stdout() instanceof Redirect.Capture ? output(handle, 1, view) : null;
+            err = job.spec().stderr() instanceof Redirect.Capture ? output(handle, 2, view) : null;
+            job.release(scythe_event.pid(ev));
+        }
+        scythe_h.scythe_job_free(handle);
+        if (job != null) {
+            Outcome outcome = outcome(ev);
+            jobs.remove(job.id());
+            try {
+                job.complete(outcome, out, err);
+            } catch (RuntimeException | Error e) {
+                LOG.log(System.Logger.Level.WARNING, "a callback on a job's exit failed", e);
+            }
+        }
+    }
+
+    private static Output output(MemorySegment handle, int stream, MemorySegment view) {
+        if (scythe_h.scythe_job_output(view, handle, stream) < 0) {
+            return Output.EMPTY;
+        }
+        byte[] head = bytes(scythe_output.head(view), scythe_output.head_len(view));
+        byte[] tail = bytes(scythe_output.tail(view), scythe_output.tail_len(view));
+        return new Output(head, tail, scythe_output.total(view), scythe_output.dropped(view));
+    }
+
+    private static byte[] bytes(MemorySegment p, long len) {
+        return len == 0 ? new byte[0] : p.reinterpret(len).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    static Outcome outcome(MemorySegment ev) {
+        Usage usage = new Usage(Duration.ofNanos(scythe_event.exit_ns(ev) - scythe_event.start_ns(ev)),
+                Duration.ofNanos(scythe_event.user_cpu_ns(ev)), Duration.ofNanos(scythe_event.sys_cpu_ns(ev)),
+                scythe_event.max_rss_kib(ev));
+        int end = scythe_event.end(ev), code = scythe_event.exit_code(ev), sig = scythe_event.term_signal(ev);
+        if (end == scythe_h.SCYTHE_END_EXITED()) {
+            return code == 0 ? new Outcome.Success(usage) : new Outcome.Failure(code, usage);
+        } else if (end == scythe_h.SCYTHE_END_SIGNALED()) {
+            return new Outcome.Crashed(sig, scythe_event.core_dumped(ev) != 0, usage);
+        } else if (end == scythe_h.SCYTHE_END_TIMEOUT()) {
+            return new Outcome.TimedOut(sig, usage);
+        }
+        return new Outcome.Cancelled(scythe_event.cancel_reason(ev), sig, usage);
+    }
+
+    /**
+     * Ends every job (SIGTERM to each session, SIGKILL after each job's grace), waits until all are reaped, stops the
+     * loop thread and frees the native loop. Idempotent. Must not be called from the loop thread.
+     */
+    @Override
+    public void close() {
+        if (Thread.currentThread() == thread) {
+            throw new IllegalStateException("close() called from the supervisor's own loop thread");
+        }
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+        OPEN.remove(this);
+        for (Job job : jobs.values()) {
+            job.cancel(CancelToken.REASON_SHUTDOWN);
+        }
+        stopping = true;
+        scythe_h.scythe_loop_wakeup(loop);
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // finish closing: jobs must not outlive their supervisor
+            }
+        }
+        scythe_h.scythe_loop_free(loop); // kills and reaps anything the thread left, should it have died
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package dev.scythe.cli;
+
+import dev.scythe.Job;
+import dev.scythe.Outcome;
+import dev.scythe.Output;
+import dev.scythe.ProcessSpec;
+import dev.scythe.Redirect;
+import dev.scythe.Scythe;
+import dev.scythe.Supervisor;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.StringJoiner;
+import java.util.concurrent.atomic.AtomicInteger;
+import sun.misc.Signal;
+
+/** The {@code scythe} command line. */
+public final class Main {
+    static final int EXIT_INTERNAL = 125;
+
+    static final String USAGE = """
+            Usage: scythe run [--timeout D] [--grace D] [--json] -- CMD [ARGS...]
+                   scythe version
+                   scythe help
+
+            run      Runs CMD as the leader of its own session, supervised by Scythe's native loop. When it ends,
+                     times out or is interrupted, every process left in its session is killed before scythe exits.
+              --timeout D   wall-clock limit; then SIGTERM to the whole session, SIGKILL after the grace
+              --grace D     delay between SIGTERM and SIGKILL (default 2s; 0 kills at once)
+              --json        capture CMD's stdout and stderr (first and last 64 KiB of each) and print one JSON
+                            object instead: outcome, exit status, wall and CPU time, max RSS, the output
+            version  Prints the library version and the kernel features it found.
+
+            Durations: a number with a unit ns, us, ms, s, m or h (500ms, 2s, 1m); a bare number is seconds.
+
+            Exit status (as coreutils timeout): CMD's own status; 124 if it timed out; 125 if scythe itself failed;
+            126 if CMD could not be executed; 127 if it was not found; 128+N if it was killed by signal N;
+            130 or 143 if scythe was interrupted by SIGINT or SIGTERM.
+            """;
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs the CLI and returns its exit status. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
+            (args.length == 0 ? err : out).print(USAGE);
+            return args.length == 0 ? EXIT_INTERNAL : 0;
+        }
+        try {
+            return switch (args[0]) {
+                case "run" -> runCommand(List.of(args).subList(1, args.length), out, err);
+                case "version" -> version(out, err);
+                default -> usage(err, "unknown command '" + args[0] + "'");
+            };
+        } catch (IllegalArgumentException e) {
+            return usage(err, e.getMessage());
+        } catch (RuntimeException | LinkageError e) {
+            err.println("scythe: internal error: " + e);
+            return EXIT_INTERNAL;
+        }
+    }
+
+    private static int usage(PrintStream err, String problem) {
+        err.println("scythe: " + problem);
+        err.println("Try 'scythe help'.");
+        return EXIT_INTERNAL;
+    }
+
+    private static int version(PrintStream out, PrintStream err) {
+        if (!Scythe.isAvailable()) {
+            err.println("scythe: native library unavailable: " + Scythe.unavailabilityCause());
+            return EXIT_INTERNAL;
+        }
+        out.println("scythe " + Scythe.version() + " (capabilities: " + String.join(", ", Scythe.capabilities()) + ")");
+        return 0;
+    }
+
+    private static int runCommand(List<String> args, PrintStream out, PrintStream err) throws IllegalArgumentException {
+        Duration timeout = null, grace = ProcessSpec.DEFAULT_GRACE;
+        boolean json = false;
+        int i = 0;
+        for (; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--")) {
+                i++;
+                break;
+            } else if (a.equals("--json")) {
+                json = true;
+            } else if (a.equals("--timeout") || a.equals("--grace")) {
+                if (i + 1 >= args.size()) {
+                    throw new IllegalArgumentException(a + " needs a duration, for example " + a + " 2s");
+                }
+                Duration d = Durations.parse(args.get(++i));
+                if (a.equals("--timeout")) {
+                    if (d.isZero()) {
+                        throw new IllegalArgumentException("--timeout must be positive");
+                    }
+                    timeout = d;
+                } else {
+                    grace = d;
+                }
+            } else if (a.startsWith("-")) {
+                throw new IllegalArgumentException("unknown option '" + a + "' for run");
+            } else {
+                break;
+            }
+        }
+        List<String> command = args.subList(i, args.size());
+        if (command.isEmpty()) {
+            throw new IllegalArgumentException("run needs a command, for example: scythe run -- z3 goal.smt2");
+        }
+        ProcessSpec spec = ProcessSpec.builder(command.toArray(String[]::new))
+                .stdin(Redirect.inherit())
+                .stdout(json ? Redirect.capture() : Redirect.inherit())
+                .stderr(json ? Redirect.capture() : Redirect.inherit())
+                .timeout(timeout)
+                .grace(grace)
+                .build();
+        AtomicInteger interruptedBy = new AtomicInteger();
+        try (Supervisor supervisor = new Supervisor()) {
+            Job job = supervisor.start(spec);
+            // The job leads its own session, so a terminal's Ctrl-C reaches only us: pass it on to the whole session.
+            for (String name : List.of("INT", "TERM", "HUP")) {
+                Signal.handle(new Signal(name), sig -> {
+                    interruptedBy.compareAndSet(0, sig.getNumber());
+                    job.cancel(128 + sig.getNumber());
+                });
+            }
+            Outcome outcome;
+            try {
+                outcome = job.await();
+            } catch (InterruptedException e) {
+                job.cancel();
+                Thread.currentThread().interrupt();
+                return EXIT_INTERNAL;
+            }
+            int status = interruptedBy.get() != 0 ? 128 + interruptedBy.get() : outcome.exitStatus();
+            if (outcome instanceof Outcome.SpawnFailed f && !json) {
+                err.println("scythe: " + f.message());
+            }
+            if (json) {
+                out.println(json(job, outcome, status));
+            }
+            return status;
+        }
+    }
+
+    static String json(Job job, Outcome o, int status) {
+        StringJoiner j = new StringJoiner(",", "{", "}");
+        StringJoiner cmd = new StringJoiner(",", "[", "]");
+        job.spec().command().forEach(c -> cmd.add(Json.quote(c)));
+        j.add("\"command\":" + cmd);
+        j.add("\"pid\":" + job.pid());
+        j.add("\"outcome\":" + Json.quote(switch (o) {
+            case Outcome.Success s -> "success";
+            case Outcome.Failure f -> "failure";
+            case Outcome.Crashed c -> "crashed";
+            case Outcome.TimedOut t -> "timed_out";
+            case Outcome.Cancelled c -> "cancelled";
+            case Outcome.SpawnFailed f -> "spawn_failed";
+        }));
+        j.add("\"exit_status\":" + status);
+        switch (o) {
+            case Outcome.Failure f -> j.add("\"exit_code\":" + f.exitCode());
+            case Outcome.Crashed c -> j.add("\"signal\":" + c.signal());
+            case Outcome.TimedOut t -> j.add("\"signal\":" + t.signal());
+            case Outcome.Cancelled c -> j.add("\"signal\":" + c.signal()).add("\"reason\":" + c.reason());
+            case Outcome.SpawnFailed f -> j.add("\"errno\":" + f.errno()).add("\"message\":" + Json.quote(f.message()));
+            case Outcome.Success s -> j.add("\"exit_code\":0");
+        }
+        j.add("\"wall_ms\":" + Durations.millis(o.usage().wall()));
+        j.add("\"user_cpu_ms\":" + Durations.millis(o.usage().userCpu()));
+        j.add("\"sys_cpu_ms\":" + Durations.millis(o.usage().systemCpu()));
+        j.add("\"max_rss_kib\":" + o.usage().maxRssKib());
+        if (!(o instanceof Outcome.SpawnFailed)) {
+            j.add("\"stdout\":" + output(job.stdout()));
+            j.add("\"stderr\":" + output(job.stderr()));
+        }
+        return j.toString();
+    }
+
+    private static String output(Output out) {
+        return "{\"text\":" + Json.quote(out.text()) + ",\"bytes\":" + out.total() + ",\"dropped\":" + out.dropped()
+                + "}";
+    }
+}

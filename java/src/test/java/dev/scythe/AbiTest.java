@@ -1,0 +1,89 @@
+package dev.scythe;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.scythe.ffi.scythe_abi_entry;
+import dev.scythe.ffi.scythe_h;
+import java.lang.foreign.Arena;
+import java.lang.foreign.GroupLayout;
+import java.lang.foreign.MemoryLayout.PathElement;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The Java layouts generated from scythe.h agree with the library that was actually loaded. */
+class AbiTest {
+
+    @Test
+    void libraryLoadsWithTheRightVersion() {
+        assertTrue(Scythe.isAvailable(), () -> "unavailable: " + Scythe.unavailabilityCause());
+        assertEquals(scythe_h.SCYTHE_VERSION_NUMBER(), scythe_h.scythe_version());
+        assertTrue(Scythe.capabilities().containsAll(Set.of("pidfd_open", "pidfd_send_signal", "waitid_pidfd",
+                "spawn_setsid", "spawn_closefrom")), Scythe.capabilities().toString());
+    }
+
+    @Test
+    void everyStructAndFieldMatches() throws Exception {
+        Set<String> typesSeen = new HashSet<>();
+        int fields = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
+            assertEquals(0, scythe_h.scythe_abi_table(out, count));
+            long n = count.get(ValueLayout.JAVA_LONG, 0);
+            MemorySegment table = out.get(ValueLayout.ADDRESS, 0).reinterpret(n * scythe_abi_entry.sizeof());
+            for (long i = 0; i < n; i++) {
+                MemorySegment e = table.asSlice(i * scythe_abi_entry.sizeof(), scythe_abi_entry.sizeof());
+                String type = scythe_abi_entry.type_name(e).reinterpret(256).getString(0);
+                MemorySegment fieldName = scythe_abi_entry.field_name(e);
+                GroupLayout layout = (GroupLayout) Class.forName("dev.scythe.ffi." + type).getMethod("layout")
+                        .invoke(null);
+                if (fieldName.equals(MemorySegment.NULL)) {
+                    assertEquals(scythe_abi_entry.size(e), layout.byteSize(), "sizeof " + type);
+                    typesSeen.add(type);
+                } else {
+                    String field = fieldName.reinterpret(256).getString(0);
+                    PathElement p = PathElement.groupElement(field);
+                    assertEquals(scythe_abi_entry.offset(e), layout.byteOffset(p), "offset of " + type + "." + field);
+                    assertEquals(scythe_abi_entry.size(e), layout.select(p).byteSize(), "size of " + type + "." + field);
+                    fields++;
+                }
+            }
+        }
+        assertEquals(Set.of("scythe_abi_entry", "scythe_event", "scythe_stdio", "scythe_spawn_options",
+                "scythe_output"), typesSeen);
+        assertTrue(fields > 30, "fields compared: " + fields);
+    }
+
+    @Test
+    void aDifferentMajorVersionIsRefused() {
+        int otherMajor = (scythe_h.SCYTHE_VERSION_MAJOR() + 1) << 16;
+        UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLibrary.checkVersion(otherMajor));
+        assertTrue(e.getMessage().contains("major version"), e.getMessage());
+    }
+
+    @Test
+    void nativeErrorsNameTheFunctionAndTheErrno() {
+        ScytheException e = assertThrows(ScytheException.class, () -> NativeLibrary.check(-2, "scythe_spawn"));
+        assertEquals("scythe_spawn(..) failed: -2 (No such file or directory)", e.getMessage());
+        assertEquals(2, e.errno());
+        assertEquals("scythe_spawn", e.function());
+    }
+
+    @Test
+    void unsupportedPlatformIsNamed() {
+        String arch = System.getProperty("os.arch");
+        try {
+            System.setProperty("os.arch", "sparcv9");
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                    NativeLibrary::platform);
+            assertTrue(e.getMessage().contains("sparcv9"), e.getMessage());
+        } finally {
+            System.setProperty("os.arch", arch);
+        }
+    }
+}

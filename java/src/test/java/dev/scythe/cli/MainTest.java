@@ -1,0 +1,83 @@
+package dev.scythe.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI's exit statuses follow coreutils timeout; its errors name what was wrong. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class MainTest {
+    record Result(int status, String out, String err) {}
+
+    static Result cli(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void exitStatusesFollowTimeout(@TempDir Path dir) throws Exception {
+        assertEquals(0, cli("run", "--", "true").status());
+        assertEquals(3, cli("run", "--", "sh", "-c", "exit 3").status());
+        assertEquals(124, cli("run", "--timeout", "200ms", "--", "sleep", "30").status());
+        assertEquals(128 + 9, cli("run", "--", "sh", "-c", "kill -KILL $$").status());
+        Result missing = cli("run", "--", "/nonexistent/prover");
+        assertEquals(127, missing.status());
+        assertTrue(missing.err().contains("No such file or directory"), missing.err());
+        Path plain = Files.writeString(dir.resolve("not-executable"), "x");
+        assertEquals(126, cli("run", "--", plain.toString()).status());
+    }
+
+    @Test
+    void jsonReportsTheOutcome() {
+        Result r = cli("run", "--json", "--", "sh", "-c", "echo proved; exit 0");
+        assertEquals(0, r.status());
+        String j = r.out().trim();
+        assertTrue(j.startsWith("{") && j.endsWith("}"), j);
+        for (String key : new String[] {"\"outcome\":\"success\"", "\"exit_status\":0", "\"wall_ms\":",
+            "\"user_cpu_ms\":", "\"max_rss_kib\":", "\"text\":\"proved\\n\""}) {
+            assertTrue(j.contains(key), key + " in " + j);
+        }
+        Result t = cli("run", "--json", "--timeout", "100ms", "--", "sleep", "30");
+        assertEquals(124, t.status());
+        assertTrue(t.out().contains("\"outcome\":\"timed_out\""), t.out());
+    }
+
+    @Test
+    void badInputIsNamed() {
+        Result r = cli("run", "--timeout", "5x", "--", "true");
+        assertEquals(125, r.status());
+        assertTrue(r.err().contains("invalid duration '5x'"), r.err());
+        assertTrue(cli("run", "--bogus", "--", "true").err().contains("unknown option '--bogus'"));
+        assertTrue(cli("run", "--").err().contains("run needs a command"));
+        assertTrue(cli("frobnicate").err().contains("unknown command 'frobnicate'"));
+        assertEquals(0, cli("help").status());
+        assertTrue(cli("help").out().contains("scythe run"));
+        Result v = cli("version");
+        assertEquals(0, v.status());
+        assertTrue(v.out().startsWith("scythe 0."), v.out());
+    }
+
+    @Test
+    void durationsReadLikePeopleWriteThem() {
+        assertEquals(Duration.ofMillis(500), Durations.parse("500ms"));
+        assertEquals(Duration.ofSeconds(2), Durations.parse("2s"));
+        assertEquals(Duration.ofMinutes(1), Durations.parse("1m"));
+        assertEquals(Duration.ofMillis(1500), Durations.parse("1.5s"));
+        assertEquals(Duration.ofSeconds(3), Durations.parse("3"));
+        assertThrows(IllegalArgumentException.class, () -> Durations.parse("-1s"));
+        assertThrows(IllegalArgumentException.class, () -> Durations.parse(""));
+    }
+}

@@ -1,0 +1,124 @@
+package dev.scythe.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Whole-JVM behaviour, in a second JVM: Ctrl-C to {@code scythe run} kills the job's session before scythe exits
+ * with 130, and a JVM that exits with live jobs kills them in its shutdown hook.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class ProcessLevelTest {
+
+    static ProcessBuilder jvm(String mainClass, String... args) {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), mainClass));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectErrorStream(true);
+    }
+
+    /** Children of pid (forked by any of its threads), read from /proc. */
+    static List<Long> children(long pid) throws Exception {
+        List<Long> out = new ArrayList<>();
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path task : tasks.toList()) {
+                String kids;
+                try {
+                    kids = Files.readString(task.resolve("children"));
+                } catch (java.io.IOException threadGone) {
+                    continue;
+                }
+                for (String s : kids.trim().split(" ")) {
+                    if (!s.isEmpty()) {
+                        out.add(Long.parseLong(s));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    static boolean sessionGone(long sid) throws Exception {
+        for (int i = 0; i < 500; i++) {
+            boolean any = false;
+            for (ProcessHandle p : ProcessHandle.allProcesses().toList()) {
+                Path stat = Path.of("/proc/" + p.pid() + "/stat");
+                try {
+                    String s = Files.readString(stat);
+                    String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+                    if (Long.parseLong(f[3]) == sid && !f[0].equals("Z")) {
+                        any = true;
+                    }
+                } catch (java.io.IOException gone) {
+                    // exited meanwhile
+                }
+            }
+            if (!any) {
+                return true;
+            }
+            Thread.sleep(10);
+        }
+        return false;
+    }
+
+    @Test
+    void ctrlCKillsTheSessionAndExits130() throws Exception {
+        Process cli = jvm(Main.class.getName(), "run", "--", "sh", "-c", "sleep 300 & sleep 300").start();
+        long job = -1;
+        for (int i = 0; i < 1000 && job < 0; i++) {
+            List<Long> kids = children(cli.pid());
+            if (!kids.isEmpty()) {
+                job = kids.get(0);
+            } else {
+                Thread.sleep(10);
+            }
+        }
+        assertTrue(job > 0, "the CLI started its job");
+        for (int i = 0; i < 500 && children(job).size() < 2; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(2, children(job).size(), "sh started both sleeps");
+        new ProcessBuilder("kill", "-INT", Long.toString(cli.pid())).start().waitFor();
+        assertTrue(cli.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(130, cli.exitValue(), new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        assertTrue(sessionGone(job), "nothing left in session " + job);
+    }
+
+    @Test
+    void shutdownHookKillsLiveJobs() throws Exception {
+        Process child = jvm(ExitWithLiveJob.class.getName()).start();
+        BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        String line = r.readLine();
+        assertTrue(line != null && line.startsWith("pid "), "child said: " + line);
+        long sid = Long.parseLong(line.substring(4));
+        assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, child.exitValue());
+        assertTrue(sessionGone(sid), "the shutdown hook killed session " + sid);
+    }
+
+    /** Starts a job with a grandchild, prints its pid, then exits the JVM normally without closing anything. */
+    public static final class ExitWithLiveJob {
+        public static void main(String[] args) throws Exception {
+            dev.scythe.Supervisor s = new dev.scythe.Supervisor();
+            dev.scythe.Job job = s.start(dev.scythe.ProcessSpec.of("sh", "-c", "sleep 300 & sleep 300"));
+            while (children(job.pid()).isEmpty()) {
+                Thread.sleep(10);
+            }
+            System.out.println("pid " + job.pid());
+            System.out.flush();
+            System.exit(0);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package dev.scythe.jmh;
+
+import dev.scythe.CancelToken;
+import dev.scythe.Job;
+import dev.scythe.ProcessSpec;
+import dev.scythe.Redirect;
+import dev.scythe.Supervisor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Threads the JVM needs to supervise N live children (sleepers): Scythe against ProcessBuilder, each measured as
+ * the JVM's thread count with the children alive minus the count before. Prints one line per tool:
+ * {@code threads <tool> <children> <extra threads>}. Usage: LiveChildren [N]
+ */
+public final class LiveChildren {
+    private LiveChildren() {}
+
+    static int threads() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/proc/self/task"))) {
+            return (int) s.count();
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
+        int before = threads();
+        CancelToken.create(); // starts the token cleaner thread: Scythe's too, so it is counted
+        try (Supervisor s = new Supervisor()) {
+            CancelToken all = CancelToken.create();
+            List<Job> jobs = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                jobs.add(s.start(ProcessSpec.builder("sleep", "300").token(all).stdout(Redirect.discard())
+                        .stderr(Redirect.discard()).build()));
+            }
+            Thread.sleep(500);
+            System.out.println("threads scythe " + n + " " + (threads() - before));
+            all.cancel();
+            for (Job j : jobs) {
+                j.await();
+            }
+        }
+        int pbBefore = threads();
+        List<Process> procs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            procs.add(new ProcessBuilder("sleep", "300").redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start());
+        }
+        Thread.sleep(500);
+        System.out.println("threads processbuilder " + n + " " + (threads() - pbBefore));
+        for (Process p : procs) {
+            p.destroyForcibly(); // by our own handle: these sleepers have no children
+        }
+        for (Process p : procs) {
+            p.waitFor();
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package dev.scythe.jmh;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The floor: what any Java program must do to run a child in its own session with piped stdio, called straight
+ * through FFM with no supervisor: pipe2 three times, posix_spawn with POSIX_SPAWN_SETSID and dup2 file actions,
+ * close the child's ends, waitpid, close ours. No pidfd, no event loop, no fd hygiene beyond O_CLOEXEC.
+ */
+final class RawSpawn implements AutoCloseable {
+    private static final int POSIX_SPAWN_SETSID = 0x80; // glibc
+    private static final int O_CLOEXEC = 0x80000;
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final MethodHandle SPAWN = handle("posix_spawn", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+            ValueLayout.ADDRESS));
+    private static final MethodHandle ATTR_INIT = handle("posix_spawnattr_init",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    private static final MethodHandle ATTR_SETFLAGS = handle("posix_spawnattr_setflags",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_SHORT));
+    private static final MethodHandle FA_INIT = handle("posix_spawn_file_actions_init",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    private static final MethodHandle FA_DESTROY = handle("posix_spawn_file_actions_destroy",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    private static final MethodHandle FA_DUP2 = handle("posix_spawn_file_actions_adddup2",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle PIPE2 = handle("pipe2",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    private static final MethodHandle CLOSE = handle("close",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle WAITPID = handle("waitpid", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment attr = arena.allocate(512, 16);
+    private final MemorySegment path;
+    private final MemorySegment argv;
+    private final MemorySegment pid = arena.allocate(ValueLayout.JAVA_INT);
+    private final MemorySegment status = arena.allocate(ValueLayout.JAVA_INT);
+    private final MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 6);
+    private final MemorySegment actions = arena.allocate(512, 16);
+
+    RawSpawn(String program) throws Throwable {
+        path = arena.allocateFrom(program);
+        argv = arena.allocate(ValueLayout.ADDRESS, 2);
+        argv.setAtIndex(ValueLayout.ADDRESS, 0, path);
+        argv.setAtIndex(ValueLayout.ADDRESS, 1, MemorySegment.NULL);
+        check((int) ATTR_INIT.invokeExact(attr), "posix_spawnattr_init");
+        check((int) ATTR_SETFLAGS.invokeExact(attr, (short) POSIX_SPAWN_SETSID), "posix_spawnattr_setflags");
+    }
+
+    private static MethodHandle handle(String name, FunctionDescriptor fd) {
+        return LINKER.downcallHandle(LIBC.find(name).orElseThrow(), fd);
+    }
+
+    private static void check(int rc, String what) {
+        if (rc != 0) {
+            throw new IllegalStateException(what + " failed: " + rc);
+        }
+    }
+
+    /** Spawns the program in its own session with its stdio on pipes, waits for it; returns its wait status. */
+    int runOnce() throws Throwable {
+        for (int i = 0; i < 3; i++) {
+            check((int) PIPE2.invokeExact(fds.asSlice(i * 8L, 8), O_CLOEXEC), "pipe2");
+        }
+        check((int) FA_INIT.invokeExact(actions), "posix_spawn_file_actions_init");
+        // stdin: read end of pipe 0; stdout/stderr: write ends of pipes 1 and 2.
+        check((int) FA_DUP2.invokeExact(actions, fds.getAtIndex(ValueLayout.JAVA_INT, 0), 0), "adddup2");
+        check((int) FA_DUP2.invokeExact(actions, fds.getAtIndex(ValueLayout.JAVA_INT, 3), 1), "adddup2");
+        check((int) FA_DUP2.invokeExact(actions, fds.getAtIndex(ValueLayout.JAVA_INT, 5), 2), "adddup2");
+        int rc = (int) SPAWN.invokeExact(pid, path, actions, attr, argv, MemorySegment.NULL);
+        check((int) FA_DESTROY.invokeExact(actions), "posix_spawn_file_actions_destroy");
+        for (int i = 0; i < 6; i++) {
+            int ignored = (int) CLOSE.invokeExact(fds.getAtIndex(ValueLayout.JAVA_INT, i));
+        }
+        check(rc, "posix_spawn");
+        int waited = (int) WAITPID.invokeExact(pid.get(ValueLayout.JAVA_INT, 0), status, 0);
+        if (waited <= 0) {
+            throw new IllegalStateException("waitpid failed");
+        }
+        return status.get(ValueLayout.JAVA_INT, 0);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

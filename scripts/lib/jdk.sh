@@ -1,0 +1,45 @@
+# Sourced by Scythe's scripts: scythe_find_jdk sets SCYTHE_JAVA_HOME to a JDK with feature version >= 22 (FFM),
+# preferring $JAVA_HOME, then `java` on PATH, then the newest JDK in the usual install directories.
+scythe_jdk_version() { # prints the feature version of the JDK at $1, or nothing
+  local home=$1 v
+  [[ -x $home/bin/java && -x $home/bin/javac ]] || return 0
+  if [[ -f $home/release ]]; then
+    v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$home/release")
+  fi
+  if [[ -z $v ]]; then
+    v=$("$home/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p')
+  fi
+  echo "$v"
+}
+
+scythe_find_jdk() {
+  local home v best="" best_v=0 tried=() preferred=() others=()
+  [[ -n ${JAVA_HOME:-} ]] && preferred+=("$JAVA_HOME")
+  if command -v java >/dev/null 2>&1; then
+    preferred+=("$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")")
+  fi
+  for home in /usr/lib/jvm/* /usr/java/* /opt/java/* /opt/jdk* "$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/*; do
+    [[ -d $home ]] && others+=("$home")
+  done
+  # JAVA_HOME, then PATH's java, win when they are suitable; otherwise the newest JDK found.
+  for home in "${preferred[@]}"; do
+    v=$(scythe_jdk_version "$home")
+    [[ -n $v ]] && tried+=("$home ($v)")
+    if [[ -n $v ]] && (( v >= 22 )); then best=$home; break; fi
+  done
+  if [[ -z $best ]]; then
+    for home in "${others[@]}"; do
+      v=$(scythe_jdk_version "$home")
+      [[ -n $v ]] || continue
+      tried+=("$home ($v)")
+      if (( v >= 22 && v > best_v )); then best=$home best_v=$v; fi
+    done
+  fi
+  if [[ -z $best ]]; then
+    echo "scythe: Scythe needs JDK 22 or newer (FFM API); found: ${tried[*]:-none}." >&2
+    echo "scythe: install one (e.g. Debian's openjdk-25-jdk or Temurin 25) or point JAVA_HOME at it." >&2
+    return 1
+  fi
+  SCYTHE_JAVA_HOME=$(readlink -f "$best")
+  export SCYTHE_JAVA_HOME
+}
