@@ -177,6 +177,25 @@ class SupervisorTest {
     }
 
     @Test
+    void twoHundredLiveChildrenNeedNoThreadEach() throws Exception {
+        CancelToken all = CancelToken.create();
+        List<Job> jobs = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            jobs.add(supervisor.start(ProcessSpec.builder("sleep", "300").token(all).build()));
+        }
+        long scytheThreads = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("scythe-")).count();
+        assertTrue(scytheThreads <= 3, "scythe threads with 200 live children: " + scytheThreads);
+        assertTrue(Leaks.threads() - baseline.threads() <= 5, "JVM threads grew by "
+                + (Leaks.threads() - baseline.threads()));
+        all.cancel();
+        for (Job j : jobs) {
+            assertInstanceOf(Outcome.Cancelled.class, j.await());
+            Leaks.assertSessionGone(j.pid());
+        }
+    }
+
+    @Test
     void cancellingATokenKillsFiftySessions() throws Exception {
         CancelToken token = CancelToken.create();
         List<Job> jobs = new ArrayList<>();

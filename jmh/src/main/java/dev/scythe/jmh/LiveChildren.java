@@ -26,10 +26,17 @@ public final class LiveChildren {
         }
     }
 
-    public static void main(String[] args) throws Exception {
-        int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
+    /** Threads named scythe-* in this JVM. */
+    static int scytheThreads() {
+        return (int) Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("scythe-"))
+                .count();
+    }
+
+    /** With n live children: {extra JVM threads with Scythe, of them named scythe-*, extra with ProcessBuilder}. */
+    public static int[] measure(int n) throws Exception {
         int before = threads();
         CancelToken.create(); // starts the token cleaner thread: Scythe's too, so it is counted
+        int scythe, named;
         try (Supervisor s = new Supervisor()) {
             CancelToken all = CancelToken.create();
             List<Job> jobs = new ArrayList<>();
@@ -38,7 +45,8 @@ public final class LiveChildren {
                         .stderr(Redirect.discard()).build()));
             }
             Thread.sleep(500);
-            System.out.println("threads scythe " + n + " " + (threads() - before));
+            scythe = threads() - before;
+            named = scytheThreads();
             all.cancel();
             for (Job j : jobs) {
                 j.await();
@@ -51,12 +59,21 @@ public final class LiveChildren {
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start());
         }
         Thread.sleep(500);
-        System.out.println("threads processbuilder " + n + " " + (threads() - pbBefore));
+        int pb = threads() - pbBefore;
         for (Process p : procs) {
             p.destroyForcibly(); // by our own handle: these sleepers have no children
         }
         for (Process p : procs) {
             p.waitFor();
         }
+        return new int[] {scythe, named, pb};
+    }
+
+    public static void main(String[] args) throws Exception {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
+        int[] r = measure(n);
+        System.out.println("threads scythe " + n + " " + r[0]);
+        System.out.println("threads scythe-named " + n + " " + r[1]);
+        System.out.println("threads processbuilder " + n + " " + r[2]);
     }
 }

@@ -1,0 +1,89 @@
+package dev.scythe.jmh;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs the benchmarks of this issue in one go and rewrites docs/benchmarks.md: spawn-and-reap throughput against
+ * the raw FFM floor and ProcessBuilder (JMH), and the threads needed for 1,000 live children.
+ * Usage: BenchmarkReport [output.md] [--quick]
+ */
+public final class BenchmarkReport {
+    private BenchmarkReport() {}
+
+    public static void main(String[] args) throws Exception {
+        Path out = Path.of(args.length > 0 && !args[0].startsWith("--") ? args[0] : "docs/benchmarks.md");
+        boolean quick = java.util.Arrays.asList(args).contains("--quick");
+        ChainedOptionsBuilder opts = new OptionsBuilder().include(SpawnBenchmark.class.getName());
+        if (quick) {
+            opts.warmupIterations(1).measurementIterations(2).warmupTime(TimeValue.seconds(1))
+                    .measurementTime(TimeValue.seconds(1));
+        }
+        Collection<RunResult> results = new Runner(opts.build()).run();
+        Map<String, Result<?>> byName = new HashMap<>();
+        for (RunResult r : results) {
+            String label = r.getParams().getBenchmark();
+            byName.put(label.substring(label.lastIndexOf('.') + 1), r.getPrimaryResult());
+        }
+        int children = 1000;
+        int[] threads = LiveChildren.measure(children);
+        Files.writeString(out, markdown(byName, children, threads, quick));
+        System.out.println("wrote " + out.toAbsolutePath());
+    }
+
+    private static String markdown(Map<String, Result<?>> r, int children, int[] threads, boolean quick)
+            throws IOException {
+        double floor = r.get("rawFfmFloor").getScore();
+        StringBuilder b = new StringBuilder();
+        b.append("# Benchmarks\n\n");
+        b.append("Written by `scripts/bench` (").append(quick ? "quick run: fewer iterations" : "full run")
+                .append("); every timing is a ratio against a floor measured in the same run.\n\n");
+        b.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
+        b.append("- Machine: ").append(cpu()).append(", ").append(Runtime.getRuntime().availableProcessors())
+                .append(" cores, Linux ").append(System.getProperty("os.version")).append('\n');
+        b.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ')
+                .append(System.getProperty("java.version")).append("\n\n");
+        b.append("## Spawn and reap, sequential (/bin/true, own session, piped stdin/stdout/stderr)\n\n");
+        b.append("JMH `SpawnBenchmark`, throughput; the floor is posix_spawn with POSIX_SPAWN_SETSID and waitpid "
+                + "called straight through FFM, with no supervisor (`RawSpawn`). ProcessBuilder cannot start a "
+                + "session; it is shown as users would otherwise run a prover. Target: Scythe >= 90% of the floor.\n\n");
+        b.append("| method | ops/s | ± (99.9%) | ratio to floor |\n|---|---:|---:|---:|\n");
+        for (String name : new String[] {"rawFfmFloor", "scythe", "processBuilder"}) {
+            Result<?> x = r.get(name);
+            b.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f |%n", name, x.getScore(),
+                    x.getScoreError(), x.getScore() / floor));
+        }
+        b.append("\n## Threads with ").append(children).append(" live children (sleepers)\n\n");
+        b.append("Extra JVM threads while the children live, against the count before (`LiveChildren`); the JIT "
+                + "and GC may add threads of their own meanwhile, so Scythe's own (named `scythe-*`) are shown too. "
+                + "Target: at most 3 for Scythe.\n\n");
+        b.append("| tool | extra JVM threads | of them the tool's own |\n|---|---:|---:|\n");
+        b.append("| Scythe | ").append(threads[0]).append(" | ").append(threads[1]).append(" (loop, token cleaner) |\n");
+        b.append("| ProcessBuilder | ").append(threads[2]).append(" | ").append(threads[2])
+                .append(" (process reapers) |\n");
+        b.append("\nReproduce: `scripts/bench` (about 2 minutes; `scripts/bench --quick` for a rough pass).\n");
+        return b.toString();
+    }
+
+    private static String cpu() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+            if (line.startsWith("model name")) {
+                return line.substring(line.indexOf(':') + 1).trim();
+            }
+        }
+        return System.getProperty("os.arch");
+    }
+}
