@@ -27,7 +27,8 @@ public final class BenchmarkReport {
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args.length > 0 && !args[0].startsWith("--") ? args[0] : "docs/benchmarks.md");
         boolean quick = java.util.Arrays.asList(args).contains("--quick");
-        ChainedOptionsBuilder opts = new OptionsBuilder().include(SpawnBenchmark.class.getName());
+        ChainedOptionsBuilder opts = new OptionsBuilder().include(SpawnBenchmark.class.getName())
+                .include(CancelCheckBenchmark.class.getName());
         if (quick) {
             opts.warmupIterations(1).measurementIterations(2).warmupTime(TimeValue.seconds(1))
                     .measurementTime(TimeValue.seconds(1));
@@ -65,6 +66,17 @@ public final class BenchmarkReport {
             Result<?> x = r.get(name);
             b.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f |%n", name, x.getScore(),
                     x.getScoreError(), x.getScore() / floor));
+        }
+        b.append("\n## Cancel check\n\n");
+        b.append("JMH `CancelCheckBenchmark`, average time: `CancelToken.isCancelled()` is an acquire load of the "
+                + "native word through a VarHandle, no downcall; the floor is an acquire load of a Java field. "
+                + "Target: about a nanosecond.\n\n");
+        b.append("| method | ns/op | ± (99.9%) | ratio to floor |\n|---|---:|---:|---:|\n");
+        double checkFloor = r.get("javaAcquireFloor").getScore();
+        for (String name : new String[] {"javaAcquireFloor", "scytheIsCancelled"}) {
+            Result<?> x = r.get(name);
+            b.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f |%n", name, x.getScore(),
+                    x.getScoreError(), x.getScore() / checkFloor));
         }
         b.append("\n## Threads with ").append(children).append(" live children (sleepers)\n\n");
         b.append("Extra JVM threads while the children live, against the count before (`LiveChildren`); the JIT "
