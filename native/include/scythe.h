@@ -157,7 +157,7 @@ typedef struct scythe_event {
     uint32_t cancel_reason;/* for SCYTHE_END_CANCELLED */
     int32_t core_dumped;   /* nonzero if the leader dumped core */
     int32_t pid;           /* the leader's pid (= session id), for hosts that no longer hold the job */
-    int32_t reserved;
+    int32_t claimed;       /* nonzero if this job's exit claimed its token (see claim_index) */
     int64_t start_ns;      /* spawn returned */
     int64_t exit_ns;       /* leader's exit observed */
     int64_t reaped_ns;     /* leader reaped (session already signalled) */
@@ -189,7 +189,7 @@ typedef struct scythe_stdio {
     size_t input_len;
 } scythe_stdio;
 
-#define SCYTHE_SPAWN_OPTIONS_VERSION 1
+#define SCYTHE_SPAWN_OPTIONS_VERSION 2
 
 typedef struct scythe_spawn_options {
     int32_t version;            /* SCYTHE_SPAWN_OPTIONS_VERSION */
@@ -204,11 +204,17 @@ typedef struct scythe_spawn_options {
     int64_t grace_ns;           /* TERM to KILL escalation delay, 0: default 2 s, <0: KILL at once */
     scythe_token *token;        /* optional: cancelling it cancels the job */
     uint64_t user_data;         /* echoed in the job's event */
+    /* version 2: races decided in the loop. When the job exits on its own with a status whose bit is set in
+     * claim_exit_codes, the loop claims `token` for claim_index at once (scythe_token_claim), which preempts every
+     * other job attached to the token in the same wake-up, without a round trip to the host. -1: never. */
+    int32_t claim_index;
+    int32_t reserved2;
+    uint64_t claim_exit_codes[4]; /* bit n of word n / 64: exit status n counts as success */
 } scythe_spawn_options;
 
 #define SCYTHE_SPAWN_OPTIONS_INIT {SCYTHE_SPAWN_OPTIONS_VERSION, 0, NULL, NULL, NULL, \
     {{SCYTHE_STDIO_NULL, 0, NULL, NULL, 0}, {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}, \
-     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0}
+     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0, -1, 0, {0, 0, 0, 0}}
 
 /* Same as SCYTHE_SPAWN_OPTIONS_INIT, for hosts without the preprocessor. */
 SCYTHE_API int scythe_spawn_options_init(scythe_spawn_options *opts);

@@ -85,6 +85,8 @@ struct scythe_job {
     bool detached;             /* freed by the host before completion: no event, freed by the loop */
     bool killed_hard;          /* SIGKILL already sent */
     scythe_token *token;
+    int32_t claim_index;       /* -1: this job's exit never claims its token */
+    uint64_t claim_codes[4];   /* exit statuses that claim */
     int64_t deadline_ns;       /* wall-clock limit, 0 none */
     int64_t grace_ns;
     int64_t kill_at_ns;        /* KILL escalation time while J_KILLING */
@@ -110,6 +112,7 @@ struct scythe_loop {
     int64_t armed_ns;          /* timer currently armed for this time, 0 none */
     int64_t next_due;          /* earliest known due time (may be early, never late), 0 none */
     _Atomic int interrupt;
+    bool sweep_now;            /* a claim in this batch: preempt the token's other jobs before returning */
     scythe_loop *gprev, *gnext; /* global list, for token wake-ups */
     uint8_t scratch[64 * 1024];
 };

@@ -224,6 +224,13 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     } else {
         job->ev.end = job->ev.exit_code >= 0 ? SCYTHE_END_EXITED : SCYTHE_END_SIGNALED;
     }
+    int code = job->ev.exit_code;
+    if (job->claim_index >= 0 && job->ev.end == SCYTHE_END_EXITED && code >= 0 && code < 256 &&
+        (job->claim_codes[code / 64] >> (code % 64) & 1) && scythe_token_claim(job->token, job->claim_index) == 0) {
+        /* This exit won the race: preempt the others in this same wake-up. */
+        job->ev.claimed = 1;
+        loop->sweep_now = true;
+    }
     job->state = J_REAPED;
     job->drain_until_ns = job->ev.reaped_ns + SCYTHE__DRAIN_GRACE_NS;
     if (!loop->next_due || job->drain_until_ns < loop->next_due)
@@ -355,8 +362,10 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
                 break;
             }
         }
-        if (must_sweep)
+        if (must_sweep || loop->sweep_now) {
+            loop->sweep_now = false;
             sweep(loop, scythe__now_ns());
+        }
         while (loop->graveyard) {
             scythe_job *dead = loop->graveyard;
             loop->graveyard = dead->next;

@@ -228,6 +228,11 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         scythe__token_ref(o->token);
         job->token = o->token;
     }
+    job->claim_index = -1;
+    if (o->version >= 2 && o->claim_index >= 0 && o->token) { /* a version-1 caller's struct ends before these */
+        job->claim_index = o->claim_index;
+        memcpy(job->claim_codes, o->claim_exit_codes, sizeof job->claim_codes);
+    }
     if ((rc = scythe__loop_add(loop, job)) < 0) {
         /* Registered with nothing yet: kill and reap here. */
         scythe__kill_session(job, SIGKILL);

@@ -574,6 +574,68 @@ static void test_thousand_sequential_jobs_leak_nothing(void) {
     scythe_loop_free(loop);
 }
 
+static void test_native_claim_preempts_losers(void) {
+    enum { LOSERS = 8 };
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_token *race;
+    CHECK_RC(scythe_token_new(&race, NULL));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.token = race;
+    const char *loser[] = {"sh", "-c", "sleep 300 & sleep 300", NULL};
+    o.argv = loser;
+    scythe_job *jobs[LOSERS + 2];
+    int pids[LOSERS + 2], rc;
+    for (int i = 0; i < LOSERS; i++) {
+        o.user_data = (uint64_t)i;
+        jobs[i] = start(loop, &o, &rc);
+        CHECK_RC(rc);
+        pids[i] = scythe_job_pid(jobs[i]);
+    }
+    o.claim_index = LOSERS; /* a failing entrant: exit 1 is not in its success set, so it claims nothing */
+    o.claim_exit_codes[0] = 1u << 0;
+    const char *fails[] = {"sh", "-c", "exit 1", NULL};
+    o.argv = fails;
+    o.user_data = LOSERS;
+    jobs[LOSERS] = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    scythe_event ev;
+    CHECK(collect(loop, &ev, 1) == 1);
+    CHECK(ev.user_data == LOSERS && ev.exit_code == 1 && !ev.claimed && !scythe_token_is_cancelled(race));
+    for (int i = 0; i < LOSERS; i++)
+        CHECK(count_session(pids[i]) >= 1);
+    o.claim_index = LOSERS + 1;
+    const char *wins[] = {"sh", "-c", "sleep 0.1; exit 0", NULL};
+    o.argv = wins;
+    o.user_data = LOSERS + 1;
+    jobs[LOSERS + 1] = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    scythe_event evs[LOSERS + 1];
+    CHECK(collect(loop, evs, LOSERS + 1) == LOSERS + 1);
+    int64_t winner_exit = 0, last_reaped = 0;
+    for (int i = 0; i < LOSERS + 1; i++) {
+        if (evs[i].user_data == LOSERS + 1) {
+            CHECK(evs[i].claimed && evs[i].end == SCYTHE_END_EXITED && evs[i].exit_code == 0);
+            winner_exit = evs[i].exit_ns;
+        } else {
+            CHECK(evs[i].end == SCYTHE_END_CANCELLED && evs[i].cancel_reason == SCYTHE_REASON_PREEMPTED);
+            if (evs[i].reaped_ns > last_reaped)
+                last_reaped = evs[i].reaped_ns;
+        }
+    }
+    CHECK(scythe_token_winner(race) == LOSERS + 1);
+    CHECK(winner_exit > 0 && last_reaped - winner_exit < 2000000000LL);
+    printf("     preemption of %d losers: %.3f ms from the winner's exit to the last reap\n", LOSERS,
+           (double)(last_reaped - winner_exit) / 1e6);
+    for (int i = 0; i < LOSERS; i++)
+        CHECK(session_gone(pids[i]));
+    for (int i = 0; i < LOSERS + 2; i++)
+        scythe_job_free(jobs[i]);
+    scythe_token_free(race);
+    scythe_loop_free(loop);
+    CHECK(no_children());
+}
+
 /* ---- child modes ------------------------------------------------------------------------------------------------- */
 
 static int child_report(void) {
@@ -632,6 +694,7 @@ static const struct test tests[] = {
     {"free_running_job_kills_it", test_free_running_job_kills_it},
     {"wakeup_returns_empty", test_wakeup_returns_empty},
     {"thousand_sequential_jobs_leak_nothing", test_thousand_sequential_jobs_leak_nothing},
+    {"native_claim_preempts_losers", test_native_claim_preempts_losers},
 };
 
 int main(int argc, char **argv) {

@@ -24,7 +24,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint32_t cancel_reason;
  *     int32_t core_dumped;
  *     int32_t pid;
- *     int32_t reserved;
+ *     int32_t claimed;
  *     int64_t start_ns;
  *     int64_t exit_ns;
  *     int64_t reaped_ns;
@@ -51,7 +51,7 @@ public class scythe_event {
         scythe_h.C_INT.withName("cancel_reason"),
         scythe_h.C_INT.withName("core_dumped"),
         scythe_h.C_INT.withName("pid"),
-        scythe_h.C_INT.withName("reserved"),
+        scythe_h.C_INT.withName("claimed"),
         scythe_h.C_LONG.withName("start_ns"),
         scythe_h.C_LONG.withName("exit_ns"),
         scythe_h.C_LONG.withName("reaped_ns"),
@@ -464,48 +464,48 @@ public class scythe_event {
         struct.set(pid$LAYOUT, pid$OFFSET, fieldValue);
     }
 
-    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+    private static final OfInt claimed$LAYOUT = (OfInt)$LAYOUT.select(groupElement("claimed"));
 
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t claimed
      * }
      */
-    public static final OfInt reserved$layout() {
-        return reserved$LAYOUT;
+    public static final OfInt claimed$layout() {
+        return claimed$LAYOUT;
     }
 
-    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+    private static final long claimed$OFFSET = $LAYOUT.byteOffset(groupElement("claimed"));
 
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t claimed
      * }
      */
-    public static final long reserved$offset() {
-        return reserved$OFFSET;
+    public static final long claimed$offset() {
+        return claimed$OFFSET;
     }
 
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t claimed
      * }
      */
-    public static int reserved(MemorySegment struct) {
-        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    public static int claimed(MemorySegment struct) {
+        return struct.get(claimed$LAYOUT, claimed$OFFSET);
     }
 
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t claimed
      * }
      */
-    public static void reserved(MemorySegment struct, int fieldValue) {
-        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
+    public static void claimed(MemorySegment struct, int fieldValue) {
+        struct.set(claimed$LAYOUT, claimed$OFFSET, fieldValue);
     }
 
     private static final OfLong start_ns$LAYOUT = (OfLong)$LAYOUT.select(groupElement("start_ns"));

@@ -248,10 +248,10 @@ public class scythe_h {
     public static int SCYTHE_STDIO_FILE_APPEND() {
         return SCYTHE_STDIO_FILE_APPEND;
     }
-    private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)1L;
+    private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_SPAWN_OPTIONS_VERSION 1
+     * #define SCYTHE_SPAWN_OPTIONS_VERSION 2
      * }
      */
     public static int SCYTHE_SPAWN_OPTIONS_VERSION() {

@@ -27,6 +27,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int64_t grace_ns;
  *     scythe_token *token;
  *     uint64_t user_data;
+ *     int32_t claim_index;
+ *     int32_t reserved2;
+ *     uint64_t claim_exit_codes[4];
  * }
  * }
  */
@@ -48,7 +51,10 @@ public class scythe_spawn_options {
         scythe_h.C_LONG.withName("timeout_ns"),
         scythe_h.C_LONG.withName("grace_ns"),
         scythe_h.C_POINTER.withName("token"),
-        scythe_h.C_LONG.withName("user_data")
+        scythe_h.C_LONG.withName("user_data"),
+        scythe_h.C_INT.withName("claim_index"),
+        scythe_h.C_INT.withName("reserved2"),
+        MemoryLayout.sequenceLayout(4, scythe_h.C_LONG).withName("claim_exit_codes")
     ).withName("scythe_spawn_options");
 
     /**
@@ -621,6 +627,171 @@ public class scythe_spawn_options {
      */
     public static void user_data(MemorySegment struct, long fieldValue) {
         struct.set(user_data$LAYOUT, user_data$OFFSET, fieldValue);
+    }
+
+    private static final OfInt claim_index$LAYOUT = (OfInt)$LAYOUT.select(groupElement("claim_index"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t claim_index
+     * }
+     */
+    public static final OfInt claim_index$layout() {
+        return claim_index$LAYOUT;
+    }
+
+    private static final long claim_index$OFFSET = $LAYOUT.byteOffset(groupElement("claim_index"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t claim_index
+     * }
+     */
+    public static final long claim_index$offset() {
+        return claim_index$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t claim_index
+     * }
+     */
+    public static int claim_index(MemorySegment struct) {
+        return struct.get(claim_index$LAYOUT, claim_index$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t claim_index
+     * }
+     */
+    public static void claim_index(MemorySegment struct, int fieldValue) {
+        struct.set(claim_index$LAYOUT, claim_index$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved2$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved2"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t reserved2
+     * }
+     */
+    public static final OfInt reserved2$layout() {
+        return reserved2$LAYOUT;
+    }
+
+    private static final long reserved2$OFFSET = $LAYOUT.byteOffset(groupElement("reserved2"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t reserved2
+     * }
+     */
+    public static final long reserved2$offset() {
+        return reserved2$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t reserved2
+     * }
+     */
+    public static int reserved2(MemorySegment struct) {
+        return struct.get(reserved2$LAYOUT, reserved2$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t reserved2
+     * }
+     */
+    public static void reserved2(MemorySegment struct, int fieldValue) {
+        struct.set(reserved2$LAYOUT, reserved2$OFFSET, fieldValue);
+    }
+
+    private static final SequenceLayout claim_exit_codes$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("claim_exit_codes"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint64_t claim_exit_codes[4]
+     * }
+     */
+    public static final SequenceLayout claim_exit_codes$layout() {
+        return claim_exit_codes$LAYOUT;
+    }
+
+    private static final long claim_exit_codes$OFFSET = $LAYOUT.byteOffset(groupElement("claim_exit_codes"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint64_t claim_exit_codes[4]
+     * }
+     */
+    public static final long claim_exit_codes$offset() {
+        return claim_exit_codes$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint64_t claim_exit_codes[4]
+     * }
+     */
+    public static MemorySegment claim_exit_codes(MemorySegment struct) {
+        return struct.asSlice(claim_exit_codes$OFFSET, claim_exit_codes$LAYOUT.byteSize());
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint64_t claim_exit_codes[4]
+     * }
+     */
+    public static void claim_exit_codes(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, claim_exit_codes$OFFSET, claim_exit_codes$LAYOUT.byteSize());
+    }
+
+    private static long[] claim_exit_codes$DIMS = { 4 };
+
+    /**
+     * Dimensions for array field:
+     * {@snippet lang=c :
+     * uint64_t claim_exit_codes[4]
+     * }
+     */
+    public static long[] claim_exit_codes$dimensions() {
+        return claim_exit_codes$DIMS;
+    }
+    private static final VarHandle claim_exit_codes$ELEM_HANDLE = claim_exit_codes$LAYOUT.varHandle(sequenceElement());
+
+    /**
+     * Indexed getter for field:
+     * {@snippet lang=c :
+     * uint64_t claim_exit_codes[4]
+     * }
+     */
+    public static long claim_exit_codes(MemorySegment struct, long index0) {
+        return (long)claim_exit_codes$ELEM_HANDLE.get(struct, 0L, index0);
+    }
+
+    /**
+     * Indexed setter for field:
+     * {@snippet lang=c :
+     * uint64_t claim_exit_codes[4]
+     * }
+     */
+    public static void claim_exit_codes(MemorySegment struct, long index0, long fieldValue) {
+        claim_exit_codes$ELEM_HANDLE.set(struct, 0L, index0, fieldValue);
     }
 
     /**
