@@ -20,6 +20,7 @@ public final class Job {
     private boolean released;      // guarded by this
     private int pid = -1;          // guarded by this
     private volatile Output stdout, stderr;
+    private volatile long startNanos, exitNanos, reapedNanos;
 
     Job(long id, ProcessSpec spec) {
         this.id = id;
@@ -107,9 +108,31 @@ public final class Job {
     }
 
     void complete(Outcome outcome, Output out, Output err) {
+        complete(outcome, out, err, 0, 0, 0);
+    }
+
+    void complete(Outcome outcome, Output out, Output err, long start, long exited, long reaped) {
         stdout = out;
         stderr = err;
+        startNanos = start;
+        exitNanos = exited;
+        reapedNanos = reaped;
         exit.complete(outcome);
+    }
+
+    /** When spawn returned, on the {@link System#nanoTime()} clock (CLOCK_MONOTONIC); 0 if it never started. */
+    public long startNanos() {
+        return startNanos;
+    }
+
+    /** When the loop saw the leader exit; 0 if it never started. */
+    public long exitNanos() {
+        return exitNanos;
+    }
+
+    /** When the leader was reaped, its session already signalled; 0 if it never started. */
+    public long reapedNanos() {
+        return reapedNanos;
     }
 
     @Override

@@ -50,6 +50,16 @@ public sealed interface Outcome {
         }
     }
 
+    /**
+     * Lost a race: another entrant (index {@code winner} in its race, -1 if unknown) claimed the race's token first,
+     * and Scythe ended this job's session ({@code signal}: what finally ended the leader; 0 if it never started).
+     */
+    record Preempted(int winner, int signal, Usage usage) implements Outcome {
+        public int exitStatus() {
+            return signal > 0 ? 128 + signal : 125;
+        }
+    }
+
     /** The process could not be started; {@code errno} is the positive error number. */
     record SpawnFailed(int errno, String message) implements Outcome {
         public Usage usage() {

@@ -3,6 +3,7 @@ package dev.scythe;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +29,8 @@ public final class ProcessSpec {
     private final Redirect stdin, stdout, stderr;
     private final Duration timeout, grace;
     private final CancelToken token;
+    private final int claimIndex;
+    private final BitSet claimExitCodes;
 
     private ProcessSpec(Builder b) {
         this.command = List.copyOf(b.command);
@@ -39,6 +42,8 @@ public final class ProcessSpec {
         this.timeout = b.timeout;
         this.grace = b.grace;
         this.token = b.token;
+        this.claimIndex = b.claimIndex;
+        this.claimExitCodes = (BitSet) b.claimExitCodes.clone();
     }
 
     /** A spec with default settings: stdin from /dev/null, stdout and stderr captured, no time limit. */
@@ -56,6 +61,8 @@ public final class ProcessSpec {
         b.directory = directory;
         b.timeout = timeout;
         b.token = token;
+        b.claimIndex = claimIndex;
+        b.claimExitCodes = (BitSet) claimExitCodes.clone();
         return b;
     }
 
@@ -100,6 +107,15 @@ public final class ProcessSpec {
         return token;
     }
 
+    /** Race index this job claims its token for when it exits with one of {@link #claimExitCodes()}; -1: never. */
+    int claimIndex() {
+        return claimIndex;
+    }
+
+    BitSet claimExitCodes() {
+        return (BitSet) claimExitCodes.clone();
+    }
+
     @Override
     public String toString() {
         return "ProcessSpec" + command;
@@ -113,6 +129,8 @@ public final class ProcessSpec {
         private Redirect stdin = Redirect.discard(), stdout = Redirect.capture(), stderr = Redirect.capture();
         private Duration timeout, grace = DEFAULT_GRACE;
         private CancelToken token;
+        private int claimIndex = -1;
+        private BitSet claimExitCodes = new BitSet();
 
         private Builder() {}
 
@@ -199,6 +217,16 @@ public final class ProcessSpec {
 
         public Builder token(CancelToken token) {
             this.token = token;
+            return this;
+        }
+
+        /** Races: the loop claims the token for {@code index} when the job exits with one of {@code codes}. */
+        Builder claimOnExit(int index, BitSet codes) {
+            if (token == null) {
+                throw new IllegalStateException("claimOnExit needs a token");
+            }
+            this.claimIndex = index;
+            this.claimExitCodes = (BitSet) codes.clone();
             return this;
         }
 

@@ -100,7 +100,7 @@ public final class Supervisor implements AutoCloseable {
 
     private static Outcome precheck(ProcessSpec spec) {
         if (spec.token() != null && spec.token().isCancelled()) {
-            return new Outcome.Cancelled(spec.token().reason().orElse(0), 0, Usage.NONE);
+            return cancelled(spec.token(), 0, Usage.NONE);
         }
         if (spec.stdin() instanceof Redirect.File f && !Files.isReadable(f.path())) {
             return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "cannot read stdin file " + f.path());
@@ -118,7 +118,7 @@ public final class Supervisor implements AutoCloseable {
 
     private static Outcome spawnError(ProcessSpec spec, int rc) {
         if (rc == -Outcome.Errno.ECANCELED && spec.token() != null) {
-            return new Outcome.Cancelled(spec.token().reason().orElse(0), 0, Usage.NONE);
+            return cancelled(spec.token(), 0, Usage.NONE);
         }
         return new Outcome.SpawnFailed(-rc, "cannot start " + spec.command().get(0) + ": "
                 + NativeLibrary.strerror(rc));
@@ -170,6 +170,16 @@ public final class Supervisor implements AutoCloseable {
             scythe_spawn_options.token(o, spec.token().handle());
         }
         scythe_spawn_options.user_data(o, id);
+        if (spec.claimIndex() >= 0) {
+            scythe_spawn_options.claim_index(o, spec.claimIndex());
+            long[] words = spec.claimExitCodes().toLongArray();
+            // Through the field's slice: the generated indexed setter of this jextract writes relative to the
+            // struct's start, not the field's.
+            MemorySegment codes = scythe_spawn_options.claim_exit_codes(o);
+            for (int w = 0; w < Math.min(4, words.length); w++) {
+                codes.setAtIndex(ValueLayout.JAVA_LONG, w, words[w]);
+            }
+        }
         return o;
     }
 
@@ -225,10 +235,11 @@ public final class Supervisor implements AutoCloseable {
         }
         scythe_h.scythe_job_free(handle);
         if (job != null) {
-            Outcome outcome = outcome(ev);
+            Outcome outcome = outcome(ev, job.spec().token());
             jobs.remove(job.id());
             try {
-                job.complete(outcome, out, err);
+                job.complete(outcome, out, err, scythe_event.start_ns(ev), scythe_event.exit_ns(ev),
+                        scythe_event.reaped_ns(ev));
             } catch (RuntimeException | Error e) {
                 LOG.log(System.Logger.Level.WARNING, "a callback on a job's exit failed", e);
             }
@@ -248,7 +259,7 @@ public final class Supervisor implements AutoCloseable {
         return len == 0 ? new byte[0] : p.reinterpret(len).toArray(ValueLayout.JAVA_BYTE);
     }
 
-    static Outcome outcome(MemorySegment ev) {
+    static Outcome outcome(MemorySegment ev, CancelToken token) {
         Usage usage = new Usage(Duration.ofNanos(scythe_event.exit_ns(ev) - scythe_event.start_ns(ev)),
                 Duration.ofNanos(scythe_event.user_cpu_ns(ev)), Duration.ofNanos(scythe_event.sys_cpu_ns(ev)),
                 scythe_event.max_rss_kib(ev));
@@ -260,7 +271,19 @@ public final class Supervisor implements AutoCloseable {
         } else if (end == scythe_h.SCYTHE_END_TIMEOUT()) {
             return new Outcome.TimedOut(sig, usage);
         }
-        return new Outcome.Cancelled(scythe_event.cancel_reason(ev), sig, usage);
+        int reason = scythe_event.cancel_reason(ev);
+        if (reason == CancelToken.REASON_PREEMPTED) {
+            return new Outcome.Preempted(token == null ? -1 : token.winner().orElse(-1), sig, usage);
+        }
+        return new Outcome.Cancelled(reason, sig, usage);
+    }
+
+    /** The outcome of a job ended (or never started) because its token was cancelled: a claim preempts. */
+    static Outcome cancelled(CancelToken token, int signal, Usage usage) {
+        int reason = token.reason().orElse(0);
+        return reason == CancelToken.REASON_PREEMPTED
+                ? new Outcome.Preempted(token.winner().orElse(-1), signal, usage)
+                : new Outcome.Cancelled(reason, signal, usage);
     }
 
     /**

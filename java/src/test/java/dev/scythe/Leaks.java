@@ -33,7 +33,7 @@ final class Leaks {
         }
         assertEquals(List.of(), zombieChildren(), "zombie children of this JVM");
         assertEquals(before.fds(), fds(), "open fds (before vs after)");
-        assertEquals(before.threads(), threads(), "threads (before vs after)");
+        assertEquals(before.threads(), threads(), () -> "threads (before vs after); now: " + threadNames());
     }
 
     static int fds() {
@@ -44,12 +44,26 @@ final class Leaks {
         }
     }
 
-    static int threads() {
+    /** Names of this process's threads, as the kernel knows them. */
+    static List<String> threadNames() {
+        List<String> names = new ArrayList<>();
         try (Stream<Path> s = Files.list(Path.of("/proc/self/task"))) {
-            return (int) s.count();
+            for (Path t : s.toList()) {
+                try {
+                    names.add(Files.readString(t.resolve("comm")).trim());
+                } catch (IOException gone) {
+                    // exited meanwhile
+                }
+            }
         } catch (IOException e) {
             throw new AssertionError(e);
         }
+        return names;
+    }
+
+    /** This process's threads, but for the test framework's own (JUnit's lazily started timeout watcher). */
+    static int threads() {
+        return (int) threadNames().stream().filter(n -> !n.startsWith("junit-")).count();
     }
 
     /** /proc/PID/stat fields after the command name: state, ppid, pgrp, session. */

@@ -20,6 +20,8 @@ public final class Main {
 
     static final String USAGE = """
             Usage: scythe run [--timeout D] [--grace D] [--json] -- CMD [ARGS...]
+                   scythe race [--mode first|best|seq] [--timeout D] [--jobs K] [--success-exit CODES]
+                               [--success-match REGEX] [--grace D] [--json] -- CMD ARGS ::: CMD ARGS ::: ...
                    scythe version
                    scythe help
 
@@ -29,6 +31,19 @@ public final class Main {
               --grace D     delay between SIGTERM and SIGKILL (default 2s; 0 kills at once)
               --json        capture CMD's stdout and stderr (first and last 64 KiB of each) and print one JSON
                             object instead: outcome, exit status, wall and CPU time, max RSS, the output
+            race     Races the commands (entrants, separated by :::) on one goal.
+              --mode M      first: the first success wins and every other entrant's session is killed at once
+                            (default); best: all run to the end, the fastest success wins; seq: one after
+                            another until one succeeds
+              --timeout D   limit for the whole race
+              --jobs K      at most K entrants at once; the rest wait their turn
+              --success-exit CODES   exit codes that count as success, e.g. 0 or 10,20 (default 0)
+              --success-match REGEX  success needs REGEX in the entrant's stdout (^ and $ match at lines);
+                            with --success-exit both must hold
+              --grace D     delay between SIGTERM and SIGKILL for each entrant (default 2s)
+              --json        print the result as JSON, with the preemption latency
+                            Prints a table (entrant, outcome, wall, CPU) and the winner with its stdout.
+                            Exit status: 0 someone won; 1 nobody did; 124 the race timed out.
             version  Prints the library version and the kernel features it found.
 
             Durations: a number with a unit ns, us, ms, s, m or h (500ms, 2s, 1m); a bare number is seconds.
@@ -53,6 +68,7 @@ public final class Main {
         try {
             return switch (args[0]) {
                 case "run" -> runCommand(List.of(args).subList(1, args.length), out, err);
+                case "race" -> RaceCommand.run(List.of(args).subList(1, args.length), out, err);
                 case "version" -> version(out, err);
                 default -> usage(err, "unknown command '" + args[0] + "'");
             };
@@ -161,6 +177,7 @@ public final class Main {
             case Outcome.Crashed c -> "crashed";
             case Outcome.TimedOut t -> "timed_out";
             case Outcome.Cancelled c -> "cancelled";
+            case Outcome.Preempted p -> "preempted";
             case Outcome.SpawnFailed f -> "spawn_failed";
         }));
         j.add("\"exit_status\":" + status);
@@ -169,6 +186,7 @@ public final class Main {
             case Outcome.Crashed c -> j.add("\"signal\":" + c.signal());
             case Outcome.TimedOut t -> j.add("\"signal\":" + t.signal());
             case Outcome.Cancelled c -> j.add("\"signal\":" + c.signal()).add("\"reason\":" + c.reason());
+            case Outcome.Preempted p -> j.add("\"signal\":" + p.signal()).add("\"winner\":" + p.winner());
             case Outcome.SpawnFailed f -> j.add("\"errno\":" + f.errno()).add("\"message\":" + Json.quote(f.message()));
             case Outcome.Success s -> j.add("\"exit_code\":0");
         }
