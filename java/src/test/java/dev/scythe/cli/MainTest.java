@@ -71,6 +71,37 @@ class MainTest {
     }
 
     @Test
+    void raceExitStatusesAndOutput() {
+        Result won = cli("race", "--", "sh", "-c", "sleep 0.2; echo unsat", ":::", "sleep", "300");
+        assertEquals(0, won.status(), won.out() + won.err());
+        assertTrue(won.out().contains("winner: 1:sh"), won.out());
+        assertTrue(won.out().contains("preempted"), won.out());
+        assertTrue(won.out().contains("unsat"), won.out());
+        assertEquals(1, cli("race", "--", "sh", "-c", "exit 1", ":::", "false").status());
+        assertEquals(124, cli("race", "--timeout", "200ms", "--", "sleep", "30", ":::", "sleep", "30").status());
+        Result json = cli("race", "--json", "--success-exit", "10", "--", "sh", "-c", "exit 10", ":::", "sleep", "30");
+        assertEquals(0, json.status());
+        for (String key : new String[] {"\"winner\":\"1:sh\"", "\"preemption_latency_ms\":", "\"outcome\":\"preempted\""}) {
+            assertTrue(json.out().contains(key), key + " in " + json.out());
+        }
+        Result matched = cli("race", "--success-match", "^unsat", "--", "sh", "-c", "echo sat", ":::", "sh", "-c",
+                "sleep 0.1; echo unsat");
+        assertTrue(matched.out().contains("winner: 2:sh"), matched.out());
+        Result best = cli("race", "--mode", "best", "--jobs", "1", "--", "sh", "-c", "sleep 0.3", ":::", "true");
+        assertTrue(best.out().contains("winner: 2:true"), best.out());
+    }
+
+    @Test
+    void raceBadInputIsNamed() {
+        assertTrue(cli("race", "--", "true", ":::").err().contains("race entrant 2 has no command"));
+        assertTrue(cli("race", "--jobs", "0", "--", "true").err().contains("--jobs must be a whole number >= 1"));
+        assertTrue(cli("race", "--mode", "fastest", "--", "true").err().contains("--mode must be first, best or seq"));
+        assertTrue(cli("race", "--success-exit", "300", "--", "true").err().contains("--success-exit takes exit codes"));
+        assertTrue(cli("race", "--success-match", "(", "--", "true").err().contains("invalid regex"));
+        assertEquals(125, cli("race", "--success-match", "(", "--", "true").status());
+    }
+
+    @Test
     void durationsReadLikePeopleWriteThem() {
         assertEquals(Duration.ofMillis(500), Durations.parse("500ms"));
         assertEquals(Duration.ofSeconds(2), Durations.parse("2s"));

@@ -1,0 +1,229 @@
+package dev.scythe.jmh;
+
+import dev.scythe.Outcome;
+import dev.scythe.ProcessSpec;
+import dev.scythe.Race;
+import dev.scythe.RaceResult;
+import dev.scythe.SuccessCriterion;
+import dev.scythe.Supervisor;
+import java.io.IOException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Preemption latency of a portfolio race with 8 losers: from releasing the winner (SIGCONT to a winner that stopped
+ * itself just before exiting 0) until every loser is reaped. Three designs in one run:
+ * <ul>
+ *   <li>{@code scythe}: a {@link Race}; with {@code decider=exitCode} the winner's exit is claimed in the native
+ *       loop, which kills the losers' sessions in the same wake-up; with {@code decider=javaPredicate} the claim
+ *       waits for the loop thread to run a Java predicate on the winner's outcome;</li>
+ *   <li>{@code pollTick100ms}: the reference design, losers watched by threads that poll a shared flag every
+ *       100 ms and then kill their own process (ProcessBuilder);</li>
+ *   <li>{@code winnerAloneFloor}: the winner released with no losers at all: the floor both include.</li>
+ * </ul>
+ * Sample mode: JMH reports p50 and p99 of each.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 2, time = 3)
+@Measurement(iterations = 3, time = 5)
+@Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
+public class PreemptionBenchmark {
+    static final int LOSERS = 8;
+    private static final MethodHandle KILL = Linker.nativeLinker().downcallHandle(
+            Linker.nativeLinker().defaultLookup().find("kill").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final int SIGCONT = 18;
+    private static final String STOPPED_WINNER = "kill -STOP $$; exit 0";
+
+    Supervisor supervisor;
+
+    @Setup(Level.Trial)
+    public void open() {
+        supervisor = new Supervisor();
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        supervisor.close();
+    }
+
+    static void cont(long pid) throws Throwable {
+        if ((int) KILL.invokeExact((int) pid, SIGCONT) != 0) {
+            throw new IllegalStateException("kill(" + pid + ", SIGCONT) failed");
+        }
+    }
+
+    /** Our child that is stopped (state T), waiting up to 10 s. */
+    static long stoppedChild(long exclude) throws IOException, InterruptedException {
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < until) {
+            try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+                for (Path t : tasks.toList()) {
+                    String kids;
+                    try {
+                        kids = Files.readString(t.resolve("children")).trim();
+                    } catch (IOException gone) {
+                        continue;
+                    }
+                    for (String k : kids.isEmpty() ? new String[0] : kids.split(" ")) {
+                        long pid = Long.parseLong(k);
+                        if (pid == exclude) {
+                            continue;
+                        }
+                        try {
+                            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+                            if (stat.substring(stat.lastIndexOf(')') + 2).startsWith("T")) {
+                                return pid;
+                            }
+                        } catch (IOException gone) {
+                            // exited meanwhile
+                        }
+                    }
+                }
+            }
+            Thread.sleep(1);
+        }
+        throw new IllegalStateException("the winner never stopped itself");
+    }
+
+    // ---- Scythe ----
+
+    @State(Scope.Thread)
+    public static class ScytheRace {
+        /** exitCode: success decided by exit status, in the native loop; javaPredicate: by a Java predicate. */
+        @Param({"exitCode", "javaPredicate"})
+        public String decider;
+        CompletableFuture<RaceResult> race;
+        long winnerPid;
+        /** The race's own telemetry: winner's exit to last loser reaped, from the loop's timestamps. */
+        final List<Long> preemptionNanos = new ArrayList<>();
+
+        @TearDown(Level.Trial)
+        public void report() throws IOException {
+            Files.writeString(Path.of(System.getProperty("java.io.tmpdir"), "scythe-preemption-" + decider + ".txt"),
+                    String.join("\n", preemptionNanos.stream().map(String::valueOf).toList()));
+            System.out.println(Telemetry.summary(preemptionNanos));
+        }
+
+        @Setup(Level.Invocation)
+        public void start(PreemptionBenchmark b) throws Exception {
+            Race.Builder r = Race.builder().entrant("winner", ProcessSpec.of("sh", "-c", STOPPED_WINNER));
+            if (decider.equals("javaPredicate")) {
+                r.success(SuccessCriterion.matching(f -> f.outcome() instanceof Outcome.Success, "exit 0, in Java"));
+            }
+            for (int i = 0; i < LOSERS; i++) {
+                r.entrant("loser" + i, ProcessSpec.of("sleep", "300"));
+            }
+            race = r.build().start(b.supervisor);
+            winnerPid = stoppedChild(-1);
+            Thread.sleep(5); // let every loser's exec finish
+        }
+    }
+
+    @Benchmark
+    public RaceResult scythe(ScytheRace s) throws Throwable {
+        cont(s.winnerPid);
+        RaceResult r = s.race.get();
+        if (!r.won() || !(r.entrants().get(LOSERS).outcome() instanceof Outcome.Preempted)) {
+            throw new IllegalStateException("unexpected race result " + r);
+        }
+        s.preemptionNanos.add(r.preemptionNanos().orElseThrow());
+        return r;
+    }
+
+    // ---- the reference design: poll a flag every 100 ms, then kill your own pid ----
+
+    @State(Scope.Thread)
+    public static class PollTickRace {
+        Process winner;
+        final List<Thread> pollers = new ArrayList<>();
+        CountDownLatch losersGone;
+
+        @Setup(Level.Invocation)
+        public void start() throws Exception {
+            AtomicBoolean won = new AtomicBoolean();
+            losersGone = new CountDownLatch(LOSERS);
+            pollers.clear();
+            for (int i = 0; i < LOSERS; i++) {
+                Process loser = new ProcessBuilder("sleep", "300").start();
+                Thread t = new Thread(() -> {
+                    try {
+                        while (!won.get()) {
+                            Thread.sleep(100);
+                        }
+                        loser.destroyForcibly(); // its own pid only, as in the reference design
+                        loser.waitFor();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    losersGone.countDown();
+                });
+                t.start();
+                pollers.add(t);
+            }
+            winner = new ProcessBuilder("sh", "-c", STOPPED_WINNER).start();
+            winner.onExit().thenRun(() -> won.set(winner.exitValue() == 0));
+            while (!Files.readString(Path.of("/proc/" + winner.pid() + "/stat")).split("\\) ")[1].startsWith("T")) {
+                Thread.sleep(1);
+            }
+            // The winner's exit falls at a random point of the losers' polling period, as it would in a farm.
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextInt(100));
+        }
+    }
+
+    @Benchmark
+    public long pollTick100ms(PollTickRace p) throws Throwable {
+        cont(p.winner.pid());
+        p.losersGone.await();
+        for (Thread t : p.pollers) {
+            t.join();
+        }
+        return p.winner.pid();
+    }
+
+    // ---- floor: the winner alone ----
+
+    @State(Scope.Thread)
+    public static class WinnerAlone {
+        CompletableFuture<Outcome> exit;
+        long pid;
+
+        @Setup(Level.Invocation)
+        public void start(PreemptionBenchmark b) throws Exception {
+            var job = b.supervisor.start(ProcessSpec.of("sh", "-c", STOPPED_WINNER));
+            exit = job.onExit();
+            pid = stoppedChild(-1);
+        }
+    }
+
+    @Benchmark
+    public Outcome winnerAloneFloor(WinnerAlone w) throws Throwable {
+        cont(w.pid);
+        return w.exit.get();
+    }
+}
