@@ -146,6 +146,12 @@ SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
 #define SCYTHE_END_SIGNALED  2 /* killed by a signal nobody here sent; term_signal valid */
 #define SCYTHE_END_TIMEOUT   3 /* its deadline passed and Scythe killed it */
 #define SCYTHE_END_CANCELLED 4 /* scythe_job_cancel or its token; cancel_reason valid */
+#define SCYTHE_END_STALLED   5 /* no progress probe reported progress for a whole stall window */
+#define SCYTHE_END_CPU_LIMIT 6 /* its CPU time passed cpu_limit_ns */
+
+/* scythe_event.flags */
+#define SCYTHE_EVENT_TREE_WALKED 0x1u /* the progress tree was watched by walking mtimes (forced, or inotify's
+                                         watch limit ran out) */
 
 typedef struct scythe_event {
     uint64_t user_data;    /* as given in scythe_spawn_options */
@@ -158,6 +164,9 @@ typedef struct scythe_event {
     int32_t core_dumped;   /* nonzero if the leader dumped core */
     int32_t pid;           /* the leader's pid (= session id), for hosts that no longer hold the job */
     int32_t claimed;       /* nonzero if this job's exit claimed its token (see claim_index) */
+    uint32_t flags;        /* SCYTHE_EVENT_* flags */
+    int32_t reserved;
+    int64_t last_progress_ns; /* last progress any probe saw (spawn time if none) */
     int64_t start_ns;      /* spawn returned */
     int64_t exit_ns;       /* leader's exit observed */
     int64_t reaped_ns;     /* leader reaped (session already signalled) */
@@ -189,7 +198,7 @@ typedef struct scythe_stdio {
     size_t input_len;
 } scythe_stdio;
 
-#define SCYTHE_SPAWN_OPTIONS_VERSION 2
+#define SCYTHE_SPAWN_OPTIONS_VERSION 3
 
 typedef struct scythe_spawn_options {
     int32_t version;            /* SCYTHE_SPAWN_OPTIONS_VERSION */
@@ -210,11 +219,27 @@ typedef struct scythe_spawn_options {
     int32_t claim_index;
     int32_t reserved2;
     uint64_t claim_exit_codes[4]; /* bit n of word n / 64: exit status n counts as success */
+    /* version 3: stall windows. With stall_ns > 0 the job is killed (SCYTHE_END_STALLED) when none of its progress
+     * probes reported progress for stall_ns; the kill follows the window's end on the loop's timer. */
+    int64_t stall_ns;
+    uint32_t probes;              /* SCYTHE_PROBE_* */
+    int32_t reserved3;
+    const char *progress_tree;    /* PROBE_TREE: an existing directory; any change below it is progress */
+    const char *progress_regex;   /* PROBE_OUTPUT: POSIX extended regex a line of stdout/stderr must match to count
+                                     as progress; NULL: any byte counts */
+    const char *heartbeat_path;   /* PROBE_HEARTBEAT: file whose first 8 bytes are a counter (created if missing) */
+    int64_t cpu_limit_ns;         /* CPU time of the leader and the children it reaped; 0: none */
 } scythe_spawn_options;
+
+#define SCYTHE_PROBE_OUTPUT    0x1u /* bytes (or matching lines) on captured stdout/stderr */
+#define SCYTHE_PROBE_TREE      0x2u /* changes below progress_tree, through inotify (new directories included) */
+#define SCYTHE_PROBE_HEARTBEAT 0x4u /* the counter in heartbeat_path changed */
+#define SCYTHE_PROBE_HOST      0x8u /* only scythe_job_progress() (hosts polling their own predicate) */
+#define SCYTHE_PROBE_TREE_WALK 0x10u /* with PROBE_TREE: walk mtimes instead of inotify (network filesystems) */
 
 #define SCYTHE_SPAWN_OPTIONS_INIT {SCYTHE_SPAWN_OPTIONS_VERSION, 0, NULL, NULL, NULL, \
     {{SCYTHE_STDIO_NULL, 0, NULL, NULL, 0}, {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}, \
-     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0, -1, 0, {0, 0, 0, 0}}
+     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0, -1, 0, {0, 0, 0, 0}, 0, 0, 0, NULL, NULL, NULL, 0}
 
 /* Same as SCYTHE_SPAWN_OPTIONS_INIT, for hosts without the preprocessor. */
 SCYTHE_API int scythe_spawn_options_init(scythe_spawn_options *opts);
@@ -247,6 +272,21 @@ typedef struct scythe_output {
 
 /* -EBUSY before the job completed, -EINVAL for a stream that was not PIPE. */
 SCYTHE_API int scythe_job_output(scythe_output *out, const scythe_job *job, int stream);
+
+/* Reports progress for a job with a stall window (any probe); hosts call it when their own predicate holds.
+ * Any thread. -EALREADY once the job ended. */
+SCYTHE_API int scythe_job_progress(scythe_job *job);
+
+/* 0 if `regex` compiles as a POSIX extended regex (as progress_regex does), else -EINVAL. */
+SCYTHE_API int scythe_regex_check(const char *regex);
+
+/* ---- heartbeats, for cooperating jobs written in any language ---------------------------------------------------- */
+
+/* Maps the heartbeat file (created with 8 zero bytes if missing) and returns its counter. */
+SCYTHE_API int scythe_heartbeat_open(uint64_t **out, const char *path);
+/* Bumps the counter: one atomic increment, no system call. The supervising loop sees it as progress. */
+SCYTHE_API void scythe_heartbeat_beat(uint64_t *counter);
+SCYTHE_API void scythe_heartbeat_close(uint64_t *counter);
 
 /* Releases the handle. A job still running is killed (SIGKILL to its session) and reaped by its loop, and
  * produces no event. */

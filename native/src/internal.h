@@ -45,6 +45,25 @@ int scythe__capture_finish(scythe__capture *c);
 void scythe__capture_view(const scythe__capture *c, scythe_output *out);
 void scythe__capture_free(scythe__capture *c);
 
+/* ---- progress.c: stall windows and progress probes ---- */
+typedef struct scythe__progress scythe__progress;
+/* Sets up the probes of a spawn (before the child starts, so a tree is watched from its first change). */
+int scythe__progress_new(scythe__progress **out, const scythe_spawn_options *o);
+void scythe__progress_free(scythe__progress *p);
+int scythe__progress_fd(const scythe__progress *p);  /* inotify fd to poll, or -1 */
+void scythe__progress_start(scythe__progress *p, int64_t now);
+void scythe__progress_mark(scythe__progress *p, int64_t now);
+/* New output on stream 1/2: progress if the probe counts bytes, or for each complete line the regex matches. */
+void scythe__progress_output(scythe__progress *p, int stream, const uint8_t *data, size_t n, int64_t now);
+void scythe__progress_inotify(scythe__progress *p, int64_t now); /* the inotify fd is readable */
+/* Samples heartbeat and walk probes that are due; returns the time the stall window ends (last progress + window) and
+ * lowers *due to the next sampling time. */
+int64_t scythe__progress_poll(scythe__progress *p, int64_t now, int64_t *due);
+int64_t scythe__progress_last(const scythe__progress *p);
+uint32_t scythe__progress_flags(const scythe__progress *p);
+/* Leader's CPU time (its own and its reaped children's), or -errno. */
+int64_t scythe__os_proc_cpu_ns(pid_t pid);
+
 /* ---- token.c ---- */
 struct scythe_token {
     _Atomic uint64_t state;
@@ -59,7 +78,7 @@ static inline uint64_t scythe__token_state(const scythe_token *t) {
 }
 
 /* ---- loop.c ---- */
-enum scythe__watch_kind { W_EVENTFD, W_TIMER, W_PIDFD, W_STDOUT, W_STDERR, W_STDIN };
+enum scythe__watch_kind { W_EVENTFD, W_TIMER, W_PIDFD, W_STDOUT, W_STDERR, W_STDIN, W_INOTIFY };
 
 typedef struct scythe__watch {
     scythe_job *job; /* NULL for the loop's own fds */
@@ -96,7 +115,10 @@ struct scythe_job {
     size_t input_len, input_off;
     bool capture[3];
     scythe__capture cap[3];    /* [1] and [2] used */
-    scythe__watch watch[4];    /* pidfd, stdout, stderr, stdin */
+    scythe__watch watch[5];    /* pidfd, stdout, stderr, stdin, inotify */
+    scythe__progress *progress; /* stall window and probes, or NULL */
+    int64_t cpu_limit_ns;
+    int64_t next_cpu_check_ns;
     scythe_event ev;
 };
 

@@ -96,18 +96,18 @@ static void unlink_job(scythe_loop *loop, scythe_job *job) {
 }
 
 int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
-    static const int kinds[4] = {W_PIDFD, W_STDOUT, W_STDERR, W_STDIN};
-    int fds[4] = {job->pidfd, job->out_fd[1], job->out_fd[2], job->out_fd[0]};
+    static const int kinds[5] = {W_PIDFD, W_STDOUT, W_STDERR, W_STDIN, W_INOTIFY};
+    int fds[5] = {job->pidfd, job->out_fd[1], job->out_fd[2], job->out_fd[0], scythe__progress_fd(job->progress)};
     int rc = 0;
     pthread_mutex_lock(&loop->lock);
-    for (int i = 0; i < 4 && !rc; i++) {
+    for (int i = 0; i < 5 && !rc; i++) {
         job->watch[i].job = job;
         job->watch[i].kind = kinds[i];
         if (fds[i] >= 0)
             rc = ep_add(loop, fds[i], i == 3 ? EPOLLOUT : EPOLLIN, &job->watch[i]);
     }
     if (rc) {
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
             if (fds[i] >= 0)
                 epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fds[i], NULL);
         pthread_mutex_unlock(&loop->lock);
@@ -117,7 +117,9 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     loop->live++;
     /* Wake the loop if it must see this job sooner than it planned: an earlier deadline, or a token cancelled
      * between the spawn-time check and now (that cancel's wake-up may have swept before we were linked). */
-    bool wake = (job->deadline_ns && (!loop->armed_ns || job->deadline_ns < loop->armed_ns)) ||
+    /* Any new due time (deadline, stall window, sampling, CPU check) must reach the timer. */
+    bool wake = ((job->deadline_ns || job->progress || job->cpu_limit_ns) &&
+                 (!loop->armed_ns || !job->deadline_ns || job->deadline_ns < loop->armed_ns)) ||
                 (job->token && scythe__token_state(job->token));
     pthread_mutex_unlock(&loop->lock);
     if (wake)
@@ -166,6 +168,8 @@ static void drain(scythe_loop *loop, scythe_job *job, int i) {
         if (n > 0) {
             if (job->capture[i])
                 (void)scythe__capture_append(&job->cap[i], loop->scratch, (size_t)n); /* ENOMEM: counted only */
+            if (job->progress && job->state == J_RUNNING)
+                scythe__progress_output(job->progress, i, loop->scratch, (size_t)n, scythe__now_ns());
         } else if (n < 0 && errno == EINTR) {
             continue; /* a signal to this thread: retry */
         } else if (n < 0 && errno == EAGAIN) {
@@ -231,6 +235,8 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
         job->ev.claimed = 1;
         loop->sweep_now = true;
     }
+    job->ev.last_progress_ns = job->progress ? scythe__progress_last(job->progress) : job->ev.start_ns;
+    job->ev.flags |= job->progress ? scythe__progress_flags(job->progress) : 0;
     job->state = J_REAPED;
     job->drain_until_ns = job->ev.reaped_ns + SCYTHE__DRAIN_GRACE_NS;
     if (!loop->next_due || job->drain_until_ns < loop->next_due)
@@ -266,6 +272,20 @@ static void sweep(scythe_loop *loop, int64_t now) {
                 scythe__terminate(job, SCYTHE_END_TIMEOUT, SCYTHE_REASON_TIMEOUT, now);
             else
                 due_min(&due, job->deadline_ns);
+        }
+        if (job->state == J_RUNNING && job->progress && now >= scythe__progress_poll(job->progress, now, &due))
+            scythe__terminate(job, SCYTHE_END_STALLED, SCYTHE_REASON_NONE, now);
+        if (job->state == J_RUNNING && job->cpu_limit_ns) {
+            if (now >= job->next_cpu_check_ns) {
+                int64_t cpu = scythe__os_proc_cpu_ns(job->pid);
+                int64_t left = job->cpu_limit_ns - (cpu > 0 ? cpu : 0);
+                if (left <= 0)
+                    scythe__terminate(job, SCYTHE_END_CPU_LIMIT, SCYTHE_REASON_NONE, now);
+                /* The job cannot burn CPU faster than its cores; look again before it could have used the rest. */
+                job->next_cpu_check_ns = now + (left / 4 < 5000000 ? 5000000 : left / 4 > 250000000 ? 250000000 : left / 4);
+            }
+            if (job->state == J_RUNNING)
+                due_min(&due, job->next_cpu_check_ns);
         }
         if (job->state == J_KILLING) {
             scythe__escalate(job, now);
@@ -360,6 +380,10 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
             case W_STDIN:
                 feed(w->job);
                 break;
+            case W_INOTIFY:
+                if (w->job->state == J_RUNNING && scythe__progress_fd(w->job->progress) >= 0)
+                    scythe__progress_inotify(w->job->progress, scythe__now_ns());
+                break;
             }
         }
         if (must_sweep || loop->sweep_now) {
@@ -414,6 +438,19 @@ int scythe_job_cancel(scythe_job *job, uint32_t reason) {
     pthread_mutex_unlock(&loop->lock);
     if (!rc)
         scythe__loop_wake(loop);
+    return rc;
+}
+
+int scythe_job_progress(scythe_job *job) {
+    if (!job)
+        return -EINVAL;
+    int rc = -EALREADY;
+    pthread_mutex_lock(&job->loop->lock);
+    if (job->state == J_RUNNING && job->progress) {
+        scythe__progress_mark(job->progress, scythe__now_ns());
+        rc = 0;
+    }
+    pthread_mutex_unlock(&job->loop->lock);
     return rc;
 }
 

@@ -7,6 +7,8 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,4 +85,21 @@ void scythe__os_close(int fd) {
     /* Never retried: on Linux the fd is gone even when close reports EINTR. */
     if (fd >= 0)
         (void)close(fd);
+}
+
+int64_t scythe__os_proc_cpu_ns(pid_t pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+    unsigned long long ut, st, cut, cst;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &ut, &st, &cut, &cst) != 4)
+        return -EIO;
+    long hz = sysconf(_SC_CLK_TCK);
+    return (int64_t)((ut + st + cut + cst) * (1000000000ULL / (unsigned long long)(hz > 0 ? hz : 100)));
 }

@@ -158,6 +158,8 @@ void scythe__job_release(scythe_job *job) {
     job->input = NULL;
     scythe_token_free(job->token);
     job->token = NULL;
+    scythe__progress_free(job->progress);
+    job->progress = NULL;
 }
 
 int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options *o) {
@@ -173,6 +175,11 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
     if (!job)
         return -ENOMEM;
     job->pidfd = -1;
+    /* Probes first: a tree is watched before the child can change it. */
+    if ((rc = scythe__progress_new(&job->progress, o))) {
+        free(job);
+        return rc;
+    }
     int child_fd[3] = {-1, -1, -1};
     for (int i = 0; i < 3; i++)
         job->out_fd[i] = -1;
@@ -227,6 +234,12 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
     if (o->token) {
         scythe__token_ref(o->token);
         job->token = o->token;
+    }
+    if (job->progress)
+        scythe__progress_start(job->progress, job->ev.start_ns);
+    if (o->version >= 3 && o->cpu_limit_ns > 0) {
+        job->cpu_limit_ns = o->cpu_limit_ns;
+        job->next_cpu_check_ns = job->ev.start_ns;
     }
     job->claim_index = -1;
     if (o->version >= 2 && o->claim_index >= 0 && o->token) { /* a version-1 caller's struct ends before these */

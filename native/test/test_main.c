@@ -636,6 +636,127 @@ static void test_native_claim_preempts_losers(void) {
     CHECK(no_children());
 }
 
+static scythe_event run_stall(const char *const *argv, scythe_spawn_options *o, int64_t window_ns) {
+    scythe_loop *loop;
+    scythe_event ev = {0};
+    if (scythe_loop_new(&loop))
+        return ev;
+    o->argv = argv;
+    o->stall_ns = window_ns;
+    scythe_job *job;
+    int rc;
+    job = start(loop, o, &rc);
+    if (rc) {
+        ev.kind = rc;
+        scythe_loop_free(loop);
+        return ev;
+    }
+    collect(loop, &ev, 1);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    return ev;
+}
+
+static void test_stall_tree_probe(void) {
+    char dir[] = "/tmp/scythe-stall-XXXXXX";
+    CHECK(mkdtemp(dir));
+    char script[512];
+    /* progress for ~0.5 s (a new subdirectory included), then silence */
+    snprintf(script, sizeof script, "mkdir %s/sub; for i in 1 2 3 4 5 6 7 8 9 10; do touch %s/sub/f$i; sleep 0.05; "
+             "done; sleep 300", dir, dir);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    for (int walk = 0; walk < 2; walk++) {
+        scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+        o.probes = SCYTHE_PROBE_TREE | (walk ? SCYTHE_PROBE_TREE_WALK : 0);
+        o.progress_tree = dir;
+        scythe_event ev = run_stall(argv, &o, 300000000LL);
+        CHECK(ev.end == SCYTHE_END_STALLED);
+        CHECK(ev.last_progress_ns - ev.start_ns >= 400000000LL); /* the touches in sub/ counted */
+        int64_t late = ev.exit_ns - (ev.last_progress_ns + 300000000LL);
+        CHECK(late >= 0 && late < 500000000LL);
+        CHECK(!!(ev.flags & SCYTHE_EVENT_TREE_WALKED) == walk);
+    }
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+static void test_stall_output_probe(void) {
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.probes = SCYTHE_PROBE_OUTPUT;
+    o.progress_regex = "^progress [0-9]+$";
+    const char *steady[] = {"sh", "-c", "for i in $(seq 20); do echo progress $i; sleep 0.05; done", NULL};
+    scythe_event ev = run_stall(steady, &o, 300000000LL);
+    CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    const char *noise[] = {"sh", "-c", "for i in $(seq 40); do echo noise $i; sleep 0.05; done", NULL};
+    ev = run_stall(noise, &o, 300000000LL);
+    CHECK(ev.end == SCYTHE_END_STALLED); /* lines that do not match are no progress */
+    o.progress_regex = NULL;             /* any byte counts */
+    ev = run_stall(noise, &o, 300000000LL);
+    CHECK(ev.end == SCYTHE_END_EXITED);
+    o.progress_regex = "(";
+    ev = run_stall(noise, &o, 300000000LL);
+    CHECK(ev.kind == -EINVAL);
+    CHECK(scythe_regex_check("(") == -EINVAL && scythe_regex_check("^unsat") == 0);
+}
+
+static void test_stall_heartbeat_and_host_probes(void) {
+    char hb[] = "/tmp/scythe-beat-XXXXXX";
+    int fd = mkstemp(hb);
+    CHECK(fd >= 0);
+    close(fd);
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.probes = SCYTHE_PROBE_HEARTBEAT;
+    o.heartbeat_path = hb;
+    const char *beater[] = {self_exe, "--child-beat", hb, NULL};
+    scythe_event ev = run_stall(beater, &o, 200000000LL);
+    unlink(hb);
+    CHECK(ev.end == SCYTHE_END_STALLED);
+    CHECK(ev.last_progress_ns - ev.start_ns >= 300000000LL); /* it beat for ~0.4 s */
+
+    /* The host's own predicate: progress reported by scythe_job_progress. */
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options h = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *sleeper[] = {"sleep", "300", NULL};
+    h.argv = sleeper;
+    h.probes = SCYTHE_PROBE_HOST;
+    h.stall_ns = 150000000LL;
+    int rc;
+    scythe_job *job = start(loop, &h, &rc);
+    CHECK_RC(rc);
+    size_t k = 0;
+    for (int i = 0; i < 10; i++) {
+        CHECK_RC(scythe_loop_run(&k, loop, &ev, 1, 50));
+        CHECK(k == 0);
+        CHECK_RC(scythe_job_progress(job));
+    }
+    CHECK(collect(loop, &ev, 1) == 1);
+    CHECK(ev.end == SCYTHE_END_STALLED && ev.exit_ns - ev.start_ns >= 500000000LL);
+    CHECK(scythe_job_progress(job) == -EALREADY);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+}
+
+static void test_cpu_limit(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *burn[] = {"sh", "-c", "while :; do :; done", NULL};
+    o.argv = burn;
+    o.cpu_limit_ns = 200000000LL;
+    int rc;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    scythe_event ev;
+    CHECK(collect(loop, &ev, 1) == 1);
+    CHECK(ev.end == SCYTHE_END_CPU_LIMIT);
+    int64_t cpu = ev.user_cpu_ns + ev.sys_cpu_ns;
+    CHECK(cpu >= 190000000LL && cpu < 2000000000LL);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+}
+
 /* ---- child modes ------------------------------------------------------------------------------------------------- */
 
 static int child_report(void) {
@@ -695,11 +816,26 @@ static const struct test tests[] = {
     {"wakeup_returns_empty", test_wakeup_returns_empty},
     {"thousand_sequential_jobs_leak_nothing", test_thousand_sequential_jobs_leak_nothing},
     {"native_claim_preempts_losers", test_native_claim_preempts_losers},
+    {"stall_tree_probe", test_stall_tree_probe},
+    {"stall_output_probe", test_stall_output_probe},
+    {"stall_heartbeat_and_host_probes", test_stall_heartbeat_and_host_probes},
+    {"cpu_limit", test_cpu_limit},
 };
 
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--child-report"))
         return child_report();
+    if (argc > 2 && !strcmp(argv[1], "--child-beat")) { /* a cooperating prover: beats for ~0.4 s, then hangs */
+        uint64_t *beat;
+        if (scythe_heartbeat_open(&beat, argv[2]))
+            return 2;
+        for (int i = 0; i < 20; i++) {
+            scythe_heartbeat_beat(beat);
+            usleep(20000);
+        }
+        pause();
+        return 0;
+    }
     static char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {

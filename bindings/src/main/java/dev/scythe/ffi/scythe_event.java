@@ -25,6 +25,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t core_dumped;
  *     int32_t pid;
  *     int32_t claimed;
+ *     uint32_t flags;
+ *     int32_t reserved;
+ *     int64_t last_progress_ns;
  *     int64_t start_ns;
  *     int64_t exit_ns;
  *     int64_t reaped_ns;
@@ -52,6 +55,9 @@ public class scythe_event {
         scythe_h.C_INT.withName("core_dumped"),
         scythe_h.C_INT.withName("pid"),
         scythe_h.C_INT.withName("claimed"),
+        scythe_h.C_INT.withName("flags"),
+        scythe_h.C_INT.withName("reserved"),
+        scythe_h.C_LONG.withName("last_progress_ns"),
         scythe_h.C_LONG.withName("start_ns"),
         scythe_h.C_LONG.withName("exit_ns"),
         scythe_h.C_LONG.withName("reaped_ns"),
@@ -506,6 +512,138 @@ public class scythe_event {
      */
     public static void claimed(MemorySegment struct, int fieldValue) {
         struct.set(claimed$LAYOUT, claimed$OFFSET, fieldValue);
+    }
+
+    private static final OfInt flags$LAYOUT = (OfInt)$LAYOUT.select(groupElement("flags"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint32_t flags
+     * }
+     */
+    public static final OfInt flags$layout() {
+        return flags$LAYOUT;
+    }
+
+    private static final long flags$OFFSET = $LAYOUT.byteOffset(groupElement("flags"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint32_t flags
+     * }
+     */
+    public static final long flags$offset() {
+        return flags$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint32_t flags
+     * }
+     */
+    public static int flags(MemorySegment struct) {
+        return struct.get(flags$LAYOUT, flags$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint32_t flags
+     * }
+     */
+    public static void flags(MemorySegment struct, int fieldValue) {
+        struct.set(flags$LAYOUT, flags$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static final OfInt reserved$layout() {
+        return reserved$LAYOUT;
+    }
+
+    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static final long reserved$offset() {
+        return reserved$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static int reserved(MemorySegment struct) {
+        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t reserved
+     * }
+     */
+    public static void reserved(MemorySegment struct, int fieldValue) {
+        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
+    }
+
+    private static final OfLong last_progress_ns$LAYOUT = (OfLong)$LAYOUT.select(groupElement("last_progress_ns"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t last_progress_ns
+     * }
+     */
+    public static final OfLong last_progress_ns$layout() {
+        return last_progress_ns$LAYOUT;
+    }
+
+    private static final long last_progress_ns$OFFSET = $LAYOUT.byteOffset(groupElement("last_progress_ns"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t last_progress_ns
+     * }
+     */
+    public static final long last_progress_ns$offset() {
+        return last_progress_ns$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t last_progress_ns
+     * }
+     */
+    public static long last_progress_ns(MemorySegment struct) {
+        return struct.get(last_progress_ns$LAYOUT, last_progress_ns$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t last_progress_ns
+     * }
+     */
+    public static void last_progress_ns(MemorySegment struct, long fieldValue) {
+        struct.set(last_progress_ns$LAYOUT, last_progress_ns$OFFSET, fieldValue);
     }
 
     private static final OfLong start_ns$LAYOUT = (OfLong)$LAYOUT.select(groupElement("start_ns"));

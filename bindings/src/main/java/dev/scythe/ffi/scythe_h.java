@@ -203,6 +203,24 @@ public class scythe_h {
     public static int SCYTHE_END_CANCELLED() {
         return SCYTHE_END_CANCELLED;
     }
+    private static final int SCYTHE_END_STALLED = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_END_STALLED 5
+     * }
+     */
+    public static int SCYTHE_END_STALLED() {
+        return SCYTHE_END_STALLED;
+    }
+    private static final int SCYTHE_END_CPU_LIMIT = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_END_CPU_LIMIT 6
+     * }
+     */
+    public static int SCYTHE_END_CPU_LIMIT() {
+        return SCYTHE_END_CPU_LIMIT;
+    }
     private static final int SCYTHE_STDIO_INHERIT = (int)0L;
     /**
      * {@snippet lang=c :
@@ -248,10 +266,10 @@ public class scythe_h {
     public static int SCYTHE_STDIO_FILE_APPEND() {
         return SCYTHE_STDIO_FILE_APPEND;
     }
-    private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)2L;
+    private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)3L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_SPAWN_OPTIONS_VERSION 2
+     * #define SCYTHE_SPAWN_OPTIONS_VERSION 3
      * }
      */
     public static int SCYTHE_SPAWN_OPTIONS_VERSION() {
@@ -1542,6 +1560,295 @@ public class scythe_h {
         }
     }
 
+    private static class scythe_job_progress {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_job_progress");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_job_progress(scythe_job *job)
+     * }
+     */
+    public static FunctionDescriptor scythe_job_progress$descriptor() {
+        return scythe_job_progress.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_job_progress(scythe_job *job)
+     * }
+     */
+    public static MethodHandle scythe_job_progress$handle() {
+        return scythe_job_progress.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_job_progress(scythe_job *job)
+     * }
+     */
+    public static MemorySegment scythe_job_progress$address() {
+        return scythe_job_progress.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_job_progress(scythe_job *job)
+     * }
+     */
+    public static int scythe_job_progress(MemorySegment job) {
+        var mh$ = scythe_job_progress.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_job_progress", job);
+            }
+            return (int)mh$.invokeExact(job);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_regex_check {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_regex_check");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_regex_check(const char *regex)
+     * }
+     */
+    public static FunctionDescriptor scythe_regex_check$descriptor() {
+        return scythe_regex_check.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_regex_check(const char *regex)
+     * }
+     */
+    public static MethodHandle scythe_regex_check$handle() {
+        return scythe_regex_check.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_regex_check(const char *regex)
+     * }
+     */
+    public static MemorySegment scythe_regex_check$address() {
+        return scythe_regex_check.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_regex_check(const char *regex)
+     * }
+     */
+    public static int scythe_regex_check(MemorySegment regex) {
+        var mh$ = scythe_regex_check.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_regex_check", regex);
+            }
+            return (int)mh$.invokeExact(regex);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_heartbeat_open {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_heartbeat_open");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_heartbeat_open(uint64_t **out, const char *path)
+     * }
+     */
+    public static FunctionDescriptor scythe_heartbeat_open$descriptor() {
+        return scythe_heartbeat_open.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_heartbeat_open(uint64_t **out, const char *path)
+     * }
+     */
+    public static MethodHandle scythe_heartbeat_open$handle() {
+        return scythe_heartbeat_open.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_heartbeat_open(uint64_t **out, const char *path)
+     * }
+     */
+    public static MemorySegment scythe_heartbeat_open$address() {
+        return scythe_heartbeat_open.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_heartbeat_open(uint64_t **out, const char *path)
+     * }
+     */
+    public static int scythe_heartbeat_open(MemorySegment out, MemorySegment path) {
+        var mh$ = scythe_heartbeat_open.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_heartbeat_open", out, path);
+            }
+            return (int)mh$.invokeExact(out, path);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_heartbeat_beat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_heartbeat_beat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void scythe_heartbeat_beat(uint64_t *counter)
+     * }
+     */
+    public static FunctionDescriptor scythe_heartbeat_beat$descriptor() {
+        return scythe_heartbeat_beat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void scythe_heartbeat_beat(uint64_t *counter)
+     * }
+     */
+    public static MethodHandle scythe_heartbeat_beat$handle() {
+        return scythe_heartbeat_beat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void scythe_heartbeat_beat(uint64_t *counter)
+     * }
+     */
+    public static MemorySegment scythe_heartbeat_beat$address() {
+        return scythe_heartbeat_beat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void scythe_heartbeat_beat(uint64_t *counter)
+     * }
+     */
+    public static void scythe_heartbeat_beat(MemorySegment counter) {
+        var mh$ = scythe_heartbeat_beat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_heartbeat_beat", counter);
+            }
+            mh$.invokeExact(counter);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_heartbeat_close {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_heartbeat_close");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void scythe_heartbeat_close(uint64_t *counter)
+     * }
+     */
+    public static FunctionDescriptor scythe_heartbeat_close$descriptor() {
+        return scythe_heartbeat_close.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void scythe_heartbeat_close(uint64_t *counter)
+     * }
+     */
+    public static MethodHandle scythe_heartbeat_close$handle() {
+        return scythe_heartbeat_close.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void scythe_heartbeat_close(uint64_t *counter)
+     * }
+     */
+    public static MemorySegment scythe_heartbeat_close$address() {
+        return scythe_heartbeat_close.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void scythe_heartbeat_close(uint64_t *counter)
+     * }
+     */
+    public static void scythe_heartbeat_close(MemorySegment counter) {
+        var mh$ = scythe_heartbeat_close.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_heartbeat_close", counter);
+            }
+            mh$.invokeExact(counter);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class scythe_job_free {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
             scythe_h.C_POINTER
@@ -1687,6 +1994,60 @@ public class scythe_h {
      */
     public static long SCYTHE_TOKEN_CANCELLED_BIT() {
         return SCYTHE_TOKEN_CANCELLED_BIT;
+    }
+    private static final int SCYTHE_EVENT_TREE_WALKED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_EVENT_TREE_WALKED 1
+     * }
+     */
+    public static int SCYTHE_EVENT_TREE_WALKED() {
+        return SCYTHE_EVENT_TREE_WALKED;
+    }
+    private static final int SCYTHE_PROBE_OUTPUT = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_PROBE_OUTPUT 1
+     * }
+     */
+    public static int SCYTHE_PROBE_OUTPUT() {
+        return SCYTHE_PROBE_OUTPUT;
+    }
+    private static final int SCYTHE_PROBE_TREE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_PROBE_TREE 2
+     * }
+     */
+    public static int SCYTHE_PROBE_TREE() {
+        return SCYTHE_PROBE_TREE;
+    }
+    private static final int SCYTHE_PROBE_HEARTBEAT = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_PROBE_HEARTBEAT 4
+     * }
+     */
+    public static int SCYTHE_PROBE_HEARTBEAT() {
+        return SCYTHE_PROBE_HEARTBEAT;
+    }
+    private static final int SCYTHE_PROBE_HOST = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_PROBE_HOST 8
+     * }
+     */
+    public static int SCYTHE_PROBE_HOST() {
+        return SCYTHE_PROBE_HOST;
+    }
+    private static final int SCYTHE_PROBE_TREE_WALK = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_PROBE_TREE_WALK 16
+     * }
+     */
+    public static int SCYTHE_PROBE_TREE_WALK() {
+        return SCYTHE_PROBE_TREE_WALK;
     }
 }
 

@@ -30,6 +30,13 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t claim_index;
  *     int32_t reserved2;
  *     uint64_t claim_exit_codes[4];
+ *     int64_t stall_ns;
+ *     uint32_t probes;
+ *     int32_t reserved3;
+ *     const char *progress_tree;
+ *     const char *progress_regex;
+ *     const char *heartbeat_path;
+ *     int64_t cpu_limit_ns;
  * }
  * }
  */
@@ -54,7 +61,14 @@ public class scythe_spawn_options {
         scythe_h.C_LONG.withName("user_data"),
         scythe_h.C_INT.withName("claim_index"),
         scythe_h.C_INT.withName("reserved2"),
-        MemoryLayout.sequenceLayout(4, scythe_h.C_LONG).withName("claim_exit_codes")
+        MemoryLayout.sequenceLayout(4, scythe_h.C_LONG).withName("claim_exit_codes"),
+        scythe_h.C_LONG.withName("stall_ns"),
+        scythe_h.C_INT.withName("probes"),
+        scythe_h.C_INT.withName("reserved3"),
+        scythe_h.C_POINTER.withName("progress_tree"),
+        scythe_h.C_POINTER.withName("progress_regex"),
+        scythe_h.C_POINTER.withName("heartbeat_path"),
+        scythe_h.C_LONG.withName("cpu_limit_ns")
     ).withName("scythe_spawn_options");
 
     /**
@@ -792,6 +806,314 @@ public class scythe_spawn_options {
      */
     public static void claim_exit_codes(MemorySegment struct, long index0, long fieldValue) {
         claim_exit_codes$ELEM_HANDLE.set(struct, 0L, index0, fieldValue);
+    }
+
+    private static final OfLong stall_ns$LAYOUT = (OfLong)$LAYOUT.select(groupElement("stall_ns"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t stall_ns
+     * }
+     */
+    public static final OfLong stall_ns$layout() {
+        return stall_ns$LAYOUT;
+    }
+
+    private static final long stall_ns$OFFSET = $LAYOUT.byteOffset(groupElement("stall_ns"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t stall_ns
+     * }
+     */
+    public static final long stall_ns$offset() {
+        return stall_ns$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t stall_ns
+     * }
+     */
+    public static long stall_ns(MemorySegment struct) {
+        return struct.get(stall_ns$LAYOUT, stall_ns$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t stall_ns
+     * }
+     */
+    public static void stall_ns(MemorySegment struct, long fieldValue) {
+        struct.set(stall_ns$LAYOUT, stall_ns$OFFSET, fieldValue);
+    }
+
+    private static final OfInt probes$LAYOUT = (OfInt)$LAYOUT.select(groupElement("probes"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint32_t probes
+     * }
+     */
+    public static final OfInt probes$layout() {
+        return probes$LAYOUT;
+    }
+
+    private static final long probes$OFFSET = $LAYOUT.byteOffset(groupElement("probes"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint32_t probes
+     * }
+     */
+    public static final long probes$offset() {
+        return probes$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint32_t probes
+     * }
+     */
+    public static int probes(MemorySegment struct) {
+        return struct.get(probes$LAYOUT, probes$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint32_t probes
+     * }
+     */
+    public static void probes(MemorySegment struct, int fieldValue) {
+        struct.set(probes$LAYOUT, probes$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved3$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved3"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t reserved3
+     * }
+     */
+    public static final OfInt reserved3$layout() {
+        return reserved3$LAYOUT;
+    }
+
+    private static final long reserved3$OFFSET = $LAYOUT.byteOffset(groupElement("reserved3"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t reserved3
+     * }
+     */
+    public static final long reserved3$offset() {
+        return reserved3$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t reserved3
+     * }
+     */
+    public static int reserved3(MemorySegment struct) {
+        return struct.get(reserved3$LAYOUT, reserved3$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t reserved3
+     * }
+     */
+    public static void reserved3(MemorySegment struct, int fieldValue) {
+        struct.set(reserved3$LAYOUT, reserved3$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout progress_tree$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("progress_tree"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const char *progress_tree
+     * }
+     */
+    public static final AddressLayout progress_tree$layout() {
+        return progress_tree$LAYOUT;
+    }
+
+    private static final long progress_tree$OFFSET = $LAYOUT.byteOffset(groupElement("progress_tree"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const char *progress_tree
+     * }
+     */
+    public static final long progress_tree$offset() {
+        return progress_tree$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const char *progress_tree
+     * }
+     */
+    public static MemorySegment progress_tree(MemorySegment struct) {
+        return struct.get(progress_tree$LAYOUT, progress_tree$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const char *progress_tree
+     * }
+     */
+    public static void progress_tree(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(progress_tree$LAYOUT, progress_tree$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout progress_regex$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("progress_regex"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const char *progress_regex
+     * }
+     */
+    public static final AddressLayout progress_regex$layout() {
+        return progress_regex$LAYOUT;
+    }
+
+    private static final long progress_regex$OFFSET = $LAYOUT.byteOffset(groupElement("progress_regex"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const char *progress_regex
+     * }
+     */
+    public static final long progress_regex$offset() {
+        return progress_regex$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const char *progress_regex
+     * }
+     */
+    public static MemorySegment progress_regex(MemorySegment struct) {
+        return struct.get(progress_regex$LAYOUT, progress_regex$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const char *progress_regex
+     * }
+     */
+    public static void progress_regex(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(progress_regex$LAYOUT, progress_regex$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout heartbeat_path$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("heartbeat_path"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const char *heartbeat_path
+     * }
+     */
+    public static final AddressLayout heartbeat_path$layout() {
+        return heartbeat_path$LAYOUT;
+    }
+
+    private static final long heartbeat_path$OFFSET = $LAYOUT.byteOffset(groupElement("heartbeat_path"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const char *heartbeat_path
+     * }
+     */
+    public static final long heartbeat_path$offset() {
+        return heartbeat_path$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const char *heartbeat_path
+     * }
+     */
+    public static MemorySegment heartbeat_path(MemorySegment struct) {
+        return struct.get(heartbeat_path$LAYOUT, heartbeat_path$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const char *heartbeat_path
+     * }
+     */
+    public static void heartbeat_path(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(heartbeat_path$LAYOUT, heartbeat_path$OFFSET, fieldValue);
+    }
+
+    private static final OfLong cpu_limit_ns$LAYOUT = (OfLong)$LAYOUT.select(groupElement("cpu_limit_ns"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t cpu_limit_ns
+     * }
+     */
+    public static final OfLong cpu_limit_ns$layout() {
+        return cpu_limit_ns$LAYOUT;
+    }
+
+    private static final long cpu_limit_ns$OFFSET = $LAYOUT.byteOffset(groupElement("cpu_limit_ns"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t cpu_limit_ns
+     * }
+     */
+    public static final long cpu_limit_ns$offset() {
+        return cpu_limit_ns$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t cpu_limit_ns
+     * }
+     */
+    public static long cpu_limit_ns(MemorySegment struct) {
+        return struct.get(cpu_limit_ns$LAYOUT, cpu_limit_ns$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t cpu_limit_ns
+     * }
+     */
+    public static void cpu_limit_ns(MemorySegment struct, long fieldValue) {
+        struct.set(cpu_limit_ns$LAYOUT, cpu_limit_ns$OFFSET, fieldValue);
     }
 
     /**
