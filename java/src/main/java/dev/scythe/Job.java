@@ -20,7 +20,8 @@ public final class Job {
     private boolean released;      // guarded by this
     private int pid = -1;          // guarded by this
     private volatile Output stdout, stderr;
-    private volatile long startNanos, exitNanos, reapedNanos;
+    private volatile long startNanos, exitNanos, reapedNanos, lastProgressNanos;
+    private volatile boolean treeWalked;
 
     Job(long id, ProcessSpec spec) {
         this.id = id;
@@ -108,16 +109,37 @@ public final class Job {
     }
 
     void complete(Outcome outcome, Output out, Output err) {
-        complete(outcome, out, err, 0, 0, 0);
+        complete(outcome, out, err, 0, 0, 0, 0, false);
     }
 
-    void complete(Outcome outcome, Output out, Output err, long start, long exited, long reaped) {
+    void complete(Outcome outcome, Output out, Output err, long start, long exited, long reaped, long progress,
+                  boolean walked) {
         stdout = out;
         stderr = err;
         startNanos = start;
         exitNanos = exited;
         reapedNanos = reaped;
+        lastProgressNanos = progress;
+        treeWalked = walked;
         exit.complete(outcome);
+    }
+
+    /** The last progress any probe saw (the start if none), on the {@link System#nanoTime()} clock. */
+    public long lastProgressNanos() {
+        return lastProgressNanos;
+    }
+
+    /**
+     * True when the progress tree was watched by walking mtimes: asked for, or because inotify's watch limit
+     * (fs.inotify.max_user_watches) ran out.
+     */
+    public boolean treeWalked() {
+        return treeWalked;
+    }
+
+    /** Reports progress for this job's stall window (what a progress predicate does). */
+    public synchronized boolean reportProgress() {
+        return handle != null && scythe_h.scythe_job_progress(handle) == 0;
     }
 
     /** When spawn returned, on the {@link System#nanoTime()} clock (CLOCK_MONOTONIC); 0 if it never started. */

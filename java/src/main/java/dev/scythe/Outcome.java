@@ -1,5 +1,7 @@
 package dev.scythe;
 
+import java.time.Duration;
+
 /**
  * How a job ended. A job that was cancelled or timed out is never reported as a failure, and a job that could not
  * start is never reported as having run.
@@ -55,6 +57,26 @@ public sealed interface Outcome {
      * and Scythe ended this job's session ({@code signal}: what finally ended the leader; 0 if it never started).
      */
     record Preempted(int winner, int signal, Usage usage) implements Outcome {
+        public int exitStatus() {
+            return signal > 0 ? 128 + signal : 125;
+        }
+    }
+
+    /**
+     * No progress probe reported progress for a whole stall window; Scythe killed the session. Distinct from
+     * {@link TimedOut}: a stalled job was stuck, a timed-out one merely slow.
+     */
+    record Stalled(Duration window, int signal, Usage usage) implements Outcome {
+        public int exitStatus() {
+            return 124;
+        }
+    }
+
+    /** The resources a limit can name. */
+    enum Resource { CPU, MEMORY, PROCESSES }
+
+    /** A resource limit ended the job ({@code signal}: what finally ended the leader). */
+    record ResourceExceeded(Resource resource, int signal, Usage usage) implements Outcome {
         public int exitStatus() {
             return signal > 0 ? 128 + signal : 125;
         }

@@ -31,6 +31,8 @@ public final class ProcessSpec {
     private final CancelToken token;
     private final int claimIndex;
     private final BitSet claimExitCodes;
+    private final Progress progress;
+    private final Duration cpuLimit;
 
     private ProcessSpec(Builder b) {
         this.command = List.copyOf(b.command);
@@ -44,6 +46,9 @@ public final class ProcessSpec {
         this.token = b.token;
         this.claimIndex = b.claimIndex;
         this.claimExitCodes = (BitSet) b.claimExitCodes.clone();
+        this.progress = b.stall == null ? null : new Progress(b.stall, b.tree, b.walkTree, b.output, b.outputRegex,
+                b.heartbeat, b.predicate, b.pollEvery);
+        this.cpuLimit = b.cpuLimit;
     }
 
     /** A spec with default settings: stdin from /dev/null, stdout and stderr captured, no time limit. */
@@ -63,7 +68,28 @@ public final class ProcessSpec {
         b.token = token;
         b.claimIndex = claimIndex;
         b.claimExitCodes = (BitSet) claimExitCodes.clone();
+        if (progress != null) {
+            b.stall = progress.window();
+            b.tree = progress.tree();
+            b.walkTree = progress.walkTree();
+            b.output = progress.output();
+            b.outputRegex = progress.outputRegex();
+            b.heartbeat = progress.heartbeat();
+            b.predicate = progress.predicate();
+            b.pollEvery = progress.pollEvery();
+        }
+        b.cpuLimit = cpuLimit;
         return b;
+    }
+
+    /** The stall window and its probes, or null. */
+    public Progress progress() {
+        return progress;
+    }
+
+    /** CPU-time limit of the leader and the children it reaped, or null. */
+    public Duration cpuLimit() {
+        return cpuLimit;
     }
 
     public List<String> command() {
@@ -131,8 +157,88 @@ public final class ProcessSpec {
         private CancelToken token;
         private int claimIndex = -1;
         private BitSet claimExitCodes = new BitSet();
+        private Duration stall, pollEvery, cpuLimit;
+        private Path tree, heartbeat;
+        private boolean walkTree, output;
+        private String outputRegex;
+        private java.util.function.BooleanSupplier predicate;
 
         private Builder() {}
+
+        /**
+         * A stall window: the job is killed, ending {@link Outcome.Stalled}, when none of its progress probes
+         * (set with the progress methods below, any combination) reported progress for this long.
+         */
+        public Builder stall(Duration window) {
+            if (window != null && (window.isNegative() || window.isZero())) {
+                throw new IllegalArgumentException("stall window must be positive, got " + window);
+            }
+            this.stall = window;
+            return this;
+        }
+
+        /** Progress: any change below this existing directory (inotify; new subdirectories are watched too). */
+        public Builder progressTree(Path dir) {
+            this.tree = dir == null ? null : dir.toAbsolutePath();
+            this.walkTree = false;
+            return this;
+        }
+
+        /** Like {@link #progressTree}, by walking mtimes ten times a window (for filesystems inotify cannot see). */
+        public Builder progressTreeByWalking(Path dir) {
+            progressTree(dir);
+            this.walkTree = dir != null;
+            return this;
+        }
+
+        /** Progress: any byte on captured stdout or stderr. */
+        public Builder progressOutput() {
+            this.output = true;
+            this.outputRegex = null;
+            return this;
+        }
+
+        /**
+         * Progress: a line of captured stdout or stderr matching this POSIX extended regex (a prover's progress
+         * line, e.g. {@code ^# Processed [0-9]+ clauses}).
+         */
+        public Builder progressOutput(String posixRegex) {
+            java.util.Objects.requireNonNull(posixRegex, "regex");
+            if (Scythe.isAvailable() && dev.scythe.ffi.scythe_h.scythe_regex_check(
+                    java.lang.foreign.Arena.ofAuto().allocateFrom(posixRegex)) != 0) {
+                throw new IllegalArgumentException("progress regex '" + posixRegex
+                        + "' is not a valid POSIX extended regex");
+            }
+            this.output = true;
+            this.outputRegex = posixRegex;
+            return this;
+        }
+
+        /** Progress: the job incremented the 8-byte counter at the start of this file (created if missing). */
+        public Builder heartbeat(Path file) {
+            this.heartbeat = file == null ? null : file.toAbsolutePath();
+            return this;
+        }
+
+        /** Progress: this test, polled every {@code every} on Scythe's probe thread, returned true. */
+        public Builder progressWhen(java.util.function.BooleanSupplier test, Duration every) {
+            java.util.Objects.requireNonNull(test, "test");
+            if (every == null || every.isNegative() || every.isZero()) {
+                throw new IllegalArgumentException("poll interval must be positive, got " + every);
+            }
+            this.predicate = test;
+            this.pollEvery = every;
+            return this;
+        }
+
+        /** CPU-time limit for the leader and the children it reaped; the outcome is ResourceExceeded(CPU). */
+        public Builder cpuLimit(Duration limit) {
+            if (limit != null && (limit.isNegative() || limit.isZero())) {
+                throw new IllegalArgumentException("cpu limit must be positive, got " + limit);
+            }
+            this.cpuLimit = limit;
+            return this;
+        }
 
         public Builder command(List<String> command) {
             Objects.requireNonNull(command, "command");
@@ -233,6 +339,18 @@ public final class ProcessSpec {
         public ProcessSpec build() {
             if (command.isEmpty()) {
                 throw new IllegalArgumentException("command must name a program");
+            }
+            boolean probes = tree != null || output || heartbeat != null || predicate != null;
+            if (stall != null && !probes) {
+                throw new IllegalArgumentException("a stall window needs a progress probe: progressTree, "
+                        + "progressOutput, heartbeat or progressWhen");
+            }
+            if (stall == null && probes) {
+                throw new IllegalArgumentException("progress probes need a stall window (stall(Duration))");
+            }
+            if (output && !(stdout instanceof Redirect.Capture) && !(stderr instanceof Redirect.Capture)) {
+                throw new IllegalArgumentException("progressOutput needs stdout or stderr captured, not "
+                        + stdout + " and " + stderr);
             }
             return new ProcessSpec(this);
         }

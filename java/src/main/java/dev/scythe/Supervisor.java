@@ -42,6 +42,7 @@ public final class Supervisor implements AutoCloseable {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed; // guarded by lifecycle's write lock
     private volatile boolean stopping;
+    private java.util.concurrent.ScheduledExecutorService probes; // guarded by this; started on first use
 
     /** Opens a supervisor with its own loop thread. */
     public Supervisor() {
@@ -80,6 +81,10 @@ public final class Supervisor implements AutoCloseable {
                     job.complete(spawnError(spec, rc), null, null);
                 } else {
                     job.attach(out.get(ValueLayout.ADDRESS, 0));
+                    Progress p = spec.progress();
+                    if (p != null && p.predicate() != null) {
+                        pollPredicate(job, p);
+                    }
                 }
             }
             return job;
@@ -110,10 +115,44 @@ public final class Supervisor implements AutoCloseable {
                 return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "no directory for output file " + f.path());
             }
         }
+        Progress p = spec.progress();
+        if (p != null && p.tree() != null && !Files.isDirectory(p.tree())) {
+            return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "progress directory " + p.tree()
+                    + " does not exist");
+        }
+        if (p != null && p.heartbeat() != null && !Files.isDirectory(p.heartbeat().getParent())) {
+            return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "no directory for heartbeat file " + p.heartbeat());
+        }
         if (spec.directory() != null && !Files.isDirectory(spec.directory())) {
             return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "no working directory " + spec.directory());
         }
         return null;
+    }
+
+    /** Polls a job's progress predicate on the supervisor's probe thread until the job ends. */
+    private void pollPredicate(Job job, Progress p) {
+        java.util.concurrent.ScheduledExecutorService exec;
+        synchronized (this) {
+            if (probes == null) {
+                probes = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "scythe-probes-" + thread.getName().substring("scythe-loop-".length()));
+                    t.setDaemon(true);
+                    return t;
+                });
+            }
+            exec = probes;
+        }
+        long every = p.pollEvery().toNanos();
+        var task = exec.scheduleAtFixedRate(() -> {
+            try {
+                if (p.predicate().getAsBoolean()) {
+                    job.reportProgress();
+                }
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "progress predicate failed for " + job, e);
+            }
+        }, every, every, java.util.concurrent.TimeUnit.NANOSECONDS);
+        job.onExit().whenComplete((o, t) -> task.cancel(false));
     }
 
     private static Outcome spawnError(ProcessSpec spec, int rc) {
@@ -170,6 +209,32 @@ public final class Supervisor implements AutoCloseable {
             scythe_spawn_options.token(o, spec.token().handle());
         }
         scythe_spawn_options.user_data(o, id);
+        Progress p = spec.progress();
+        if (p != null) {
+            int probes = 0;
+            scythe_spawn_options.stall_ns(o, nanos(p.window()));
+            if (p.tree() != null) {
+                probes |= scythe_h.SCYTHE_PROBE_TREE() | (p.walkTree() ? scythe_h.SCYTHE_PROBE_TREE_WALK() : 0);
+                scythe_spawn_options.progress_tree(o, arena.allocateFrom(p.tree().toString()));
+            }
+            if (p.output()) {
+                probes |= scythe_h.SCYTHE_PROBE_OUTPUT();
+                if (p.outputRegex() != null) {
+                    scythe_spawn_options.progress_regex(o, arena.allocateFrom(p.outputRegex()));
+                }
+            }
+            if (p.heartbeat() != null) {
+                probes |= scythe_h.SCYTHE_PROBE_HEARTBEAT();
+                scythe_spawn_options.heartbeat_path(o, arena.allocateFrom(p.heartbeat().toString()));
+            }
+            if (p.predicate() != null) {
+                probes |= scythe_h.SCYTHE_PROBE_HOST();
+            }
+            scythe_spawn_options.probes(o, probes);
+        }
+        if (spec.cpuLimit() != null) {
+            scythe_spawn_options.cpu_limit_ns(o, nanos(spec.cpuLimit()));
+        }
         if (spec.claimIndex() >= 0) {
             scythe_spawn_options.claim_index(o, spec.claimIndex());
             long[] words = spec.claimExitCodes().toLongArray();
@@ -235,11 +300,12 @@ public final class Supervisor implements AutoCloseable {
         }
         scythe_h.scythe_job_free(handle);
         if (job != null) {
-            Outcome outcome = outcome(ev, job.spec().token());
+            Outcome outcome = outcome(ev, job.spec());
             jobs.remove(job.id());
             try {
                 job.complete(outcome, out, err, scythe_event.start_ns(ev), scythe_event.exit_ns(ev),
-                        scythe_event.reaped_ns(ev));
+                        scythe_event.reaped_ns(ev), scythe_event.last_progress_ns(ev),
+                        (scythe_event.flags(ev) & scythe_h.SCYTHE_EVENT_TREE_WALKED()) != 0);
             } catch (RuntimeException | Error e) {
                 LOG.log(System.Logger.Level.WARNING, "a callback on a job's exit failed", e);
             }
@@ -259,7 +325,8 @@ public final class Supervisor implements AutoCloseable {
         return len == 0 ? new byte[0] : p.reinterpret(len).toArray(ValueLayout.JAVA_BYTE);
     }
 
-    static Outcome outcome(MemorySegment ev, CancelToken token) {
+    static Outcome outcome(MemorySegment ev, ProcessSpec spec) {
+        CancelToken token = spec.token();
         Usage usage = new Usage(Duration.ofNanos(scythe_event.exit_ns(ev) - scythe_event.start_ns(ev)),
                 Duration.ofNanos(scythe_event.user_cpu_ns(ev)), Duration.ofNanos(scythe_event.sys_cpu_ns(ev)),
                 scythe_event.max_rss_kib(ev));
@@ -270,6 +337,10 @@ public final class Supervisor implements AutoCloseable {
             return new Outcome.Crashed(sig, scythe_event.core_dumped(ev) != 0, usage);
         } else if (end == scythe_h.SCYTHE_END_TIMEOUT()) {
             return new Outcome.TimedOut(sig, usage);
+        } else if (end == scythe_h.SCYTHE_END_STALLED()) {
+            return new Outcome.Stalled(spec.progress().window(), sig, usage);
+        } else if (end == scythe_h.SCYTHE_END_CPU_LIMIT()) {
+            return new Outcome.ResourceExceeded(Outcome.Resource.CPU, sig, usage);
         }
         int reason = scythe_event.cancel_reason(ev);
         if (reason == CancelToken.REASON_PREEMPTED) {
@@ -319,6 +390,11 @@ public final class Supervisor implements AutoCloseable {
             }
         }
         scythe_h.scythe_loop_free(loop); // kills and reaps anything the thread left, should it have died
+        synchronized (this) {
+            if (probes != null) {
+                probes.shutdownNow();
+            }
+        }
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

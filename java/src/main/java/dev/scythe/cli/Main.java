@@ -19,9 +19,13 @@ public final class Main {
     static final int EXIT_INTERNAL = 125;
 
     static final String USAGE = """
-            Usage: scythe run [--timeout D] [--grace D] [--json] -- CMD [ARGS...]
+            Usage: scythe run [--timeout D] [--grace D] [--json] [--cpu-limit D]
+                              [--stall D (--progress PATH | --progress-output [REGEX] | --heartbeat FILE)...]
+                              -- CMD [ARGS...]
                    scythe race [--mode first|best|seq] [--timeout D] [--jobs K] [--success-exit CODES]
                                [--success-match REGEX] [--grace D] [--json] -- CMD ARGS ::: CMD ARGS ::: ...
+                   scythe deepen --max-depth N --per-depth-timeout D --progress PATH [--min-depth 1]
+                                 [--max-attempts K] [--timeout D] [--json] -- CMD ... {depth} ...
                    scythe version
                    scythe help
 
@@ -31,6 +35,13 @@ public final class Main {
               --grace D     delay between SIGTERM and SIGKILL (default 2s; 0 kills at once)
               --json        capture CMD's stdout and stderr (first and last 64 KiB of each) and print one JSON
                             object instead: outcome, exit status, wall and CPU time, max RSS, the output
+              --stall D     kill the session when no progress probe saw progress for D (exit 124, "stalled"):
+                --progress PATH          any change below directory PATH (inotify, new directories too)
+                --progress-walk          watch PATH by walking mtimes instead (network filesystems)
+                --progress-output [REGEX] output bytes, or only lines matching the POSIX extended REGEX
+                                         (the output is captured: first and last 64 KiB shown at the end)
+                --heartbeat FILE         the counter in FILE's first 8 bytes changed (scythe_heartbeat_beat)
+              --cpu-limit D CPU time of CMD and the children it reaped; then killed (exit 128+9)
             race     Races the commands (entrants, separated by :::) on one goal.
               --mode M      first: the first success wins and every other entrant's session is killed at once
                             (default); best: all run to the end, the fastest success wins; seq: one after
@@ -44,6 +55,12 @@ public final class Main {
               --json        print the result as JSON, with the preemption latency
                             Prints a table (entrant, outcome, wall, CPU) and the winner with its stdout.
                             Exit status: 0 someone won; 1 nobody did; 124 the race timed out.
+            deepen   Progressive deepening: runs CMD with {depth} replaced by the depth (start: --max-depth) and a
+                     stall window of depth x --per-depth-timeout; on a stall kills the session, halves the depth
+                     (not below --min-depth) and starts again, so CMD resumes from what it keeps on disk. Stops
+                     at the first attempt that does not stall, after --max-attempts (default 20) or --timeout.
+                     Prints each attempt and the outcome; exit status 0 on success, 124 if it stalled or timed
+                     out, else the last attempt's status. Takes the probe options of run too.
             version  Prints the library version and the kernel features it found.
 
             Durations: a number with a unit ns, us, ms, s, m or h (500ms, 2s, 1m); a bare number is seconds.
@@ -69,6 +86,7 @@ public final class Main {
             return switch (args[0]) {
                 case "run" -> runCommand(List.of(args).subList(1, args.length), out, err);
                 case "race" -> RaceCommand.run(List.of(args).subList(1, args.length), out, err);
+                case "deepen" -> DeepenCommand.run(List.of(args).subList(1, args.length), out, err);
                 case "version" -> version(out, err);
                 default -> usage(err, "unknown command '" + args[0] + "'");
             };
@@ -98,10 +116,14 @@ public final class Main {
     private static int runCommand(List<String> args, PrintStream out, PrintStream err) throws IllegalArgumentException {
         Duration timeout = null, grace = ProcessSpec.DEFAULT_GRACE;
         boolean json = false;
+        ProbeOptions probes = new ProbeOptions();
         int i = 0;
         for (; i < args.size(); i++) {
             String a = args.get(i);
-            if (a.equals("--")) {
+            int consumed = probes.parse(args, i);
+            if (consumed >= 0) {
+                i = consumed;
+            } else if (a.equals("--")) {
                 i++;
                 break;
             } else if (a.equals("--json")) {
@@ -129,13 +151,16 @@ public final class Main {
         if (command.isEmpty()) {
             throw new IllegalArgumentException("run needs a command, for example: scythe run -- z3 goal.smt2");
         }
-        ProcessSpec spec = ProcessSpec.builder(command.toArray(String[]::new))
+        // Output as progress needs the output to pass through the loop: captured, and echoed unless --json.
+        boolean capture = json || probes.output;
+        ProcessSpec.Builder builder = ProcessSpec.builder(command.toArray(String[]::new))
                 .stdin(Redirect.inherit())
-                .stdout(json ? Redirect.capture() : Redirect.inherit())
-                .stderr(json ? Redirect.capture() : Redirect.inherit())
+                .stdout(capture ? Redirect.capture() : Redirect.inherit())
+                .stderr(capture ? Redirect.capture() : Redirect.inherit())
                 .timeout(timeout)
-                .grace(grace)
-                .build();
+                .grace(grace);
+        probes.applyTo(builder, true);
+        ProcessSpec spec = builder.build();
         AtomicInteger interruptedBy = new AtomicInteger();
         try (Supervisor supervisor = new Supervisor()) {
             Job job = supervisor.start(spec);
@@ -158,8 +183,18 @@ public final class Main {
             if (outcome instanceof Outcome.SpawnFailed f && !json) {
                 err.println("scythe: " + f.message());
             }
+            if (outcome instanceof Outcome.Stalled st && !json) {
+                err.println("scythe: stalled: no progress for " + Durations.millis(st.window()) + " ms; session killed");
+            }
+            if (job.treeWalked()) {
+                err.println("scythe: watched " + probes.tree + " by walking its mtimes (asked for, or inotify's watch "
+                        + "limit fs.inotify.max_user_watches ran out)");
+            }
             if (json) {
                 out.println(json(job, outcome, status));
+            } else if (capture && !(outcome instanceof Outcome.SpawnFailed)) {
+                out.print(job.stdout().text());
+                err.print(job.stderr().text());
             }
             return status;
         }
@@ -178,6 +213,8 @@ public final class Main {
             case Outcome.TimedOut t -> "timed_out";
             case Outcome.Cancelled c -> "cancelled";
             case Outcome.Preempted p -> "preempted";
+            case Outcome.Stalled st -> "stalled";
+            case Outcome.ResourceExceeded re -> "resource_exceeded";
             case Outcome.SpawnFailed f -> "spawn_failed";
         }));
         j.add("\"exit_status\":" + status);
@@ -187,6 +224,10 @@ public final class Main {
             case Outcome.TimedOut t -> j.add("\"signal\":" + t.signal());
             case Outcome.Cancelled c -> j.add("\"signal\":" + c.signal()).add("\"reason\":" + c.reason());
             case Outcome.Preempted p -> j.add("\"signal\":" + p.signal()).add("\"winner\":" + p.winner());
+            case Outcome.Stalled st -> j.add("\"signal\":" + st.signal()).add("\"stall_window_ms\":"
+                    + Durations.millis(st.window()));
+            case Outcome.ResourceExceeded re -> j.add("\"signal\":" + re.signal()).add("\"resource\":"
+                    + Json.quote(re.resource().name().toLowerCase(java.util.Locale.ROOT)));
             case Outcome.SpawnFailed f -> j.add("\"errno\":" + f.errno()).add("\"message\":" + Json.quote(f.message()));
             case Outcome.Success s -> j.add("\"exit_code\":0");
         }

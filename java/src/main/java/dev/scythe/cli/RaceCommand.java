@@ -183,6 +183,8 @@ final class RaceCommand {
             case Outcome.TimedOut t -> "timed_out";
             case Outcome.Cancelled c -> "cancelled";
             case Outcome.Preempted p -> "preempted";
+            case Outcome.Stalled st -> "stalled";
+            case Outcome.ResourceExceeded re -> "resource_exceeded(" + re.resource().name().toLowerCase(java.util.Locale.ROOT) + ")";
             case Outcome.SpawnFailed f -> "spawn_failed";
         };
     }
