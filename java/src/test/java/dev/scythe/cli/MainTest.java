@@ -102,6 +102,47 @@ class MainTest {
     }
 
     @Test
+    void runWithAStallWindow(@TempDir Path dir) throws Exception {
+        Result stalled = cli("run", "--json", "--stall", "300ms", "--progress", dir.toString(), "--", "sh", "-c",
+                "touch " + dir + "/a; sleep 30");
+        assertEquals(124, stalled.status());
+        assertTrue(stalled.out().contains("\"outcome\":\"stalled\""), stalled.out());
+        assertTrue(stalled.out().contains("\"stall_window_ms\":300.000"), stalled.out());
+        Result lines = cli("run", "--stall", "300ms", "--progress-output", "^step", "--", "sh", "-c",
+                "for i in 1 2 3 4 5 6; do echo step $i; sleep 0.1; done");
+        assertEquals(0, lines.status(), lines.err());
+        assertTrue(lines.out().contains("step 6"), "captured output is shown at the end: " + lines.out());
+        Path beat = dir.resolve("beat");
+        assertEquals(124, cli("run", "--stall", "200ms", "--heartbeat", beat.toString(), "--", "sleep", "30").status());
+        Result cpu = cli("run", "--json", "--cpu-limit", "200ms", "--", "sh", "-c", "while :; do :; done");
+        assertTrue(cpu.out().contains("\"resource\":\"cpu\""), cpu.out());
+        assertTrue(cli("run", "--stall", "1s", "--", "true").err().contains("--stall needs a progress probe"));
+        assertTrue(cli("run", "--progress", "/tmp", "--", "true").err().contains("need --stall"));
+        assertTrue(cli("run", "--stall", "1s", "--progress-output", "(", "--", "true").err()
+                .contains("not a valid POSIX extended regex"));
+    }
+
+    @Test
+    void deepenPrintsEveryAttempt(@TempDir Path dir) throws Exception {
+        Path prover = Path.of(getClass().getResource("/deepening-prover.sh").toURI());
+        Files.createDirectories(dir.resolve("proof"));
+        Result r = cli("deepen", "--max-depth", "1000", "--per-depth-timeout", "1ms", "--progress",
+                dir.resolve("proof").toString(), "--", "sh", prover.toString(), "{depth}", dir.toString());
+        assertEquals(0, r.status(), r.out() + r.err());
+        for (String line : new String[] {"attempt 1: depth 1000, stall window 1000ms -> stalled",
+            "attempt 5: depth 62, stall window 62ms -> success", "outcome: success after 5 attempt(s)",
+            "proved at depth 62"}) {
+            assertTrue(r.out().contains(line), line + " in " + r.out());
+        }
+        Result json = cli("deepen", "--json", "--max-depth", "4", "--per-depth-timeout", "50ms", "--max-attempts", "2",
+                "--progress", dir.toString(), "--", "sh", "-c", "sleep 30 # {depth}");
+        assertEquals(124, json.status());
+        assertTrue(json.out().contains("\"depth\":4") && json.out().contains("\"depth\":2"), json.out());
+        assertTrue(cli("deepen", "--max-depth", "8", "--progress", "/tmp", "--", "x", "{depth}").err()
+                .contains("--per-depth-timeout"));
+    }
+
+    @Test
     void durationsReadLikePeopleWriteThem() {
         assertEquals(Duration.ofMillis(500), Durations.parse("500ms"));
         assertEquals(Duration.ofSeconds(2), Durations.parse("2s"));

@@ -28,7 +28,8 @@ public final class BenchmarkReport {
         Path out = Path.of(args.length > 0 && !args[0].startsWith("--") ? args[0] : "docs/benchmarks.md");
         boolean quick = java.util.Arrays.asList(args).contains("--quick");
         ChainedOptionsBuilder opts = new OptionsBuilder().include(SpawnBenchmark.class.getName())
-                .include(CancelCheckBenchmark.class.getName()).include(PreemptionBenchmark.class.getName());
+                .include(CancelCheckBenchmark.class.getName()).include(PreemptionBenchmark.class.getName())
+                .include(StallBenchmark.class.getName());
         if (quick) {
             opts.warmupIterations(1).measurementIterations(2).warmupTime(TimeValue.seconds(1))
                     .measurementTime(TimeValue.seconds(1));
@@ -38,12 +39,16 @@ public final class BenchmarkReport {
         for (RunResult r : results) {
             String label = r.getParams().getBenchmark();
             String name = label.substring(label.lastIndexOf('.') + 1);
-            String decider = r.getParams().getParam("decider");
-            byName.put(decider == null ? name : name + "/" + decider, r.getPrimaryResult());
+            String param = r.getParams().getParam("decider");
+            if (param == null) {
+                param = r.getParams().getParam("probe");
+            }
+            byName.put(param == null ? name : name + "/" + param, r.getPrimaryResult());
         }
         int children = 1000;
         int[] threads = LiveChildren.measure(children);
-        Files.writeString(out, markdown(byName, children, threads, quick));
+        double[] inotify = TreeWatchCost.measure(false), walk = TreeWatchCost.measure(true);
+        Files.writeString(out, markdown(byName, children, threads, quick) + stall(byName, inotify, walk));
         System.out.println("wrote " + out.toAbsolutePath());
     }
 
@@ -114,6 +119,38 @@ public final class BenchmarkReport {
         b.append("| ProcessBuilder | ").append(threads[2]).append(" | ").append(threads[2])
                 .append(" (process reapers) |\n");
         b.append("\nReproduce: `scripts/bench` (about 2 minutes; `scripts/bench --quick` for a rough pass).\n");
+        return b.toString();
+    }
+
+    private static String stall(Map<String, Result<?>> r, double[] inotify, double[] walk) throws IOException {
+        StringBuilder b = new StringBuilder("\n## Stall detection\n\n");
+        b.append("JMH `StallBenchmark`: a job makes progress once, then hangs, under a 100 ms stall window. The figure is "
+                + "the job's own telemetry: from the window's end (last progress + window) to the session's reap. "
+                + "The heartbeat is sampled every window/20 (here 5 ms), since a shared counter makes no event.\n\n");
+        b.append("| probe | p50 ms | p99 ms | max ms | jobs | JMH op p50 ms (spawn + window + detection) |\n"
+                + "|---|---:|---:|---:|---:|---:|\n");
+        for (String probe : new String[] {"tree", "output", "heartbeat"}) {
+            Path f = Path.of(System.getProperty("java.io.tmpdir"), "scythe-stall-" + probe + ".txt");
+            Result<?> op = r.get("stalled/" + probe);
+            if (!Files.exists(f) || op == null) {
+                continue;
+            }
+            java.util.List<Long> ns = Files.readAllLines(f).stream().filter(l -> !l.isBlank()).map(Long::parseLong)
+                    .toList();
+            b.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %d | %.1f |%n", probe,
+                    Telemetry.percentileMs(ns, 50), Telemetry.percentileMs(ns, 99), Telemetry.percentileMs(ns, 100),
+                    ns.size(), op.getStatistics().getPercentile(50)));
+        }
+        b.append("\n### Watching a tree of 10,000 files (100 directories x 100 files)\n\n");
+        b.append("`TreeWatchCost`: start = spawn with the watch set up; CPU = the loop thread's CPU time per second "
+                + "of an idle tree under a 2.5 s window (the walk runs every window/10, 250 ms); notice = from a file's touch "
+                + "to its counting as progress.\n\n");
+        b.append("| mode | start ms | loop CPU ms per s | notice ms |\n|---|---:|---:|---:|\n");
+        b.append(String.format(Locale.ROOT, "| inotify | %.1f | %.2f | %.1f |%n", inotify[0], inotify[1], inotify[2]));
+        b.append(String.format(Locale.ROOT, "| walk | %.1f | %.2f | %.1f |%n", walk[0], walk[1], walk[2]));
+        b.append(String.format(Locale.ROOT, "%nWalking costs %.0fx the loop CPU of inotify here; it is the fallback "
+                + "when inotify's watch limit runs out, or asked for where inotify cannot see (network "
+                + "filesystems).%n", walk[1] / Math.max(0.01, inotify[1])));
         return b.toString();
     }
 
