@@ -33,7 +33,7 @@ find_zig() {
 
 newer_than() { # is any source or header newer than $1?
   [[ ! -f $1 ]] && return 0
-  [[ -n $(find "$native/src" "$native/include" "$native/test" -newer "$1" -name '*.[ch]' 2>/dev/null | head -1) ]]
+  [[ -n $(find "$native/src" "$native/include" "$native/test" "$native/guard" -newer "$1" -name '*.[ch]' 2>/dev/null | head -1) ]]
 }
 
 zig=$(find_zig || true)
@@ -54,10 +54,12 @@ build_library() {
     fi
     if [[ -n $zig ]]; then
       "$zig" cc -target "${t%%:*}" "${warn[@]}" "${lib_flags[@]}" "${sources[@]}" -o "$lib"
-      echo "scythe-native: built libscythe.so for ${t%%:*} with zig cc $("$zig" version)"
+      "$zig" cc -target "${t%%:*}" "${warn[@]}" -O2 -g0 "$native/guard/scythe_guard.c" -o "$dir/scythe-guard"
+      echo "scythe-native: built libscythe.so and scythe-guard for ${t%%:*} with zig cc $("$zig" version)"
     else
       cc "${warn[@]}" "${lib_flags[@]}" "${sources[@]}" -o "$lib" -lpthread
-      echo "scythe-native: built libscythe.so for the host with $(cc --version | head -1)"
+      cc "${warn[@]}" -O2 "$native/guard/scythe_guard.c" -o "$dir/scythe-guard"
+      echo "scythe-native: built libscythe.so and scythe-guard for the host with $(cc --version | head -1)"
     fi
   done
 }
@@ -73,6 +75,13 @@ run_tests() {
     cc "${warn[@]}" -O1 -g "${sources[@]}" "${tests[@]}" -o "$out/ctest/scythe_tests" -lpthread
     echo "scythe-native: C tests built with $(cc --version | head -1)"
   fi
+  # The guard executable the tests start (built like the shipped one).
+  if [[ -n $zig ]]; then
+    "$zig" cc -target x86_64-linux-gnu.2.34 "${warn[@]}" -O1 -g "$native/guard/scythe_guard.c" -o "$out/ctest/scythe-guard"
+  else
+    cc "${warn[@]}" -O1 -g "$native/guard/scythe_guard.c" -o "$out/ctest/scythe-guard"
+  fi
+  export SCYTHE_GUARD=$out/ctest/scythe-guard
   "$out/ctest/scythe_tests"
   # Zig 0.11 ships no ASan runtime: the sanitizer build uses gcc (docs/decisions/0003).
   local san=${SCYTHE_SANITIZER_CC:-gcc}

@@ -280,6 +280,18 @@ SCYTHE_API int scythe_job_progress(scythe_job *job);
 /* 0 if `regex` compiles as a POSIX extended regex (as progress_regex does), else -EINVAL. */
 SCYTHE_API int scythe_regex_check(const char *regex);
 
+/* ---- crash safety ---------------------------------------------------------------------------------------------- */
+
+/* Starts the guard (the scythe-guard executable shipped beside the library) once for this process. From then on,
+ * every job of every loop is listed in a table shared with the guard while its leader is unreaped (plain memory
+ * stores, no system call); when this process dies for any reason (exit, kill -9, the OOM killer), the guard's
+ * lifeline pipe breaks and it sends SIGKILL to every listed session. -EALREADY if a guard runs already. The
+ * executable may be deleted once this returns. */
+SCYTHE_API int scythe_guard_start(const char *guard_exe);
+
+/* The guard's pid, or 0 if none was started. */
+SCYTHE_API int32_t scythe_guard_pid(void);
+
 /* ---- heartbeats, for cooperating jobs written in any language ---------------------------------------------------- */
 
 /* Maps the heartbeat file (created with 8 zero bytes if missing) and returns its counter. */

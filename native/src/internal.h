@@ -64,6 +64,10 @@ uint32_t scythe__progress_flags(const scythe__progress *p);
 /* Leader's CPU time (its own and its reaped children's), or -errno. */
 int64_t scythe__os_proc_cpu_ns(pid_t pid);
 
+/* ---- guard.c ---- */
+int scythe__guard_add(pid_t pid);   /* slot + 1, or 0 without a guard */
+void scythe__guard_remove(int slot); /* before the leader is reaped, so the guard never sees a recycled pid */
+
 /* ---- token.c ---- */
 struct scythe_token {
     _Atomic uint64_t state;
@@ -119,6 +123,7 @@ struct scythe_job {
     scythe__progress *progress; /* stall window and probes, or NULL */
     int64_t cpu_limit_ns;
     int64_t next_cpu_check_ns;
+    int guard_slot;            /* listed in the guard's table: slot + 1, or 0 */
     scythe_event ev;
 };
 

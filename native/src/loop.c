@@ -115,6 +115,7 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     }
     link_job(loop, job);
     loop->live++;
+    job->guard_slot = scythe__guard_add(job->pid);
     /* Wake the loop if it must see this job sooner than it planned: an earlier deadline, or a token cancelled
      * between the spawn-time check and now (that cancel's wake-up may have swept before we were linked). */
     /* Any new due time (deadline, stall window, sampling, CPU check) must reach the timer. */
@@ -217,6 +218,8 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     /* Whatever the leader left in its session dies with it, and before the reap, while the group id is still
      * pinned by the zombie leader. */
     scythe__kill_session(job, SIGKILL);
+    scythe__guard_remove(job->guard_slot);
+    job->guard_slot = 0;
     int rc = scythe__os_reap(job->pidfd, &job->ev);
     (void)rc; /* only EINVAL/ECHILD, impossible for our own unreaped child */
     job->ev.reaped_ns = scythe__now_ns();
@@ -508,6 +511,7 @@ void scythe_loop_free(scythe_loop *loop) {
         next = job->next;
         if (job->state < J_REAPED) {
             scythe__kill_session(job, SIGKILL);
+            scythe__guard_remove(job->guard_slot);
             scythe__os_reap(job->pidfd, &job->ev);
         }
         scythe__job_release(job);

@@ -12,7 +12,10 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <spawn.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static int failures_in_test;
 static const char *self_exe = "/proc/self/exe";
@@ -757,6 +760,40 @@ static void test_cpu_limit(void) {
     scythe_loop_free(loop);
 }
 
+/* The supervisor is killed with SIGKILL while its jobs run: the guard kills every session within a second. */
+static void test_guard_kills_sessions_of_a_dead_supervisor(void) {
+    const char *guard = getenv("SCYTHE_GUARD");
+    if (!guard) {
+        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+        return;
+    }
+    int out[2];
+    CHECK(pipe2(out, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    char *argv[] = {(char *)self_exe, (char *)"--child-guarded", (char *)guard, NULL};
+    pid_t sup;
+    CHECK(posix_spawn(&sup, self_exe, &fa, NULL, argv, environ) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    int pids[3], guard_pid = 0;
+    CHECK(f && fscanf(f, "%d %d %d %d", &guard_pid, &pids[0], &pids[1], &pids[2]) == 4);
+    fclose(f);
+    for (int i = 0; i < 3; i++)
+        CHECK(count_session(pids[i]) >= 1);
+    int64_t t0 = scythe__now_ns();
+    CHECK(kill(sup, SIGKILL) == 0);
+    CHECK(waitpid(sup, NULL, 0) == sup);
+    for (int i = 0; i < 3; i++)
+        CHECK(session_gone(pids[i]));
+    double ms = (double)(scythe__now_ns() - t0) / 1e6;
+    printf("     guard: 3 sessions of a SIGKILLed supervisor gone %.1f ms after the kill\n", ms);
+    CHECK(ms < 1000);
+    CHECK(session_gone(guard_pid)); /* the guard exits once it has done its work */
+}
+
 /* ---- child modes ------------------------------------------------------------------------------------------------- */
 
 static int child_report(void) {
@@ -820,11 +857,32 @@ static const struct test tests[] = {
     {"stall_output_probe", test_stall_output_probe},
     {"stall_heartbeat_and_host_probes", test_stall_heartbeat_and_host_probes},
     {"cpu_limit", test_cpu_limit},
+    {"guard_kills_sessions_of_a_dead_supervisor", test_guard_kills_sessions_of_a_dead_supervisor},
 };
 
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--child-report"))
         return child_report();
+    if (argc > 2 && !strcmp(argv[1], "--child-guarded")) { /* a supervisor about to be killed with SIGKILL */
+        scythe_loop *loop;
+        if (scythe_guard_start(argv[2]) || scythe_loop_new(&loop))
+            return 2;
+        scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+        const char *job[] = {"sh", "-c", "sleep 300 & sleep 300", NULL};
+        o.argv = job;
+        printf("%d", (int)scythe_guard_pid());
+        for (int i = 0; i < 3; i++) {
+            scythe_job *j;
+            if (scythe_spawn(&j, loop, &o))
+                return 3;
+            printf(" %d", scythe_job_pid(j));
+        }
+        printf("\n");
+        fflush(stdout);
+        usleep(100000); /* let the shells start their sleeps */
+        pause();
+        return 0;
+    }
     if (argc > 2 && !strcmp(argv[1], "--child-beat")) { /* a cooperating prover: beats for ~0.4 s, then hangs */
         uint64_t *beat;
         if (scythe_heartbeat_open(&beat, argv[2]))

@@ -60,20 +60,43 @@ final class NativeLibrary {
         return "linux-" + a;
     }
 
+    private static Throwable guardCause;
+
     private static Throwable load() {
         try {
             String override = System.getProperty(PATH_PROPERTY);
-            Path lib = override != null ? Path.of(override).toAbsolutePath() : extract(platform());
+            Path lib = override != null ? Path.of(override).toAbsolutePath() : extract(platform(), "libscythe.so");
             System.load(lib.toString());
+            checkVersion(scythe_h.scythe_version());
+            Path guard = lib.resolveSibling("scythe-guard");
             if (override == null) {
-                Files.deleteIfExists(lib); // mapped already; nothing to clean up later
+                extract(platform(), "scythe-guard", lib.getParent());
+            }
+            guardCause = startGuard(guard);
+            if (override == null) {
+                Files.deleteIfExists(lib); // mapped, and the guard runs: nothing to clean up later
+                Files.deleteIfExists(guard);
                 Files.deleteIfExists(lib.getParent());
             }
-            checkVersion(scythe_h.scythe_version());
             return null;
         } catch (Throwable t) {
             return t;
         }
+    }
+
+    /** Starts the guard that kills every job if this JVM dies; returns why it could not start, or null. */
+    private static Throwable startGuard(Path guard) {
+        if (!Files.isExecutable(guard) && !guard.toFile().setExecutable(true, true)) {
+            return new IllegalStateException("no executable guard at " + guard);
+        }
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            int rc = scythe_h.scythe_guard_start(arena.allocateFrom(guard.toString()));
+            return rc == 0 ? null : new ScytheException("scythe_guard_start", rc, strerror(rc));
+        }
+    }
+
+    static Throwable guardCause() {
+        return guardCause;
     }
 
     static void checkVersion(int version) {
@@ -85,18 +108,22 @@ final class NativeLibrary {
         }
     }
 
-    private static Path extract(String platform) throws IOException {
-        String resource = "/META-INF/native/" + platform + "/libscythe.so";
+    private static Path extract(String platform, String name) throws IOException {
+        Path dir = Files.createTempDirectory("scythe-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        return extract(platform, name, dir);
+    }
+
+    private static Path extract(String platform, String name, Path dir) throws IOException {
+        String resource = "/META-INF/native/" + platform + "/" + name;
         try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
             if (in == null) {
                 throw new UnsupportedOperationException("no " + resource + " on the class path for platform "
                         + platform + " (is the scythe-native jar missing?)");
             }
-            Path dir = Files.createTempDirectory("scythe-",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            Path lib = dir.resolve("libscythe.so");
-            Files.copy(in, lib, StandardCopyOption.REPLACE_EXISTING);
-            return lib;
+            Path file = dir.resolve(name);
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            return file;
         }
     }
 }

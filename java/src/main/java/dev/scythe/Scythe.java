@@ -25,6 +25,20 @@ public final class Scythe {
         return (v >>> 16) + "." + ((v >>> 8) & 0xff) + "." + (v & 0xff);
     }
 
+    /**
+     * The pid of the guard process that kills every job should this JVM die (kill -9, OOM killer), or 0 when it
+     * could not start ({@link #guardUnavailabilityCause()}).
+     */
+    public static int guardPid() {
+        NativeLibrary.ensure();
+        return scythe_h.scythe_guard_pid();
+    }
+
+    /** Why the guard is not running, or null. */
+    public static Throwable guardUnavailabilityCause() {
+        return NativeLibrary.guardCause();
+    }
+
     /** Kernel and libc features probed once by the library, by name (for example {@code pidfd_open}). */
     public static Set<String> capabilities() {
         NativeLibrary.ensure();

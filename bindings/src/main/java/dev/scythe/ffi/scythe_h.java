@@ -1676,6 +1676,120 @@ public class scythe_h {
         }
     }
 
+    private static class scythe_guard_start {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_guard_start");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_guard_start(const char *guard_exe)
+     * }
+     */
+    public static FunctionDescriptor scythe_guard_start$descriptor() {
+        return scythe_guard_start.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_guard_start(const char *guard_exe)
+     * }
+     */
+    public static MethodHandle scythe_guard_start$handle() {
+        return scythe_guard_start.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_guard_start(const char *guard_exe)
+     * }
+     */
+    public static MemorySegment scythe_guard_start$address() {
+        return scythe_guard_start.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_guard_start(const char *guard_exe)
+     * }
+     */
+    public static int scythe_guard_start(MemorySegment guard_exe) {
+        var mh$ = scythe_guard_start.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_guard_start", guard_exe);
+            }
+            return (int)mh$.invokeExact(guard_exe);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_guard_pid {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT    );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_guard_pid");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t scythe_guard_pid()
+     * }
+     */
+    public static FunctionDescriptor scythe_guard_pid$descriptor() {
+        return scythe_guard_pid.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t scythe_guard_pid()
+     * }
+     */
+    public static MethodHandle scythe_guard_pid$handle() {
+        return scythe_guard_pid.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t scythe_guard_pid()
+     * }
+     */
+    public static MemorySegment scythe_guard_pid$address() {
+        return scythe_guard_pid.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t scythe_guard_pid()
+     * }
+     */
+    public static int scythe_guard_pid() {
+        var mh$ = scythe_guard_pid.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_guard_pid");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class scythe_heartbeat_open {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_INT,

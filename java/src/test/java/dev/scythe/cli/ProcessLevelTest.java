@@ -50,6 +50,15 @@ class ProcessLevelTest {
         return out;
     }
 
+    /** The CLI's JVM has a second child: its guard. */
+    static boolean isGuard(long pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/comm")).trim().equals("scythe-guard");
+        } catch (java.io.IOException gone) {
+            return false;
+        }
+    }
+
     static boolean sessionGone(long sid) throws Exception {
         for (int i = 0; i < 500; i++) {
             boolean any = false;
@@ -78,7 +87,7 @@ class ProcessLevelTest {
         Process cli = jvm(Main.class.getName(), "run", "--", "sh", "-c", "sleep 300 & sleep 300").start();
         long job = -1;
         for (int i = 0; i < 1000 && job < 0; i++) {
-            List<Long> kids = children(cli.pid());
+            List<Long> kids = children(cli.pid()).stream().filter(k -> !isGuard(k)).toList();
             if (!kids.isEmpty()) {
                 job = kids.get(0);
             } else {
@@ -106,6 +115,47 @@ class ProcessLevelTest {
         assertTrue(child.waitFor(30, TimeUnit.SECONDS));
         assertEquals(0, child.exitValue());
         assertTrue(sessionGone(sid), "the shutdown hook killed session " + sid);
+    }
+
+    @Test
+    void killMinus9OfTheJvmKillsEveryJobWithinASecond() throws Exception {
+        Process child = jvm(StartJobsAndWait.class.getName()).start();
+        BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        String line = r.readLine();
+        assertTrue(line != null && line.startsWith("pids "), "child said: " + line);
+        List<Long> sessions = java.util.Arrays.stream(line.substring(5).trim().split(" ")).map(Long::parseLong)
+                .toList();
+        assertEquals(5, sessions.size());
+        long t0 = System.nanoTime();
+        child.destroyForcibly(); // SIGKILL: no shutdown hook runs, only the guard can act
+        child.waitFor();
+        for (long sid : sessions) {
+            assertTrue(sessionGone(sid), "the guard killed session " + sid);
+        }
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(ms < 1_000, "sessions gone " + ms + " ms after the JVM's death");
+    }
+
+    /** Starts five jobs with grandchildren, prints their session ids, then waits to be killed. */
+    public static final class StartJobsAndWait {
+        public static void main(String[] args) throws Exception {
+            dev.scythe.Supervisor s = new dev.scythe.Supervisor();
+            if (dev.scythe.Scythe.guardPid() <= 0) {
+                System.out.println("no guard: " + dev.scythe.Scythe.guardUnavailabilityCause());
+                return;
+            }
+            StringBuilder pids = new StringBuilder("pids");
+            for (int i = 0; i < 5; i++) {
+                dev.scythe.Job job = s.start(dev.scythe.ProcessSpec.of("sh", "-c", "sleep 300 & sleep 300"));
+                while (children(job.pid()).isEmpty()) {
+                    Thread.sleep(10);
+                }
+                pids.append(' ').append(job.pid());
+            }
+            System.out.println(pids);
+            System.out.flush();
+            Thread.sleep(300_000);
+        }
     }
 
     /** Starts a job with a grandchild, prints its pid, then exits the JVM normally without closing anything. */
