@@ -152,6 +152,7 @@ SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
 /* scythe_event.flags */
 #define SCYTHE_EVENT_TREE_WALKED 0x1u /* the progress tree was watched by walking mtimes (forced, or inotify's
                                          watch limit ran out) */
+#define SCYTHE_EVENT_DOSSIER     0x2u /* a hang dossier was written for this job before it was killed */
 
 typedef struct scythe_event {
     uint64_t user_data;    /* as given in scythe_spawn_options */
@@ -198,7 +199,7 @@ typedef struct scythe_stdio {
     size_t input_len;
 } scythe_stdio;
 
-#define SCYTHE_SPAWN_OPTIONS_VERSION 3
+#define SCYTHE_SPAWN_OPTIONS_VERSION 4
 
 typedef struct scythe_spawn_options {
     int32_t version;            /* SCYTHE_SPAWN_OPTIONS_VERSION */
@@ -229,6 +230,10 @@ typedef struct scythe_spawn_options {
                                      as progress; NULL: any byte counts */
     const char *heartbeat_path;   /* PROBE_HEARTBEAT: file whose first 8 bytes are a counter (created if missing) */
     int64_t cpu_limit_ns;         /* CPU time of the leader and the children it reaped; 0: none */
+    /* version 4: hang dossiers. When the job overruns (timeout, stall window, CPU limit), before anything is killed,
+     * the loop writes <dossier_dir>/scythe-dossier-<pid>.txt: every live job's process tree with /proc state (state,
+     * wchan, kernel stack where readable, open fds, children). The event then carries SCYTHE_EVENT_DOSSIER. */
+    const char *dossier_dir;
 } scythe_spawn_options;
 
 #define SCYTHE_PROBE_OUTPUT    0x1u /* bytes (or matching lines) on captured stdout/stderr */
@@ -239,7 +244,7 @@ typedef struct scythe_spawn_options {
 
 #define SCYTHE_SPAWN_OPTIONS_INIT {SCYTHE_SPAWN_OPTIONS_VERSION, 0, NULL, NULL, NULL, \
     {{SCYTHE_STDIO_NULL, 0, NULL, NULL, 0}, {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}, \
-     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0, -1, 0, {0, 0, 0, 0}, 0, 0, 0, NULL, NULL, NULL, 0}
+     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0, -1, 0, {0, 0, 0, 0}, 0, 0, 0, NULL, NULL, NULL, 0, NULL}
 
 /* Same as SCYTHE_SPAWN_OPTIONS_INIT, for hosts without the preprocessor. */
 SCYTHE_API int scythe_spawn_options_init(scythe_spawn_options *opts);

@@ -124,6 +124,7 @@ struct scythe_job {
     int64_t cpu_limit_ns;
     int64_t next_cpu_check_ns;
     int guard_slot;            /* listed in the guard's table: slot + 1, or 0 */
+    char *dossier_dir;         /* write a hang dossier here on an overrun, or NULL */
     scythe_event ev;
 };
 
@@ -158,6 +159,11 @@ int scythe__kill_session(scythe_job *job, int sig);
 void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now);
 /* Sends KILL if the grace of a terminating job has run out. */
 void scythe__escalate(scythe_job *job, int64_t now);
+
+/* ---- dossier.c ---- */
+/* Writes the hang dossier for `job` (overrunning: `why`) into its dossier_dir, covering every live job of its loop.
+ * Called by the loop, before the kill. */
+int scythe__dossier_write(scythe_job *job, const char *why);
 
 /* ---- spawn.c ---- */
 void scythe__job_release(scythe_job *job); /* closes fds, frees buffers and the token reference */

@@ -19,6 +19,10 @@ int scythe__kill_session(scythe_job *job, int sig) {
 void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now) {
     if (job->state != J_RUNNING)
         return;
+    if (job->dossier_dir && (end == SCYTHE_END_TIMEOUT || end == SCYTHE_END_STALLED || end == SCYTHE_END_CPU_LIMIT) &&
+        scythe__dossier_write(job, end == SCYTHE_END_TIMEOUT ? "timeout" : end == SCYTHE_END_STALLED ? "stalled"
+                                                                                                      : "cpu limit") == 0)
+        job->ev.flags |= SCYTHE_EVENT_DOSSIER; /* written before the first signal: the state as it hung */
     job->end = end;
     job->cancel_reason = reason;
     job->state = J_KILLING;

@@ -160,6 +160,8 @@ void scythe__job_release(scythe_job *job) {
     job->token = NULL;
     scythe__progress_free(job->progress);
     job->progress = NULL;
+    free(job->dossier_dir);
+    job->dossier_dir = NULL;
 }
 
 int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options *o) {
@@ -240,6 +242,13 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
     if (o->version >= 3 && o->cpu_limit_ns > 0) {
         job->cpu_limit_ns = o->cpu_limit_ns;
         job->next_cpu_check_ns = job->ev.start_ns;
+    }
+    if (o->version >= 4 && o->dossier_dir && o->dossier_dir[0] && !(job->dossier_dir = strdup(o->dossier_dir))) {
+        rc = -ENOMEM;
+        scythe__kill_session(job, SIGKILL);
+        scythe_event ignored;
+        scythe__os_reap(job->pidfd, &ignored);
+        goto fail;
     }
     job->claim_index = -1;
     if (o->version >= 2 && o->claim_index >= 0 && o->token) { /* a version-1 caller's struct ends before these */

@@ -106,6 +106,7 @@ static const scythe_abi_entry abi_table[] = {
     FIELD(scythe_spawn_options, progress_regex),
     FIELD(scythe_spawn_options, heartbeat_path),
     FIELD(scythe_spawn_options, cpu_limit_ns),
+    FIELD(scythe_spawn_options, dossier_dir),
     ROW(scythe_output),
     FIELD(scythe_output, head),
     FIELD(scythe_output, head_len),

@@ -794,6 +794,152 @@ static void test_guard_kills_sessions_of_a_dead_supervisor(void) {
     CHECK(session_gone(guard_pid)); /* the guard exits once it has done its work */
 }
 
+static void test_dossier_before_the_kill(void) {
+    char dir[] = "/tmp/scythe-dossier-XXXXXX";
+    CHECK(mkdtemp(dir));
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options bystander = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *sleeper[] = {"sleep", "300", NULL};
+    bystander.argv = sleeper;
+    int rc;
+    scythe_job *other = start(loop, &bystander, &rc);
+    CHECK_RC(rc);
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *hung[] = {"sh", "-c", "sleep 300 & sleep 301", NULL};
+    o.argv = hung;
+    o.timeout_ns = 300000000LL;
+    o.dossier_dir = dir;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    scythe_event ev;
+    CHECK(collect(loop, &ev, 1) == 1);
+    CHECK(ev.end == SCYTHE_END_TIMEOUT && (ev.flags & SCYTHE_EVENT_DOSSIER));
+    char path[256], text[65536];
+    snprintf(path, sizeof path, "%s/scythe-dossier-%d.txt", dir, scythe_job_pid(job));
+    FILE *f = fopen(path, "r");
+    CHECK(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char want[64];
+    snprintf(want, sizeof want, "== session %d (job running", scythe_job_pid(job));
+    CHECK(strstr(text, want));                 /* written before the kill */
+    CHECK(strstr(text, "sleep 301") && strstr(text, "sleep 300 &")); /* the whole tree, by command line */
+    CHECK(strstr(text, "wchan:") && strstr(text, "fds: 0->"));
+    snprintf(want, sizeof want, "== session %d", scythe_job_pid(other));
+    CHECK(strstr(text, want));                 /* and every other live job */
+    CHECK_RC(scythe_job_cancel(other, 1));
+    CHECK(collect(loop, &ev, 1) == 1);
+    scythe_job_free(job);
+    scythe_job_free(other);
+    scythe_loop_free(loop);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void on_usr1(int sig) {
+    (void)sig;
+}
+
+struct storm {
+    pthread_t target;
+    _Atomic int stop;
+    long sent;
+};
+
+static void *storm_thread(void *p) {
+    struct storm *s = p;
+    while (!atomic_load(&s->stop)) {
+        pthread_kill(s->target, SIGUSR1);
+        s->sent++;
+        usleep(50);
+    }
+    return NULL;
+}
+
+/* A storm of signals with a handler (no SA_RESTART) at the loop thread: every EINTR is retried, no job is lost. */
+static void test_signal_storm_causes_no_spurious_failure(void) {
+    struct sigaction sa = {.sa_handler = on_usr1}, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &old);
+    struct storm s = {.target = pthread_self()};
+    pthread_t th;
+    pthread_create(&th, NULL, storm_thread, &s);
+    scythe_loop *loop;
+    int ok = scythe_loop_new(&loop) == 0, failures = 0;
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    static uint8_t input[1 << 20];
+    o.stdio[0].mode = SCYTHE_STDIO_PIPE;
+    o.stdio[0].input = input;
+    o.stdio[0].input_len = sizeof input;
+    const char *cat[] = {"cat", NULL};
+    for (int i = 0; ok && i < 200; i++) {
+        scythe_job *job;
+        scythe_event ev = run_one(loop, cat, &o, &job);
+        scythe_output out;
+        if (ev.end != SCYTHE_END_EXITED || ev.exit_code != 0 || scythe_job_output(&out, job, 1) ||
+            out.total != sizeof input)
+            failures++;
+        scythe_job_free(job);
+    }
+    atomic_store(&s.stop, 1);
+    pthread_join(th, NULL);
+    sigaction(SIGUSR1, &old, NULL);
+    if (ok)
+        scythe_loop_free(loop);
+    CHECK(ok);
+    printf("     %ld signals delivered to the loop thread during 200 jobs\n", s.sent);
+    CHECK(failures == 0);
+    CHECK(s.sent > 100);
+}
+
+/* After a reap, the pid is dead to us: a handle whose pid was reused by another process never signals it. */
+static void test_stale_handle_after_pid_reuse(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    scythe_job *old_job, *new_job;
+    const char *tru[] = {"true", NULL};
+    scythe_event ev = run_one(loop, tru, &o, &old_job);
+    CHECK(ev.end == SCYTHE_END_EXITED);
+    int pid = scythe_job_pid(old_job);
+    /* Ask the kernel for the same pid again (root only: ns_last_pid). */
+    FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+    if (!f) {
+        printf("     skipped: cannot write /proc/sys/kernel/ns_last_pid (needs root) to force pid reuse\n");
+        scythe_job_free(old_job);
+        scythe_loop_free(loop);
+        return;
+    }
+    fprintf(f, "%d", pid - 1);
+    fclose(f);
+    const char *sleeper[] = {"sleep", "300", NULL};
+    o.argv = sleeper;
+    int rc;
+    new_job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    if (scythe_job_pid(new_job) != pid) {
+        printf("     skipped: pid %d was taken by someone else meanwhile\n", pid);
+    } else {
+        CHECK(scythe_job_cancel(old_job, 1) == -EALREADY);
+        CHECK(scythe__kill_session(old_job, SIGKILL) == -ESRCH);
+        size_t k;
+        CHECK_RC(scythe_loop_run(&k, loop, &ev, 1, 200));
+        CHECK(k == 0);
+        char state;
+        int ppid, sid;
+        CHECK(session_of_full(pid, &state, &ppid) == pid && state != 'Z'); /* the new process lives on */
+        (void)sid;
+    }
+    CHECK_RC(scythe_job_cancel(new_job, 1));
+    CHECK(collect(loop, &ev, 1) == 1);
+    scythe_job_free(old_job);
+    scythe_job_free(new_job);
+    scythe_loop_free(loop);
+    CHECK(no_children());
+}
+
 /* ---- child modes ------------------------------------------------------------------------------------------------- */
 
 static int child_report(void) {
@@ -858,6 +1004,9 @@ static const struct test tests[] = {
     {"stall_heartbeat_and_host_probes", test_stall_heartbeat_and_host_probes},
     {"cpu_limit", test_cpu_limit},
     {"guard_kills_sessions_of_a_dead_supervisor", test_guard_kills_sessions_of_a_dead_supervisor},
+    {"dossier_before_the_kill", test_dossier_before_the_kill},
+    {"signal_storm_causes_no_spurious_failure", test_signal_storm_causes_no_spurious_failure},
+    {"stale_handle_after_pid_reuse", test_stale_handle_after_pid_reuse},
 };
 
 int main(int argc, char **argv) {

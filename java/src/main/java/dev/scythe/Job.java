@@ -22,6 +22,7 @@ public final class Job {
     private volatile Output stdout, stderr;
     private volatile long startNanos, exitNanos, reapedNanos, lastProgressNanos;
     private volatile boolean treeWalked;
+    private volatile java.nio.file.Path dossier;
 
     Job(long id, ProcessSpec spec) {
         this.id = id;
@@ -135,6 +136,15 @@ public final class Job {
      */
     public boolean treeWalked() {
         return treeWalked;
+    }
+
+    /** The hang dossier written when this job overran, if one was asked for ({@link ProcessSpec.Builder#dossier}). */
+    public java.util.Optional<java.nio.file.Path> dossier() {
+        return java.util.Optional.ofNullable(dossier);
+    }
+
+    void dossier(java.nio.file.Path path) {
+        dossier = path;
     }
 
     /** Reports progress for this job's stall window (what a progress predicate does). */

@@ -33,6 +33,7 @@ public final class ProcessSpec {
     private final BitSet claimExitCodes;
     private final Progress progress;
     private final Duration cpuLimit;
+    private final Path dossierDir;
 
     private ProcessSpec(Builder b) {
         this.command = List.copyOf(b.command);
@@ -49,6 +50,7 @@ public final class ProcessSpec {
         this.progress = b.stall == null ? null : new Progress(b.stall, b.tree, b.walkTree, b.output, b.outputRegex,
                 b.heartbeat, b.predicate, b.pollEvery);
         this.cpuLimit = b.cpuLimit;
+        this.dossierDir = b.dossierDir;
     }
 
     /** A spec with default settings: stdin from /dev/null, stdout and stderr captured, no time limit. */
@@ -79,7 +81,13 @@ public final class ProcessSpec {
             b.pollEvery = progress.pollEvery();
         }
         b.cpuLimit = cpuLimit;
+        b.dossierDir = dossierDir;
         return b;
+    }
+
+    /** Where a hang dossier is written if the job overruns, or null. */
+    public Path dossierDir() {
+        return dossierDir;
     }
 
     /** The stall window and its probes, or null. */
@@ -162,8 +170,19 @@ public final class ProcessSpec {
         private boolean walkTree, output;
         private String outputRegex;
         private java.util.function.BooleanSupplier predicate;
+        private Path dossierDir;
 
         private Builder() {}
+
+        /**
+         * Hang dossiers: when the job overruns (timeout, stall window, CPU limit), before anything is killed, write
+         * {@code dir/scythe-dossier-PID.txt} with every live job's process tree and /proc state (state, wchan, kernel
+         * stack, open fds, children), followed by every JVM thread's stack.
+         */
+        public Builder dossier(Path dir) {
+            this.dossierDir = dir == null ? null : dir.toAbsolutePath();
+            return this;
+        }
 
         /**
          * A stall window: the job is killed, ending {@link Outcome.Stalled}, when none of its progress probes

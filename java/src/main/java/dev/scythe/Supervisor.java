@@ -123,6 +123,9 @@ public final class Supervisor implements AutoCloseable {
         if (p != null && p.heartbeat() != null && !Files.isDirectory(p.heartbeat().getParent())) {
             return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "no directory for heartbeat file " + p.heartbeat());
         }
+        if (spec.dossierDir() != null && !Files.isDirectory(spec.dossierDir())) {
+            return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "no dossier directory " + spec.dossierDir());
+        }
         if (spec.directory() != null && !Files.isDirectory(spec.directory())) {
             return new Outcome.SpawnFailed(Outcome.Errno.ENOENT, "no working directory " + spec.directory());
         }
@@ -235,6 +238,9 @@ public final class Supervisor implements AutoCloseable {
         if (spec.cpuLimit() != null) {
             scythe_spawn_options.cpu_limit_ns(o, nanos(spec.cpuLimit()));
         }
+        if (spec.dossierDir() != null) {
+            scythe_spawn_options.dossier_dir(o, arena.allocateFrom(spec.dossierDir().toString()));
+        }
         if (spec.claimIndex() >= 0) {
             scythe_spawn_options.claim_index(o, spec.claimIndex());
             long[] words = spec.claimExitCodes().toLongArray();
@@ -302,6 +308,10 @@ public final class Supervisor implements AutoCloseable {
         if (job != null) {
             Outcome outcome = outcome(ev, job.spec());
             jobs.remove(job.id());
+            if ((scythe_event.flags(ev) & scythe_h.SCYTHE_EVENT_DOSSIER()) != 0) {
+                job.dossier(Dossier.appendThreads(job.spec().dossierDir()
+                        .resolve("scythe-dossier-" + scythe_event.pid(ev) + ".txt")));
+            }
             try {
                 job.complete(outcome, out, err, scythe_event.start_ns(ev), scythe_event.exit_ns(ev),
                         scythe_event.reaped_ns(ev), scythe_event.last_progress_ns(ev),

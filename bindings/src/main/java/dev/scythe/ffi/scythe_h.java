@@ -266,10 +266,10 @@ public class scythe_h {
     public static int SCYTHE_STDIO_FILE_APPEND() {
         return SCYTHE_STDIO_FILE_APPEND;
     }
-    private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)3L;
+    private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)4L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_SPAWN_OPTIONS_VERSION 3
+     * #define SCYTHE_SPAWN_OPTIONS_VERSION 4
      * }
      */
     public static int SCYTHE_SPAWN_OPTIONS_VERSION() {
@@ -2117,6 +2117,15 @@ public class scythe_h {
      */
     public static int SCYTHE_EVENT_TREE_WALKED() {
         return SCYTHE_EVENT_TREE_WALKED;
+    }
+    private static final int SCYTHE_EVENT_DOSSIER = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_EVENT_DOSSIER 2
+     * }
+     */
+    public static int SCYTHE_EVENT_DOSSIER() {
+        return SCYTHE_EVENT_DOSSIER;
     }
     private static final int SCYTHE_PROBE_OUTPUT = (int)1L;
     /**

@@ -37,6 +37,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     const char *progress_regex;
  *     const char *heartbeat_path;
  *     int64_t cpu_limit_ns;
+ *     const char *dossier_dir;
  * }
  * }
  */
@@ -68,7 +69,8 @@ public class scythe_spawn_options {
         scythe_h.C_POINTER.withName("progress_tree"),
         scythe_h.C_POINTER.withName("progress_regex"),
         scythe_h.C_POINTER.withName("heartbeat_path"),
-        scythe_h.C_LONG.withName("cpu_limit_ns")
+        scythe_h.C_LONG.withName("cpu_limit_ns"),
+        scythe_h.C_POINTER.withName("dossier_dir")
     ).withName("scythe_spawn_options");
 
     /**
@@ -1114,6 +1116,50 @@ public class scythe_spawn_options {
      */
     public static void cpu_limit_ns(MemorySegment struct, long fieldValue) {
         struct.set(cpu_limit_ns$LAYOUT, cpu_limit_ns$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout dossier_dir$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("dossier_dir"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const char *dossier_dir
+     * }
+     */
+    public static final AddressLayout dossier_dir$layout() {
+        return dossier_dir$LAYOUT;
+    }
+
+    private static final long dossier_dir$OFFSET = $LAYOUT.byteOffset(groupElement("dossier_dir"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const char *dossier_dir
+     * }
+     */
+    public static final long dossier_dir$offset() {
+        return dossier_dir$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const char *dossier_dir
+     * }
+     */
+    public static MemorySegment dossier_dir(MemorySegment struct) {
+        return struct.get(dossier_dir$LAYOUT, dossier_dir$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const char *dossier_dir
+     * }
+     */
+    public static void dossier_dir(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(dossier_dir$LAYOUT, dossier_dir$OFFSET, fieldValue);
     }
 
     /**

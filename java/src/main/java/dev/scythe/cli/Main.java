@@ -19,11 +19,12 @@ public final class Main {
     static final int EXIT_INTERNAL = 125;
 
     static final String USAGE = """
-            Usage: scythe run [--timeout D] [--grace D] [--json] [--cpu-limit D]
+            Usage: scythe run [--timeout D] [--grace D] [--json] [--cpu-limit D] [--dossier DIR]
                               [--stall D (--progress PATH | --progress-output [REGEX] | --heartbeat FILE)...]
                               -- CMD [ARGS...]
                    scythe race [--mode first|best|seq] [--timeout D] [--jobs K] [--success-exit CODES]
-                               [--success-match REGEX] [--grace D] [--json] -- CMD ARGS ::: CMD ARGS ::: ...
+                               [--success-match REGEX] [--grace D] [--dossier DIR] [--json]
+                               -- CMD ARGS ::: CMD ARGS ::: ...
                    scythe deepen --max-depth N --per-depth-timeout D --progress PATH [--min-depth 1]
                                  [--max-attempts K] [--timeout D] [--json] -- CMD ... {depth} ...
                    scythe version
@@ -42,6 +43,9 @@ public final class Main {
                                          (the output is captured: first and last 64 KiB shown at the end)
                 --heartbeat FILE         the counter in FILE's first 8 bytes changed (scythe_heartbeat_beat)
               --cpu-limit D CPU time of CMD and the children it reaped; then killed (exit 128+9)
+              --dossier DIR when CMD overruns (timeout, stall, CPU limit), first write DIR/scythe-dossier-PID.txt:
+                            every live job's process tree with /proc state (state, wchan, kernel stack, open
+                            fds, children), then every JVM thread's stack; then kill
             race     Races the commands (entrants, separated by :::) on one goal.
               --mode M      first: the first success wins and every other entrant's session is killed at once
                             (default); best: all run to the end, the fastest success wins; seq: one after
@@ -52,6 +56,7 @@ public final class Main {
               --success-match REGEX  success needs REGEX in the entrant's stdout (^ and $ match at lines);
                             with --success-exit both must hold
               --grace D     delay between SIGTERM and SIGKILL for each entrant (default 2s)
+              --dossier DIR as for run, for each entrant that overruns
               --json        print the result as JSON, with the preemption latency
                             Prints a table (entrant, outcome, wall, CPU) and the winner with its stdout.
                             Exit status: 0 someone won; 1 nobody did; 124 the race timed out.
@@ -186,6 +191,7 @@ public final class Main {
             if (outcome instanceof Outcome.Stalled st && !json) {
                 err.println("scythe: stalled: no progress for " + Durations.millis(st.window()) + " ms; session killed");
             }
+            job.dossier().ifPresent(d -> err.println("scythe: hang dossier written to " + d));
             if (job.treeWalked()) {
                 err.println("scythe: watched " + probes.tree + " by walking its mtimes (asked for, or inotify's watch "
                         + "limit fs.inotify.max_user_watches ran out)");

@@ -5,10 +5,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
-/** The progress-probe options shared by {@code run} and {@code deepen}. */
+/** The progress-probe, limit and dossier options shared by {@code run} and {@code deepen}. */
 final class ProbeOptions {
     Duration stall, cpuLimit;
-    Path tree, heartbeat;
+    Path tree, heartbeat, dossier;
     boolean output, walk;
     String outputRegex;
 
@@ -34,6 +34,7 @@ final class ProbeOptions {
             case "--progress" -> tree = Path.of(value(args, ++i, a));
             case "--progress-walk" -> walk = true;
             case "--heartbeat" -> heartbeat = Path.of(value(args, ++i, a));
+            case "--dossier" -> dossier = Path.of(value(args, ++i, a));
             case "--progress-output" -> {
                 output = true;
                 // The regex is optional: it is the next argument unless that is another option or "--".
@@ -89,5 +90,6 @@ final class ProbeOptions {
             b.heartbeat(heartbeat);
         }
         b.cpuLimit(cpuLimit);
+        b.dossier(dossier);
     }
 }

@@ -34,6 +34,7 @@ final class RaceCommand {
         Set<Integer> exitCodes = null;
         Pattern match = null;
         boolean json = false;
+        Path dossier = null;
         int i = 0;
         for (; i < args.size(); i++) {
             String a = args.get(i);
@@ -55,6 +56,7 @@ final class RaceCommand {
                 case "--jobs" -> jobs = jobs(value(args, ++i, a));
                 case "--success-exit" -> exitCodes = codes(value(args, ++i, a));
                 case "--success-match" -> match = regex(value(args, ++i, a));
+                case "--dossier" -> dossier = Path.of(value(args, ++i, a));
                 default -> throw new IllegalArgumentException("unknown option '" + a + "' for race");
             }
         }
@@ -75,7 +77,7 @@ final class RaceCommand {
         for (int k = 0; k < commands.size(); k++) {
             List<String> cmd = commands.get(k);
             race.entrant((k + 1) + ":" + Path.of(cmd.get(0)).getFileName(),
-                    ProcessSpec.builder(cmd.toArray(String[]::new)).grace(grace).build());
+                    ProcessSpec.builder(cmd.toArray(String[]::new)).grace(grace).dossier(dossier).build());
         }
         AtomicInteger interruptedBy = new AtomicInteger();
         RaceResult result;

@@ -84,6 +84,15 @@ class ProcessLevelTest {
 
     @Test
     void ctrlCKillsTheSessionAndExits130() throws Exception {
+        interruptTheCli("INT", 130);
+    }
+
+    @Test
+    void sigtermKillsTheSessionAndExits143() throws Exception {
+        interruptTheCli("TERM", 143);
+    }
+
+    void interruptTheCli(String signal, int expectedStatus) throws Exception {
         Process cli = jvm(Main.class.getName(), "run", "--", "sh", "-c", "sleep 300 & sleep 300").start();
         long job = -1;
         for (int i = 0; i < 1000 && job < 0; i++) {
@@ -99,9 +108,9 @@ class ProcessLevelTest {
             Thread.sleep(10);
         }
         assertEquals(2, children(job).size(), "sh started both sleeps");
-        new ProcessBuilder("kill", "-INT", Long.toString(cli.pid())).start().waitFor();
+        new ProcessBuilder("kill", "-" + signal, Long.toString(cli.pid())).start().waitFor();
         assertTrue(cli.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(130, cli.exitValue(), new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        assertEquals(expectedStatus, cli.exitValue(), new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
         assertTrue(sessionGone(job), "nothing left in session " + job);
     }
 
