@@ -48,6 +48,9 @@ SCYTHE_API uint32_t scythe_version(void);
 #define SCYTHE_CAP_SPAWN_SETSID      0x0010u /* POSIX_SPAWN_SETSID */
 #define SCYTHE_CAP_SPAWN_CLOSEFROM   0x0020u /* posix_spawn_file_actions_addclosefrom_np */
 #define SCYTHE_CAP_SPAWN_CHDIR       0x0040u /* posix_spawn_file_actions_addchdir_np */
+#define SCYTHE_CAP_CGROUP_KILL      0x0080u /* a writable cgroup v2 hierarchy with cgroup.kill: the cgroup level */
+#define SCYTHE_CAP_CGROUP_MEMORY    0x0100u /* memory limits (cgroup v1 memory controller leaves) */
+#define SCYTHE_CAP_CGROUP_PIDS      0x0200u /* process-count limits (cgroup v1 pids controller leaves) */
 #define SCYTHE_CAP_REQUIRED (SCYTHE_CAP_PIDFD_OPEN | SCYTHE_CAP_PIDFD_SEND_SIGNAL | SCYTHE_CAP_WAITID_PIDFD | \
                              SCYTHE_CAP_SPAWN_SETSID | SCYTHE_CAP_SPAWN_CLOSEFROM)
 
@@ -148,6 +151,13 @@ SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
 #define SCYTHE_END_CANCELLED 4 /* scythe_job_cancel or its token; cancel_reason valid */
 #define SCYTHE_END_STALLED   5 /* no progress probe reported progress for a whole stall window */
 #define SCYTHE_END_CPU_LIMIT 6 /* its CPU time passed cpu_limit_ns */
+#define SCYTHE_END_MEMORY    7 /* it passed memory_limit_bytes (the OOM killer acted in its cgroup) */
+#define SCYTHE_END_PROCESSES 8 /* it tried to pass process_limit */
+
+/* Containment levels (scythe_spawn_options.containment, scythe_event.containment) */
+#define SCYTHE_CONTAIN_SESSION 0 /* its own session: killpg reaches everything that stays in the process group */
+#define SCYTHE_CONTAIN_CGROUP  1 /* also its own cgroup leaf: cgroup.kill reaches everything, escapees included */
+#define SCYTHE_CONTAIN_BEST    2 /* options only: the cgroup level where the machine allows it, else the session */
 
 /* scythe_event.flags */
 #define SCYTHE_EVENT_TREE_WALKED 0x1u /* the progress tree was watched by walking mtimes (forced, or inotify's
@@ -168,6 +178,9 @@ typedef struct scythe_event {
     uint32_t flags;        /* SCYTHE_EVENT_* flags */
     int32_t reserved;
     int64_t last_progress_ns; /* last progress any probe saw (spawn time if none) */
+    int32_t containment;   /* SCYTHE_CONTAIN_* the job actually had; with CGROUP, CPU times and max_rss_kib cover
+                              the whole cgroup (cpu.stat, memory.max_usage_in_bytes where a memory leaf exists) */
+    int32_t reserved2;
     int64_t start_ns;      /* spawn returned */
     int64_t exit_ns;       /* leader's exit observed */
     int64_t reaped_ns;     /* leader reaped (session already signalled) */
@@ -199,7 +212,7 @@ typedef struct scythe_stdio {
     size_t input_len;
 } scythe_stdio;
 
-#define SCYTHE_SPAWN_OPTIONS_VERSION 4
+#define SCYTHE_SPAWN_OPTIONS_VERSION 5
 
 typedef struct scythe_spawn_options {
     int32_t version;            /* SCYTHE_SPAWN_OPTIONS_VERSION */
@@ -234,6 +247,11 @@ typedef struct scythe_spawn_options {
      * the loop writes <dossier_dir>/scythe-dossier-<pid>.txt: every live job's process tree with /proc state (state,
      * wchan, kernel stack where readable, open fds, children). The event then carries SCYTHE_EVENT_DOSSIER. */
     const char *dossier_dir;
+    /* version 5: containment and limits. A memory or process limit needs the cgroup level. */
+    int32_t containment;          /* SCYTHE_CONTAIN_SESSION (default), _CGROUP (fail with -ENOTSUP without it), _BEST */
+    int32_t reserved5;
+    int64_t memory_limit_bytes;   /* 0: none */
+    int64_t process_limit;        /* processes at once in the job's cgroup; 0: none */
 } scythe_spawn_options;
 
 #define SCYTHE_PROBE_OUTPUT    0x1u /* bytes (or matching lines) on captured stdout/stderr */
@@ -244,7 +262,7 @@ typedef struct scythe_spawn_options {
 
 #define SCYTHE_SPAWN_OPTIONS_INIT {SCYTHE_SPAWN_OPTIONS_VERSION, 0, NULL, NULL, NULL, \
     {{SCYTHE_STDIO_NULL, 0, NULL, NULL, 0}, {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}, \
-     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0, -1, 0, {0, 0, 0, 0}, 0, 0, 0, NULL, NULL, NULL, 0, NULL}
+     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0, -1, 0, {0, 0, 0, 0}, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0}
 
 /* Same as SCYTHE_SPAWN_OPTIONS_INIT, for hosts without the preprocessor. */
 SCYTHE_API int scythe_spawn_options_init(scythe_spawn_options *opts);

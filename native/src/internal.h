@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <limits.h>
 #include <sys/types.h>
 
 #define SCYTHE__DEFAULT_CAPTURE (64u * 1024u)
@@ -63,6 +64,27 @@ int64_t scythe__progress_last(const scythe__progress *p);
 uint32_t scythe__progress_flags(const scythe__progress *p);
 /* Leader's CPU time (its own and its reaped children's), or -errno. */
 int64_t scythe__os_proc_cpu_ns(pid_t pid);
+
+/* ---- cgroup.c ---- */
+typedef struct scythe__cgroup {
+    bool active;
+    char dir[3][PATH_MAX]; /* v2 leaf, v1 memory leaf, v1 pids leaf ("" if none) */
+    int procs_fd[3];       /* their cgroup.procs, written by the child before exec; -1 if none */
+} scythe__cgroup;
+uint32_t scythe__cgroup_caps(void);
+void scythe__cgroup_init(scythe__cgroup *cg);
+int scythe__cgroup_create(scythe__cgroup *cg, int64_t memory_limit, int64_t process_limit);
+void scythe__cgroup_close_procs(scythe__cgroup *cg);
+int scythe__cgroup_kill(scythe__cgroup *cg);
+bool scythe__cgroup_populated(scythe__cgroup *cg);
+int scythe__cgroup_check(scythe__cgroup *cg); /* SCYTHE_END_MEMORY / _PROCESSES once a limit was hit, else 0 */
+int64_t scythe__cgroup_cpu_ns(scythe__cgroup *cg, int64_t *user_ns, int64_t *sys_ns);
+int64_t scythe__cgroup_peak_kib(scythe__cgroup *cg);
+void scythe__cgroup_destroy(scythe__cgroup *cg);
+
+/* ---- clone_spawn.c: the spawn of the cgroup level ---- */
+int scythe__clone_spawn(pid_t *pid, int *pidfd, const scythe_spawn_options *o, const int child_fd[3],
+                        const int procs_fd[3]);
 
 /* ---- guard.c ---- */
 int scythe__guard_add(pid_t pid);   /* slot + 1, or 0 without a guard */
@@ -125,6 +147,8 @@ struct scythe_job {
     int64_t next_cpu_check_ns;
     int guard_slot;            /* listed in the guard's table: slot + 1, or 0 */
     char *dossier_dir;         /* write a hang dossier here on an overrun, or NULL */
+    scythe__cgroup *cgroup;    /* the cgroup level, or NULL */
+    int64_t next_cg_check_ns;
     scythe_event ev;
 };
 

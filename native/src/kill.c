@@ -9,6 +9,8 @@
 int scythe__kill_session(scythe_job *job, int sig) {
     if (job->state >= J_REAPED)
         return -ESRCH;
+    if (sig == SIGKILL && job->cgroup)
+        scythe__cgroup_kill(job->cgroup); /* everything in its cgroup, whatever session it moved to */
     int rc = scythe__os_pidfd_send_signal(job->pidfd, sig);
     /* The leader may already be a zombie (ESRCH) while the rest of its group lives on: killpg still matters. */
     if (killpg(job->pid, sig) == 0)
@@ -19,9 +21,9 @@ int scythe__kill_session(scythe_job *job, int sig) {
 void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now) {
     if (job->state != J_RUNNING)
         return;
-    if (job->dossier_dir && (end == SCYTHE_END_TIMEOUT || end == SCYTHE_END_STALLED || end == SCYTHE_END_CPU_LIMIT) &&
+    if (job->dossier_dir && end != SCYTHE_END_CANCELLED &&
         scythe__dossier_write(job, end == SCYTHE_END_TIMEOUT ? "timeout" : end == SCYTHE_END_STALLED ? "stalled"
-                                                                                                      : "cpu limit") == 0)
+                                                                                                      : "a limit") == 0)
         job->ev.flags |= SCYTHE_EVENT_DOSSIER; /* written before the first signal: the state as it hung */
     job->end = end;
     job->cancel_reason = reason;

@@ -119,7 +119,7 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     /* Wake the loop if it must see this job sooner than it planned: an earlier deadline, or a token cancelled
      * between the spawn-time check and now (that cancel's wake-up may have swept before we were linked). */
     /* Any new due time (deadline, stall window, sampling, CPU check) must reach the timer. */
-    bool wake = ((job->deadline_ns || job->progress || job->cpu_limit_ns) &&
+    bool wake = ((job->deadline_ns || job->progress || job->cpu_limit_ns || job->cgroup) &&
                  (!loop->armed_ns || !job->deadline_ns || job->deadline_ns < loop->armed_ns)) ||
                 (job->token && scythe__token_state(job->token));
     pthread_mutex_unlock(&loop->lock);
@@ -136,6 +136,20 @@ static void close_stream(scythe_job *job, int i) {
 static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     for (int i = 0; i < 3; i++)
         close_stream(job, i);
+    if (job->cgroup) {
+        /* The whole cgroup's CPU and peak memory, grandchildren and escapees included. */
+        int64_t u, sy, peak;
+        if (scythe__cgroup_cpu_ns(job->cgroup, &u, &sy) >= 0) {
+            job->ev.user_cpu_ns = u;
+            job->ev.sys_cpu_ns = sy;
+        }
+        if ((peak = scythe__cgroup_peak_kib(job->cgroup)) >= 0)
+            job->ev.max_rss_kib = peak;
+        int limit = scythe__cgroup_check(job->cgroup);
+        if (limit && (job->ev.end == SCYTHE_END_SIGNALED || job->ev.end == SCYTHE_END_EXITED))
+            job->ev.end = limit; /* e.g. the OOM killer ended the leader */
+        scythe__cgroup_destroy(job->cgroup);
+    }
     for (int i = 1; i < 3; i++)
         if (job->capture[i])
             scythe__capture_finish(&job->cap[i]);
@@ -207,8 +221,18 @@ static void feed(scythe_job *job) {
 }
 
 static void maybe_complete(scythe_loop *loop, scythe_job *job, int64_t now) {
-    if (job->state == J_REAPED && job->out_fd[1] < 0 && job->out_fd[2] < 0)
-        complete(loop, job, now);
+    if (job->state != J_REAPED || job->out_fd[1] >= 0 || job->out_fd[2] >= 0)
+        return;
+    if (job->cgroup && scythe__cgroup_populated(job->cgroup)) {
+        /* Processes killed through cgroup.kill are still on their way out: look again in a few ms, so the event
+         * means that nothing is left in the cgroup. */
+        scythe__cgroup_kill(job->cgroup);
+        job->next_cg_check_ns = now + 2000000;
+        if (!loop->next_due || job->next_cg_check_ns < loop->next_due)
+            loop->next_due = job->next_cg_check_ns;
+        return;
+    }
+    complete(loop, job, now);
 }
 
 static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
@@ -278,9 +302,21 @@ static void sweep(scythe_loop *loop, int64_t now) {
         }
         if (job->state == J_RUNNING && job->progress && now >= scythe__progress_poll(job->progress, now, &due))
             scythe__terminate(job, SCYTHE_END_STALLED, SCYTHE_REASON_NONE, now);
+        if (job->state == J_RUNNING && job->cgroup && (job->cgroup->dir[1][0] || job->cgroup->dir[2][0])) {
+            /* Memory and process limits: the kernel enforces them; we notice, and end the whole job. */
+            if (now >= job->next_cg_check_ns) {
+                int limit = scythe__cgroup_check(job->cgroup);
+                if (limit)
+                    scythe__terminate(job, limit, SCYTHE_REASON_NONE, now);
+                job->next_cg_check_ns = now + 10000000;
+            }
+            if (job->state == J_RUNNING)
+                due_min(&due, job->next_cg_check_ns);
+        }
         if (job->state == J_RUNNING && job->cpu_limit_ns) {
             if (now >= job->next_cpu_check_ns) {
-                int64_t cpu = scythe__os_proc_cpu_ns(job->pid);
+                int64_t cpu = job->cgroup ? scythe__cgroup_cpu_ns(job->cgroup, NULL, NULL)
+                                          : scythe__os_proc_cpu_ns(job->pid);
                 int64_t left = job->cpu_limit_ns - (cpu > 0 ? cpu : 0);
                 if (left <= 0)
                     scythe__terminate(job, SCYTHE_END_CPU_LIMIT, SCYTHE_REASON_NONE, now);
@@ -295,6 +331,12 @@ static void sweep(scythe_loop *loop, int64_t now) {
             if (!job->killed_hard)
                 due_min(&due, job->kill_at_ns);
         } else if (job->state == J_REAPED) {
+            if (job->cgroup && job->out_fd[1] < 0 && job->out_fd[2] < 0 && now < job->drain_until_ns) {
+                maybe_complete(loop, job, now); /* waiting for the cgroup to empty */
+                if (job->state == J_REAPED)
+                    due_min(&due, job->next_cg_check_ns);
+                continue;
+            }
             if (now >= job->drain_until_ns) {
                 /* A process outside the group (it changed its process group) still holds the pipe: stop waiting. */
                 complete(loop, job, now);

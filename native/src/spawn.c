@@ -162,6 +162,11 @@ void scythe__job_release(scythe_job *job) {
     job->progress = NULL;
     free(job->dossier_dir);
     job->dossier_dir = NULL;
+    if (job->cgroup) {
+        scythe__cgroup_destroy(job->cgroup);
+        free(job->cgroup);
+        job->cgroup = NULL;
+    }
 }
 
 int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options *o) {
@@ -202,18 +207,45 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
                              o->tail_bytes ? o->tail_bytes : SCYTHE__DEFAULT_CAPTURE);
     }
 
+    int containment = o->version >= 5 ? o->containment : SCYTHE_CONTAIN_SESSION;
+    int64_t mem = o->version >= 5 ? o->memory_limit_bytes : 0, nproc = o->version >= 5 ? o->process_limit : 0;
+    if (containment < SCYTHE_CONTAIN_SESSION || containment > SCYTHE_CONTAIN_BEST || mem < 0 || nproc < 0) {
+        rc = -EINVAL;
+        goto fail;
+    }
+    if (containment != SCYTHE_CONTAIN_SESSION || mem > 0 || nproc > 0) {
+        if (!(job->cgroup = malloc(sizeof *job->cgroup))) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        scythe__cgroup_init(job->cgroup);
+        rc = scythe__cgroup_create(job->cgroup, mem, nproc);
+        if (rc && (containment == SCYTHE_CONTAIN_CGROUP || mem > 0 || nproc > 0))
+            goto fail; /* asked for, and the machine cannot: never pretend */
+        if (rc) {
+            free(job->cgroup);
+            job->cgroup = NULL;
+            rc = 0;
+        }
+    }
     pid_t pid;
-    rc = do_spawn(&pid, o, child_fd);
+    if (job->cgroup)
+        rc = scythe__clone_spawn(&pid, &job->pidfd, o, child_fd, job->cgroup->procs_fd);
+    else
+        rc = do_spawn(&pid, o, child_fd);
     for (int i = 0; i < 3; i++) {
         scythe__os_close(child_fd[i]);
         child_fd[i] = -1;
     }
+    if (job->cgroup)
+        scythe__cgroup_close_procs(job->cgroup);
     if (rc)
         goto fail;
     job->ev.start_ns = scythe__now_ns();
     job->pid = pid;
     job->ev.pid = pid;
-    if ((rc = job->pidfd = scythe__os_pidfd_open(pid)) < 0) {
+    job->ev.containment = job->cgroup ? SCYTHE_CONTAIN_CGROUP : SCYTHE_CONTAIN_SESSION;
+    if (job->pidfd < 0 && (rc = job->pidfd = scythe__os_pidfd_open(pid)) < 0) {
         /* Not yet reaped by anyone but us, so the pid is still this child. */
         kill(pid, SIGKILL);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {

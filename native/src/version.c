@@ -36,7 +36,7 @@ uint32_t scythe_capabilities(void) {
         c = probe() | CAPS_PROBED; /* two racing probers compute the same value */
         atomic_store_explicit(&caps_cache, c, memory_order_release);
     }
-    return c & ~CAPS_PROBED;
+    return (c & ~CAPS_PROBED) | scythe__cgroup_caps();
 }
 
 const char *scythe_strerror(int err) {
@@ -70,6 +70,8 @@ static const scythe_abi_entry abi_table[] = {
     FIELD(scythe_event, flags),
     FIELD(scythe_event, reserved),
     FIELD(scythe_event, last_progress_ns),
+    FIELD(scythe_event, containment),
+    FIELD(scythe_event, reserved2),
     FIELD(scythe_event, start_ns),
     FIELD(scythe_event, exit_ns),
     FIELD(scythe_event, reaped_ns),
@@ -107,6 +109,10 @@ static const scythe_abi_entry abi_table[] = {
     FIELD(scythe_spawn_options, heartbeat_path),
     FIELD(scythe_spawn_options, cpu_limit_ns),
     FIELD(scythe_spawn_options, dossier_dir),
+    FIELD(scythe_spawn_options, containment),
+    FIELD(scythe_spawn_options, reserved5),
+    FIELD(scythe_spawn_options, memory_limit_bytes),
+    FIELD(scythe_spawn_options, process_limit),
     ROW(scythe_output),
     FIELD(scythe_output, head),
     FIELD(scythe_output, head_len),

@@ -13,11 +13,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 extern char **environ;
 
 static int failures_in_test;
+static scythe_loop *loop_keep; /* the loop of the last run_contained, freed by the caller */
 static const char *self_exe = "/proc/self/exe";
 
 #define CHECK(cond)                                                                                                   \
@@ -940,6 +942,121 @@ static void test_stale_handle_after_pid_reuse(void) {
     CHECK(no_children());
 }
 
+static int need_caps(uint32_t caps, const char *what) {
+    if ((scythe_capabilities() & caps) == caps)
+        return 1;
+    printf("     skipped: this machine offers no %s\n", what);
+    return 0;
+}
+
+static int64_t first_number(scythe_job *job) {
+    scythe_output out;
+    if (scythe_job_output(&out, job, 1) || !out.head_len)
+        return -1;
+    return atoll((const char *)out.head);
+}
+
+/* A process the job started, recorded by pid: it must be gone (or a zombie of init's). */
+static int process_gone(int64_t pid) {
+    for (int i = 0; i < 500; i++) {
+        char state;
+        int ppid;
+        if (pid <= 0 || session_of_full((int)pid, &state, &ppid) < 0 || (state == 'Z' && ppid != getpid()))
+            return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+static scythe_event run_contained(const char *const *argv, scythe_spawn_options *o, scythe_job **job, int cancel_ms) {
+    scythe_loop *loop;
+    scythe_event ev = {0};
+    if (scythe_loop_new(&loop))
+        return ev;
+    o->argv = argv;
+    o->containment = SCYTHE_CONTAIN_CGROUP;
+    int rc;
+    *job = start(loop, o, &rc);
+    if (rc) {
+        ev.kind = rc;
+        scythe_loop_free(loop);
+        return ev;
+    }
+    if (cancel_ms) {
+        size_t k;
+        scythe_loop_run(&k, loop, &ev, 1, cancel_ms);
+        scythe_job_cancel(*job, SCYTHE_REASON_USER);
+    }
+    collect(loop, &ev, 1);
+    loop_keep = loop;
+    return ev;
+}
+
+static void test_cgroup_catches_escapees(void) {
+    if (!need_caps(SCYTHE_CAP_CGROUP_KILL, "writable cgroup v2 hierarchy with cgroup.kill"))
+        return;
+    const char *escapes[][4] = {
+        {"sh", "-c", "setsid sleep 300 & echo $!; sleep 300", NULL},         /* a grandchild calls setsid() */
+        {"sh", "-c", "(setsid sleep 300 & echo $!); sleep 300", NULL},       /* double fork: a daemon of init's */
+    };
+    for (int k = 0; k < 2; k++) {
+        scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+        scythe_job *job;
+        scythe_event ev = run_contained(escapes[k], &o, &job, 300);
+        CHECK(ev.end == SCYTHE_END_CANCELLED && ev.containment == SCYTHE_CONTAIN_CGROUP);
+        int64_t escapee = first_number(job);
+        CHECK(escapee > 0);
+        CHECK(process_gone(escapee));
+        CHECK(session_gone(scythe_job_pid(job)));
+        scythe_job_free(job);
+        scythe_loop_free(loop_keep);
+    }
+    CHECK(no_children());
+}
+
+static void test_cgroup_limits(void) {
+    if (!need_caps(SCYTHE_CAP_CGROUP_KILL | SCYTHE_CAP_CGROUP_PIDS | SCYTHE_CAP_CGROUP_MEMORY,
+                   "cgroup level with memory and pids limits"))
+        return;
+    scythe_job *job;
+    /* fork storm under a process limit */
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.process_limit = 20;
+    const char *storm[] = {"sh", "-c", "while :; do sleep 300 & done", NULL};
+    scythe_event ev = run_contained(storm, &o, &job, 0);
+    CHECK(ev.end == SCYTHE_END_PROCESSES);
+    CHECK(session_gone(scythe_job_pid(job)));
+    scythe_job_free(job);
+    scythe_loop_free(loop_keep);
+    /* memory hog above the limit */
+    scythe_spawn_options m = SCYTHE_SPAWN_OPTIONS_INIT;
+    m.memory_limit_bytes = 64ll << 20;
+    const char *hog[] = {self_exe, "--child-hog", NULL};
+    ev = run_contained(hog, &m, &job, 0);
+    CHECK(ev.end == SCYTHE_END_MEMORY);
+    CHECK(ev.max_rss_kib > 32 * 1024 && ev.max_rss_kib <= 65 * 1024); /* the cgroup's peak, not the parent's RSS */
+    scythe_job_free(job);
+    scythe_loop_free(loop_keep);
+    /* a 4 GiB PROT_NONE reservation under a smaller limit (256 MiB, room for a sanitizer's own needs) is not memory */
+    m.memory_limit_bytes = 256ll << 20;
+    const char *reserve[] = {self_exe, "--child-reserve", NULL};
+    ev = run_contained(reserve, &m, &job, 0);
+    CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    scythe_job_free(job);
+    scythe_loop_free(loop_keep);
+    /* CPU burners under a CPU budget: the whole cgroup's CPU counts, not the leader's */
+    scythe_spawn_options c = SCYTHE_SPAWN_OPTIONS_INIT;
+    c.cpu_limit_ns = 500000000LL;
+    const char *burners[] = {"sh", "-c", "yes >/dev/null & yes >/dev/null & sleep 300", NULL};
+    ev = run_contained(burners, &c, &job, 0);
+    CHECK(ev.end == SCYTHE_END_CPU_LIMIT);
+    CHECK(ev.user_cpu_ns + ev.sys_cpu_ns >= 500000000LL);
+    CHECK(session_gone(scythe_job_pid(job)));
+    scythe_job_free(job);
+    scythe_loop_free(loop_keep);
+    CHECK(no_children());
+}
+
 /* ---- child modes ------------------------------------------------------------------------------------------------- */
 
 static int child_report(void) {
@@ -1007,6 +1124,8 @@ static const struct test tests[] = {
     {"dossier_before_the_kill", test_dossier_before_the_kill},
     {"signal_storm_causes_no_spurious_failure", test_signal_storm_causes_no_spurious_failure},
     {"stale_handle_after_pid_reuse", test_stale_handle_after_pid_reuse},
+    {"cgroup_catches_escapees", test_cgroup_catches_escapees},
+    {"cgroup_limits", test_cgroup_limits},
 };
 
 int main(int argc, char **argv) {
@@ -1030,6 +1149,23 @@ int main(int argc, char **argv) {
         fflush(stdout);
         usleep(100000); /* let the shells start their sleeps */
         pause();
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--child-hog")) { /* touches memory until something stops it */
+        for (;;) {
+            volatile char *p = malloc(1 << 20); /* volatile: every page really touched */
+            for (int i = 0; p && i < (1 << 20); i += 4096)
+                p[i] = 1;
+        }
+    }
+    if (argc > 1 && !strcmp(argv[1], "--child-reserve")) { /* reserves 4 GiB it never touches */
+        void *p = mmap(NULL, 4ull << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        volatile char *q = malloc(16 << 20);
+        if (p == MAP_FAILED || !q)
+            return 1;
+        for (int i = 0; i < (16 << 20); i += 4096)
+            q[i] = 1;
+        free((void *)q);
         return 0;
     }
     if (argc > 2 && !strcmp(argv[1], "--child-beat")) { /* a cooperating prover: beats for ~0.4 s, then hangs */
