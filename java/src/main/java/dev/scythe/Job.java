@@ -22,6 +22,7 @@ public final class Job {
     private volatile Output stdout, stderr;
     private volatile long startNanos, exitNanos, reapedNanos, lastProgressNanos;
     private volatile boolean treeWalked;
+    private volatile Containment containment;
     private volatile java.nio.file.Path dossier;
 
     Job(long id, ProcessSpec spec) {
@@ -110,11 +111,12 @@ public final class Job {
     }
 
     void complete(Outcome outcome, Output out, Output err) {
-        complete(outcome, out, err, 0, 0, 0, 0, false);
+        complete(outcome, out, err, 0, 0, 0, 0, false, null);
     }
 
     void complete(Outcome outcome, Output out, Output err, long start, long exited, long reaped, long progress,
-                  boolean walked) {
+                  boolean walked, Containment level) {
+        containment = level;
         stdout = out;
         stderr = err;
         startNanos = start;
@@ -123,6 +125,11 @@ public final class Job {
         lastProgressNanos = progress;
         treeWalked = walked;
         exit.complete(outcome);
+    }
+
+    /** The containment level the job actually had (SESSION or CGROUP), once done; null if it never started. */
+    public Containment containment() {
+        return containment;
     }
 
     /** The last progress any probe saw (the start if none), on the {@link System#nanoTime()} clock. */

@@ -34,6 +34,8 @@ public final class ProcessSpec {
     private final Progress progress;
     private final Duration cpuLimit;
     private final Path dossierDir;
+    private final Containment containment;
+    private final long memoryLimit, processLimit;
 
     private ProcessSpec(Builder b) {
         this.command = List.copyOf(b.command);
@@ -51,6 +53,9 @@ public final class ProcessSpec {
                 b.heartbeat, b.predicate, b.pollEvery);
         this.cpuLimit = b.cpuLimit;
         this.dossierDir = b.dossierDir;
+        this.containment = b.containment;
+        this.memoryLimit = b.memoryLimit;
+        this.processLimit = b.processLimit;
     }
 
     /** A spec with default settings: stdin from /dev/null, stdout and stderr captured, no time limit. */
@@ -82,7 +87,25 @@ public final class ProcessSpec {
         }
         b.cpuLimit = cpuLimit;
         b.dossierDir = dossierDir;
+        b.containment = containment;
+        b.memoryLimit = memoryLimit;
+        b.processLimit = processLimit;
         return b;
+    }
+
+    /** The containment level asked for. */
+    public Containment containment() {
+        return containment;
+    }
+
+    /** Memory limit of the whole job in bytes, 0 for none. */
+    public long memoryLimit() {
+        return memoryLimit;
+    }
+
+    /** Limit on processes at once in the job, 0 for none. */
+    public long processLimit() {
+        return processLimit;
     }
 
     /** Where a hang dossier is written if the job overruns, or null. */
@@ -171,8 +194,34 @@ public final class ProcessSpec {
         private String outputRegex;
         private java.util.function.BooleanSupplier predicate;
         private Path dossierDir;
+        private Containment containment = Containment.SESSION;
+        private long memoryLimit, processLimit;
 
         private Builder() {}
+
+        /** The containment level (default SESSION); memory and process limits need CGROUP or BEST. */
+        public Builder containment(Containment level) {
+            this.containment = Objects.requireNonNull(level, "containment");
+            return this;
+        }
+
+        /** Memory limit of the whole job (its cgroup) in bytes; the outcome is ResourceExceeded(MEMORY). */
+        public Builder memoryLimit(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("memory limit must not be negative, got " + bytes);
+            }
+            this.memoryLimit = bytes;
+            return this;
+        }
+
+        /** At most this many processes at once in the job; the outcome is ResourceExceeded(PROCESSES). */
+        public Builder processLimit(long processes) {
+            if (processes < 0) {
+                throw new IllegalArgumentException("process limit must not be negative, got " + processes);
+            }
+            this.processLimit = processes;
+            return this;
+        }
 
         /**
          * Hang dossiers: when the job overruns (timeout, stall window, CPU limit), before anything is killed, write
@@ -358,6 +407,10 @@ public final class ProcessSpec {
         public ProcessSpec build() {
             if (command.isEmpty()) {
                 throw new IllegalArgumentException("command must name a program");
+            }
+            if ((memoryLimit > 0 || processLimit > 0) && containment == Containment.SESSION) {
+                throw new IllegalArgumentException("memory and process limits need containment CGROUP (or BEST); "
+                        + "a session cannot enforce them");
             }
             boolean probes = tree != null || output || heartbeat != null || predicate != null;
             if (stall != null && !probes) {

@@ -45,7 +45,7 @@ public final class Scythe {
         int caps = scythe_h.scythe_capabilities();
         Set<String> out = new LinkedHashSet<>();
         String[] names = {"pidfd_open", "pidfd_send_signal", "waitid_pidfd", "close_range", "spawn_setsid",
-            "spawn_closefrom", "spawn_chdir"};
+            "spawn_closefrom", "spawn_chdir", "cgroup_kill", "cgroup_memory", "cgroup_pids"};
         for (int i = 0; i < names.length; i++) {
             if ((caps & (1 << i)) != 0) {
                 out.add(names[i]);

@@ -162,6 +162,10 @@ public final class Supervisor implements AutoCloseable {
         if (rc == -Outcome.Errno.ECANCELED && spec.token() != null) {
             return cancelled(spec.token(), 0, Usage.NONE);
         }
+        if (rc == -95 /* ENOTSUP */ && spec.containment() != Containment.SESSION) {
+            return new Outcome.SpawnFailed(-rc, "cannot start " + spec.command().get(0) + " at the cgroup level: "
+                    + "this machine offers " + Scythe.capabilities() + " (see docs/containment.md)");
+        }
         return new Outcome.SpawnFailed(-rc, "cannot start " + spec.command().get(0) + ": "
                 + NativeLibrary.strerror(rc));
     }
@@ -241,6 +245,13 @@ public final class Supervisor implements AutoCloseable {
         if (spec.dossierDir() != null) {
             scythe_spawn_options.dossier_dir(o, arena.allocateFrom(spec.dossierDir().toString()));
         }
+        scythe_spawn_options.containment(o, switch (spec.containment()) {
+            case SESSION -> scythe_h.SCYTHE_CONTAIN_SESSION();
+            case CGROUP -> scythe_h.SCYTHE_CONTAIN_CGROUP();
+            case BEST -> scythe_h.SCYTHE_CONTAIN_BEST();
+        });
+        scythe_spawn_options.memory_limit_bytes(o, spec.memoryLimit());
+        scythe_spawn_options.process_limit(o, spec.processLimit());
         if (spec.claimIndex() >= 0) {
             scythe_spawn_options.claim_index(o, spec.claimIndex());
             long[] words = spec.claimExitCodes().toLongArray();
@@ -315,7 +326,9 @@ public final class Supervisor implements AutoCloseable {
             try {
                 job.complete(outcome, out, err, scythe_event.start_ns(ev), scythe_event.exit_ns(ev),
                         scythe_event.reaped_ns(ev), scythe_event.last_progress_ns(ev),
-                        (scythe_event.flags(ev) & scythe_h.SCYTHE_EVENT_TREE_WALKED()) != 0);
+                        (scythe_event.flags(ev) & scythe_h.SCYTHE_EVENT_TREE_WALKED()) != 0,
+                        scythe_event.containment(ev) == scythe_h.SCYTHE_CONTAIN_CGROUP() ? Containment.CGROUP
+                                : Containment.SESSION);
             } catch (RuntimeException | Error e) {
                 LOG.log(System.Logger.Level.WARNING, "a callback on a job's exit failed", e);
             }
@@ -351,6 +364,10 @@ public final class Supervisor implements AutoCloseable {
             return new Outcome.Stalled(spec.progress().window(), sig, usage);
         } else if (end == scythe_h.SCYTHE_END_CPU_LIMIT()) {
             return new Outcome.ResourceExceeded(Outcome.Resource.CPU, sig, usage);
+        } else if (end == scythe_h.SCYTHE_END_MEMORY()) {
+            return new Outcome.ResourceExceeded(Outcome.Resource.MEMORY, sig, usage);
+        } else if (end == scythe_h.SCYTHE_END_PROCESSES()) {
+            return new Outcome.ResourceExceeded(Outcome.Resource.PROCESSES, sig, usage);
         }
         int reason = scythe_event.cancel_reason(ev);
         if (reason == CancelToken.REASON_PREEMPTED) {

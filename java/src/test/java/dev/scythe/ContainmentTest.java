@@ -82,6 +82,75 @@ class ContainmentTest {
                 + rt.maxMemory() / 1024 + " KiB)");
     }
 
+    static void assumeCaps(String... caps) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Scythe.capabilities().containsAll(java.util.List.of(caps)),
+                () -> "skipped: this machine lacks " + java.util.List.of(caps) + "; it offers " + Scythe.capabilities());
+    }
+
+    @Test
+    void setsidAndDoubleForkEscapeesDieWithTheCgroup() throws Exception {
+        assumeCaps("cgroup_kill");
+        for (String script : new String[] {"setsid sleep 300 & echo $!; sleep 300", "(setsid sleep 300 & echo $!); sleep 300"}) {
+            Job job = supervisor.start(ProcessSpec.builder("sh", "-c", script).containment(Containment.CGROUP)
+                    .timeout(Duration.ofMillis(400)).build());
+            assertInstanceOf(Outcome.TimedOut.class, job.await());
+            assertEquals(Containment.CGROUP, job.containment());
+            long escapee = Long.parseLong(job.stdout().text().trim());
+            String[] st = Leaks.stat(escapee);
+            assertTrue(st == null || (st[0].equals("Z") && Long.parseLong(st[1]) != ProcessHandle.current().pid()),
+                    "escapee " + escapee + " of '" + script + "' still runs");
+            Leaks.assertSessionGone(job.pid());
+        }
+    }
+
+    @Test
+    void forkStormUnderAProcessLimit() throws Exception {
+        assumeCaps("cgroup_kill", "cgroup_pids");
+        Job job = supervisor.start(ProcessSpec.builder("sh", "-c", "while :; do sleep 300 & done").processLimit(20)
+                .containment(Containment.CGROUP).build());
+        Outcome.ResourceExceeded r = assertInstanceOf(Outcome.ResourceExceeded.class, job.await());
+        assertEquals(Outcome.Resource.PROCESSES, r.resource());
+        Leaks.assertSessionGone(job.pid());
+    }
+
+    @Test
+    void memoryHogAboveTheLimitAndAReservationThatIsNotMemory() throws Exception {
+        assumeCaps("cgroup_kill", "cgroup_memory");
+        Job hog = supervisor.start(ProcessSpec.builder("sh", "-c", "yes | tr '\\n' x | head -c 300000000 | sort >/dev/null")
+                .memoryLimit(64L << 20).containment(Containment.CGROUP).build());
+        Outcome.ResourceExceeded r = assertInstanceOf(Outcome.ResourceExceeded.class, hog.await());
+        assertEquals(Outcome.Resource.MEMORY, r.resource());
+        assertTrue(r.usage().maxRssKib() <= 65 * 1024, "peak of the cgroup: " + r.usage());
+        Leaks.assertSessionGone(hog.pid());
+        // A JVM reserves its 4 GiB heap as address space it has not touched: under a 256 MiB limit it runs fine.
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Job jvm = supervisor.start(ProcessSpec.builder(java, "-Xms8m", "-Xmx4g", "-XX:+UseSerialGC", "-version")
+                .memoryLimit(256L << 20).containment(Containment.CGROUP).build());
+        assertInstanceOf(Outcome.Success.class, jvm.await(), jvm.stderr().text());
+    }
+
+    @Test
+    void cpuBurnersUnderACpuBudgetCountTheWholeJob() throws Exception {
+        assumeCaps("cgroup_kill");
+        Job job = supervisor.start(ProcessSpec.builder("sh", "-c", "yes >/dev/null & yes >/dev/null & sleep 300")
+                .cpuLimit(Duration.ofMillis(500)).containment(Containment.CGROUP).build());
+        Outcome.ResourceExceeded r = assertInstanceOf(Outcome.ResourceExceeded.class, job.await());
+        assertEquals(Outcome.Resource.CPU, r.resource());
+        assertTrue(r.usage().cpu().toMillis() >= 500, "the burners' CPU counted: " + r.usage());
+        Leaks.assertSessionGone(job.pid());
+    }
+
+    @Test
+    void bestEffortSaysWhatItGotAndSessionRefusesLimits() throws Exception {
+        Job job = supervisor.start(ProcessSpec.builder("true").containment(Containment.BEST).build());
+        job.await();
+        assertEquals(Scythe.capabilities().contains("cgroup_kill") ? Containment.CGROUP : Containment.SESSION,
+                job.containment());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ProcessSpec.builder("z3").memoryLimit(1 << 20).build());
+        assertTrue(e.getMessage().contains("need containment CGROUP"), e.getMessage());
+    }
+
     static long rssKib() throws Exception {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (line.startsWith("VmRSS:")) {

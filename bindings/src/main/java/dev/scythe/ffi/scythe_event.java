@@ -28,6 +28,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint32_t flags;
  *     int32_t reserved;
  *     int64_t last_progress_ns;
+ *     int32_t containment;
+ *     int32_t reserved2;
  *     int64_t start_ns;
  *     int64_t exit_ns;
  *     int64_t reaped_ns;
@@ -58,6 +60,8 @@ public class scythe_event {
         scythe_h.C_INT.withName("flags"),
         scythe_h.C_INT.withName("reserved"),
         scythe_h.C_LONG.withName("last_progress_ns"),
+        scythe_h.C_INT.withName("containment"),
+        scythe_h.C_INT.withName("reserved2"),
         scythe_h.C_LONG.withName("start_ns"),
         scythe_h.C_LONG.withName("exit_ns"),
         scythe_h.C_LONG.withName("reaped_ns"),
@@ -644,6 +648,94 @@ public class scythe_event {
      */
     public static void last_progress_ns(MemorySegment struct, long fieldValue) {
         struct.set(last_progress_ns$LAYOUT, last_progress_ns$OFFSET, fieldValue);
+    }
+
+    private static final OfInt containment$LAYOUT = (OfInt)$LAYOUT.select(groupElement("containment"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t containment
+     * }
+     */
+    public static final OfInt containment$layout() {
+        return containment$LAYOUT;
+    }
+
+    private static final long containment$OFFSET = $LAYOUT.byteOffset(groupElement("containment"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t containment
+     * }
+     */
+    public static final long containment$offset() {
+        return containment$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t containment
+     * }
+     */
+    public static int containment(MemorySegment struct) {
+        return struct.get(containment$LAYOUT, containment$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t containment
+     * }
+     */
+    public static void containment(MemorySegment struct, int fieldValue) {
+        struct.set(containment$LAYOUT, containment$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved2$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved2"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t reserved2
+     * }
+     */
+    public static final OfInt reserved2$layout() {
+        return reserved2$LAYOUT;
+    }
+
+    private static final long reserved2$OFFSET = $LAYOUT.byteOffset(groupElement("reserved2"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t reserved2
+     * }
+     */
+    public static final long reserved2$offset() {
+        return reserved2$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t reserved2
+     * }
+     */
+    public static int reserved2(MemorySegment struct) {
+        return struct.get(reserved2$LAYOUT, reserved2$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t reserved2
+     * }
+     */
+    public static void reserved2(MemorySegment struct, int fieldValue) {
+        struct.set(reserved2$LAYOUT, reserved2$OFFSET, fieldValue);
     }
 
     private static final OfLong start_ns$LAYOUT = (OfLong)$LAYOUT.select(groupElement("start_ns"));

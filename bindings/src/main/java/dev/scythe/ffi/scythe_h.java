@@ -221,6 +221,51 @@ public class scythe_h {
     public static int SCYTHE_END_CPU_LIMIT() {
         return SCYTHE_END_CPU_LIMIT;
     }
+    private static final int SCYTHE_END_MEMORY = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_END_MEMORY 7
+     * }
+     */
+    public static int SCYTHE_END_MEMORY() {
+        return SCYTHE_END_MEMORY;
+    }
+    private static final int SCYTHE_END_PROCESSES = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_END_PROCESSES 8
+     * }
+     */
+    public static int SCYTHE_END_PROCESSES() {
+        return SCYTHE_END_PROCESSES;
+    }
+    private static final int SCYTHE_CONTAIN_SESSION = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_CONTAIN_SESSION 0
+     * }
+     */
+    public static int SCYTHE_CONTAIN_SESSION() {
+        return SCYTHE_CONTAIN_SESSION;
+    }
+    private static final int SCYTHE_CONTAIN_CGROUP = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_CONTAIN_CGROUP 1
+     * }
+     */
+    public static int SCYTHE_CONTAIN_CGROUP() {
+        return SCYTHE_CONTAIN_CGROUP;
+    }
+    private static final int SCYTHE_CONTAIN_BEST = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_CONTAIN_BEST 2
+     * }
+     */
+    public static int SCYTHE_CONTAIN_BEST() {
+        return SCYTHE_CONTAIN_BEST;
+    }
     private static final int SCYTHE_STDIO_INHERIT = (int)0L;
     /**
      * {@snippet lang=c :
@@ -266,10 +311,10 @@ public class scythe_h {
     public static int SCYTHE_STDIO_FILE_APPEND() {
         return SCYTHE_STDIO_FILE_APPEND;
     }
-    private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)4L;
+    private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)5L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_SPAWN_OPTIONS_VERSION 4
+     * #define SCYTHE_SPAWN_OPTIONS_VERSION 5
      * }
      */
     public static int SCYTHE_SPAWN_OPTIONS_VERSION() {
@@ -2090,6 +2135,33 @@ public class scythe_h {
      */
     public static int SCYTHE_CAP_SPAWN_CHDIR() {
         return SCYTHE_CAP_SPAWN_CHDIR;
+    }
+    private static final int SCYTHE_CAP_CGROUP_KILL = (int)128L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_CAP_CGROUP_KILL 128
+     * }
+     */
+    public static int SCYTHE_CAP_CGROUP_KILL() {
+        return SCYTHE_CAP_CGROUP_KILL;
+    }
+    private static final int SCYTHE_CAP_CGROUP_MEMORY = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_CAP_CGROUP_MEMORY 256
+     * }
+     */
+    public static int SCYTHE_CAP_CGROUP_MEMORY() {
+        return SCYTHE_CAP_CGROUP_MEMORY;
+    }
+    private static final int SCYTHE_CAP_CGROUP_PIDS = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_CAP_CGROUP_PIDS 512
+     * }
+     */
+    public static int SCYTHE_CAP_CGROUP_PIDS() {
+        return SCYTHE_CAP_CGROUP_PIDS;
     }
     private static final int SCYTHE_CAP_REQUIRED = (int)55L;
     /**

@@ -38,6 +38,10 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     const char *heartbeat_path;
  *     int64_t cpu_limit_ns;
  *     const char *dossier_dir;
+ *     int32_t containment;
+ *     int32_t reserved5;
+ *     int64_t memory_limit_bytes;
+ *     int64_t process_limit;
  * }
  * }
  */
@@ -70,7 +74,11 @@ public class scythe_spawn_options {
         scythe_h.C_POINTER.withName("progress_regex"),
         scythe_h.C_POINTER.withName("heartbeat_path"),
         scythe_h.C_LONG.withName("cpu_limit_ns"),
-        scythe_h.C_POINTER.withName("dossier_dir")
+        scythe_h.C_POINTER.withName("dossier_dir"),
+        scythe_h.C_INT.withName("containment"),
+        scythe_h.C_INT.withName("reserved5"),
+        scythe_h.C_LONG.withName("memory_limit_bytes"),
+        scythe_h.C_LONG.withName("process_limit")
     ).withName("scythe_spawn_options");
 
     /**
@@ -1160,6 +1168,182 @@ public class scythe_spawn_options {
      */
     public static void dossier_dir(MemorySegment struct, MemorySegment fieldValue) {
         struct.set(dossier_dir$LAYOUT, dossier_dir$OFFSET, fieldValue);
+    }
+
+    private static final OfInt containment$LAYOUT = (OfInt)$LAYOUT.select(groupElement("containment"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t containment
+     * }
+     */
+    public static final OfInt containment$layout() {
+        return containment$LAYOUT;
+    }
+
+    private static final long containment$OFFSET = $LAYOUT.byteOffset(groupElement("containment"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t containment
+     * }
+     */
+    public static final long containment$offset() {
+        return containment$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t containment
+     * }
+     */
+    public static int containment(MemorySegment struct) {
+        return struct.get(containment$LAYOUT, containment$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t containment
+     * }
+     */
+    public static void containment(MemorySegment struct, int fieldValue) {
+        struct.set(containment$LAYOUT, containment$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved5$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved5"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t reserved5
+     * }
+     */
+    public static final OfInt reserved5$layout() {
+        return reserved5$LAYOUT;
+    }
+
+    private static final long reserved5$OFFSET = $LAYOUT.byteOffset(groupElement("reserved5"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t reserved5
+     * }
+     */
+    public static final long reserved5$offset() {
+        return reserved5$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t reserved5
+     * }
+     */
+    public static int reserved5(MemorySegment struct) {
+        return struct.get(reserved5$LAYOUT, reserved5$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t reserved5
+     * }
+     */
+    public static void reserved5(MemorySegment struct, int fieldValue) {
+        struct.set(reserved5$LAYOUT, reserved5$OFFSET, fieldValue);
+    }
+
+    private static final OfLong memory_limit_bytes$LAYOUT = (OfLong)$LAYOUT.select(groupElement("memory_limit_bytes"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t memory_limit_bytes
+     * }
+     */
+    public static final OfLong memory_limit_bytes$layout() {
+        return memory_limit_bytes$LAYOUT;
+    }
+
+    private static final long memory_limit_bytes$OFFSET = $LAYOUT.byteOffset(groupElement("memory_limit_bytes"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t memory_limit_bytes
+     * }
+     */
+    public static final long memory_limit_bytes$offset() {
+        return memory_limit_bytes$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t memory_limit_bytes
+     * }
+     */
+    public static long memory_limit_bytes(MemorySegment struct) {
+        return struct.get(memory_limit_bytes$LAYOUT, memory_limit_bytes$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t memory_limit_bytes
+     * }
+     */
+    public static void memory_limit_bytes(MemorySegment struct, long fieldValue) {
+        struct.set(memory_limit_bytes$LAYOUT, memory_limit_bytes$OFFSET, fieldValue);
+    }
+
+    private static final OfLong process_limit$LAYOUT = (OfLong)$LAYOUT.select(groupElement("process_limit"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t process_limit
+     * }
+     */
+    public static final OfLong process_limit$layout() {
+        return process_limit$LAYOUT;
+    }
+
+    private static final long process_limit$OFFSET = $LAYOUT.byteOffset(groupElement("process_limit"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t process_limit
+     * }
+     */
+    public static final long process_limit$offset() {
+        return process_limit$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t process_limit
+     * }
+     */
+    public static long process_limit(MemorySegment struct) {
+        return struct.get(process_limit$LAYOUT, process_limit$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t process_limit
+     * }
+     */
+    public static void process_limit(MemorySegment struct, long fieldValue) {
+        struct.set(process_limit$LAYOUT, process_limit$OFFSET, fieldValue);
     }
 
     /**

@@ -20,6 +20,7 @@ public final class Main {
 
     static final String USAGE = """
             Usage: scythe run [--timeout D] [--grace D] [--json] [--cpu-limit D] [--dossier DIR]
+                              [--containment session|cgroup|best] [--memory-limit SIZE] [--process-limit N]
                               [--stall D (--progress PATH | --progress-output [REGEX] | --heartbeat FILE)...]
                               -- CMD [ARGS...]
                    scythe race [--mode first|best|seq] [--timeout D] [--jobs K] [--success-exit CODES]
@@ -43,6 +44,11 @@ public final class Main {
                                          (the output is captured: first and last 64 KiB shown at the end)
                 --heartbeat FILE         the counter in FILE's first 8 bytes changed (scythe_heartbeat_beat)
               --cpu-limit D CPU time of CMD and the children it reaped; then killed (exit 128+9)
+              --containment L  session (default): CMD's own session, killed by process group; cgroup: also its
+                            own cgroup leaf, killed with cgroup.kill, which a setsid() or a double fork does not
+                            escape (fails if the machine cannot); best: cgroup where possible, else session
+              --memory-limit SIZE   memory of the whole job (512M, 2G); then killed, outcome resource_exceeded
+              --process-limit N     processes at once in the job; then killed (both imply --containment cgroup)
               --dossier DIR when CMD overruns (timeout, stall, CPU limit), first write DIR/scythe-dossier-PID.txt:
                             every live job's process tree with /proc state (state, wchan, kernel stack, open
                             fds, children), then every JVM thread's stack; then kill
@@ -236,6 +242,9 @@ public final class Main {
                     + Json.quote(re.resource().name().toLowerCase(java.util.Locale.ROOT)));
             case Outcome.SpawnFailed f -> j.add("\"errno\":" + f.errno()).add("\"message\":" + Json.quote(f.message()));
             case Outcome.Success s -> j.add("\"exit_code\":0");
+        }
+        if (job.containment() != null) {
+            j.add("\"containment\":" + Json.quote(job.containment().name().toLowerCase(java.util.Locale.ROOT)));
         }
         j.add("\"wall_ms\":" + Durations.millis(o.usage().wall()));
         j.add("\"user_cpu_ms\":" + Durations.millis(o.usage().userCpu()));

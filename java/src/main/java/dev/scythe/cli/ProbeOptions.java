@@ -9,6 +9,8 @@ import java.util.List;
 final class ProbeOptions {
     Duration stall, cpuLimit;
     Path tree, heartbeat, dossier;
+    dev.scythe.Containment containment = dev.scythe.Containment.SESSION;
+    long memoryLimit, processLimit;
     boolean output, walk;
     String outputRegex;
 
@@ -35,6 +37,25 @@ final class ProbeOptions {
             case "--progress-walk" -> walk = true;
             case "--heartbeat" -> heartbeat = Path.of(value(args, ++i, a));
             case "--dossier" -> dossier = Path.of(value(args, ++i, a));
+            case "--containment" -> containment = switch (value(args, ++i, a)) {
+                case "session" -> dev.scythe.Containment.SESSION;
+                case "cgroup" -> dev.scythe.Containment.CGROUP;
+                case "best" -> dev.scythe.Containment.BEST;
+                default -> throw new IllegalArgumentException("--containment must be session, cgroup or best, got '"
+                        + args.get(i) + "'");
+            };
+            case "--memory-limit" -> memoryLimit = bytes(value(args, ++i, a));
+            case "--process-limit" -> {
+                String v = value(args, ++i, a);
+                try {
+                    processLimit = Long.parseLong(v);
+                } catch (NumberFormatException e) {
+                    processLimit = -1;
+                }
+                if (processLimit < 1) {
+                    throw new IllegalArgumentException("--process-limit must be a whole number >= 1, got '" + v + "'");
+                }
+            }
             case "--progress-output" -> {
                 output = true;
                 // The regex is optional: it is the next argument unless that is another option or "--".
@@ -47,6 +68,22 @@ final class ProbeOptions {
             }
         }
         return i;
+    }
+
+    /** Sizes read like 512M, 2G, 64k or a plain number of bytes. */
+    static long bytes(String v) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)([kKmMgG]?)").matcher(v);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("invalid size '" + v + "': use bytes or a number with k, M or G, "
+                    + "for example 512M");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2).toLowerCase(java.util.Locale.ROOT)) {
+            case "k" -> n << 10;
+            case "m" -> n << 20;
+            case "g" -> n << 30;
+            default -> n;
+        };
     }
 
     static String value(List<String> args, int i, String option) {
@@ -91,5 +128,9 @@ final class ProbeOptions {
         }
         b.cpuLimit(cpuLimit);
         b.dossier(dossier);
+        if ((memoryLimit > 0 || processLimit > 0) && containment == dev.scythe.Containment.SESSION) {
+            containment = dev.scythe.Containment.CGROUP; // limits need the cgroup level: ask for it
+        }
+        b.containment(containment).memoryLimit(memoryLimit).processLimit(processLimit);
     }
 }
