@@ -194,12 +194,12 @@ public final class ProcessSpec {
         private String outputRegex;
         private java.util.function.BooleanSupplier predicate;
         private Path dossierDir;
-        private Containment containment = Containment.SESSION;
+        private Containment containment = Containment.BEST;
         private long memoryLimit, processLimit;
 
         private Builder() {}
 
-        /** The containment level (default SESSION); memory and process limits need CGROUP or BEST. */
+        /** The containment level (default BEST: the cgroup level where the machine allows it); limits need it. */
         public Builder containment(Containment level) {
             this.containment = Objects.requireNonNull(level, "containment");
             return this;

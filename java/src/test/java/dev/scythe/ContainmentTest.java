@@ -147,7 +147,7 @@ class ContainmentTest {
         assertEquals(Scythe.capabilities().contains("cgroup_kill") ? Containment.CGROUP : Containment.SESSION,
                 job.containment());
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> ProcessSpec.builder("z3").memoryLimit(1 << 20).build());
+                () -> ProcessSpec.builder("z3").containment(Containment.SESSION).memoryLimit(1 << 20).build());
         assertTrue(e.getMessage().contains("need containment CGROUP"), e.getMessage());
     }
 

@@ -9,7 +9,7 @@ import java.util.List;
 final class ProbeOptions {
     Duration stall, cpuLimit;
     Path tree, heartbeat, dossier;
-    dev.scythe.Containment containment = dev.scythe.Containment.SESSION;
+    dev.scythe.Containment containment = dev.scythe.Containment.BEST;
     long memoryLimit, processLimit;
     boolean output, walk;
     String outputRegex;

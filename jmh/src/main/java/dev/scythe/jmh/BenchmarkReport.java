@@ -67,10 +67,14 @@ public final class BenchmarkReport {
         b.append("## Spawn and reap, sequential (/bin/true, own session, piped stdin/stdout/stderr)\n\n");
         b.append("JMH `SpawnBenchmark`, throughput; the floor is posix_spawn with POSIX_SPAWN_SETSID and waitpid "
                 + "called straight through FFM, with no supervisor (`RawSpawn`). ProcessBuilder cannot start a "
-                + "session; it is shown as users would otherwise run a prover. Target: Scythe >= 90% of the floor.\n\n");
+                + "session; it is shown as users would otherwise run a prover. `scythe` is the session level (the target: >= 90% "
+                + "of the floor); `scytheCgroup` adds a cgroup leaf per job (created, joined, killed, removed).\n\n");
         b.append("| method | ops/s | ± (99.9%) | ratio to floor |\n|---|---:|---:|---:|\n");
-        for (String name : new String[] {"rawFfmFloor", "scythe", "processBuilder"}) {
+        for (String name : new String[] {"rawFfmFloor", "scythe", "scytheCgroup", "processBuilder"}) {
             Result<?> x = r.get(name);
+            if (x == null) {
+                continue;
+            }
             b.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f |%n", name, x.getScore(),
                     x.getScoreError(), x.getScore() / floor));
         }

@@ -29,7 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class SpawnBenchmark {
     private Supervisor supervisor;
-    private ProcessSpec spec;
+    private ProcessSpec spec, cgroupSpec;
     private RawSpawn raw;
     private ProcessBuilder builder;
 
@@ -37,7 +37,9 @@ public class SpawnBenchmark {
     public void setUp() throws Throwable {
         supervisor = new Supervisor();
         spec = ProcessSpec.of("/bin/true"); // stdin from /dev/null would be cheaper; pipes for all three as the others
-        spec = spec.toBuilder().stdin(dev.scythe.Redirect.bytes(new byte[0])).build();
+        spec = spec.toBuilder().stdin(dev.scythe.Redirect.bytes(new byte[0]))
+                .containment(dev.scythe.Containment.SESSION).build();
+        cgroupSpec = spec.toBuilder().containment(dev.scythe.Containment.CGROUP).build();
         raw = new RawSpawn("/bin/true");
         builder = new ProcessBuilder("/bin/true");
     }
@@ -51,6 +53,16 @@ public class SpawnBenchmark {
     @Benchmark
     public Outcome scythe() throws InterruptedException {
         Outcome o = supervisor.start(spec).await();
+        if (!(o instanceof Outcome.Success)) {
+            throw new IllegalStateException(o.toString());
+        }
+        return o;
+    }
+
+    /** The cgroup level: clone into a fresh cgroup leaf, cgroup.kill and rmdir at the end (where the machine can). */
+    @Benchmark
+    public Outcome scytheCgroup() throws InterruptedException {
+        Outcome o = supervisor.start(cgroupSpec).await();
         if (!(o instanceof Outcome.Success)) {
             throw new IllegalStateException(o.toString());
         }
