@@ -1055,6 +1055,10 @@ static void test_cgroup_limits(void) {
     scythe_job_free(job);
     scythe_loop_free(loop_keep);
     CHECK(no_children());
+    /* Every leaf was removed: no cgroup named after this process is left in any hierarchy. */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "find /sys/fs/cgroup -maxdepth 4 -type d -name 'scythe-%d-*' | grep -q .", (int)getpid());
+    CHECK(system(cmd) != 0);
 }
 
 /* ---- child modes ------------------------------------------------------------------------------------------------- */
