@@ -92,20 +92,21 @@ public final class BenchmarkReport {
         b.append("\n## Race preemption, 8 losers\n\n");
         b.append("JMH `PreemptionBenchmark`, sample mode: from releasing a stopped winner (SIGCONT; it then exits 0) "
                 + "until all 8 losers (`sleep 300`) are reaped. `scythe` is a FIRST_SUCCESS `Race`, its claim made in "
-                + "the native loop (exitCode) or after a Java predicate on the loop thread (javaPredicate); `pollTick100ms` is the reference design (threads poll a flag every 100 ms, "
+                + "the native loop (exitCode) or after a Java predicate on the loop thread (javaPredicate), at the session level, "
+                + "and with every entrant in a cgroup leaf (exitCodeCgroup: the default where the machine allows it); `pollTick100ms` is the reference design (threads poll a flag every 100 ms, "
                 + "then kill their own pid); `winnerAloneFloor` is the release and exit of the winner alone, which "
                 + "both include. Target for Scythe: p50 <= 1 ms, p99 <= 3 ms.\n\n");
         b.append("| design | p50 µs | p99 µs | samples | p50 ratio to floor |\n|---|---:|---:|---:|---:|\n");
         double pFloor = r.get("winnerAloneFloor").getStatistics().getPercentile(50);
         for (String name : new String[] {"winnerAloneFloor", "scythe/exitCode", "scythe/javaPredicate",
-            "pollTick100ms"}) {
+            "scythe/exitCodeCgroup", "pollTick100ms"}) {
             var st = r.get(name).getStatistics();
             b.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %d | %.1f |%n", name, st.getPercentile(50),
                     st.getPercentile(99), st.getN(), st.getPercentile(50) / pFloor));
         }
         b.append("\nThe races' own telemetry (`RaceResult.preemptionNanos`: the winner's exit to the last loser's "
                 + "reap, on the loop's timestamps), over the same runs:\n\n");
-        for (String decider : new String[] {"exitCode", "javaPredicate"}) {
+        for (String decider : new String[] {"exitCode", "javaPredicate", "exitCodeCgroup"}) {
             Path telemetry = Path.of(System.getProperty("java.io.tmpdir"), "scythe-preemption-" + decider + ".txt");
             if (Files.exists(telemetry)) {
                 java.util.List<Long> ns = Files.readAllLines(telemetry).stream().filter(l -> !l.isBlank())

@@ -115,8 +115,12 @@ public class PreemptionBenchmark {
 
     @State(Scope.Thread)
     public static class ScytheRace {
-        /** exitCode: success decided by exit status, in the native loop; javaPredicate: by a Java predicate. */
-        @Param({"exitCode", "javaPredicate"})
+        /**
+         * exitCode: success decided by exit status, in the native loop; javaPredicate: by a Java predicate; both at the
+         * session level. exitCodeCgroup: by exit status, with every entrant in a cgroup leaf of its own (the default
+         * where the machine allows it), whose result waits until each leaf is empty.
+         */
+        @Param({"exitCode", "javaPredicate", "exitCodeCgroup"})
         public String decider;
         CompletableFuture<RaceResult> race;
         long winnerPid;
@@ -132,12 +136,15 @@ public class PreemptionBenchmark {
 
         @Setup(Level.Invocation)
         public void start(PreemptionBenchmark b) throws Exception {
-            Race.Builder r = Race.builder().entrant("winner", ProcessSpec.of("sh", "-c", STOPPED_WINNER));
+            dev.scythe.Containment level = decider.equals("exitCodeCgroup") ? dev.scythe.Containment.CGROUP
+                    : dev.scythe.Containment.SESSION;
+            Race.Builder r = Race.builder().entrant("winner", ProcessSpec.builder("sh", "-c", STOPPED_WINNER)
+                    .containment(level).build());
             if (decider.equals("javaPredicate")) {
                 r.success(SuccessCriterion.matching(f -> f.outcome() instanceof Outcome.Success, "exit 0, in Java"));
             }
             for (int i = 0; i < LOSERS; i++) {
-                r.entrant("loser" + i, ProcessSpec.of("sleep", "300"));
+                r.entrant("loser" + i, ProcessSpec.builder("sleep", "300").containment(level).build());
             }
             race = r.build().start(b.supervisor);
             winnerPid = stoppedChild(-1);
@@ -215,7 +222,8 @@ public class PreemptionBenchmark {
 
         @Setup(Level.Invocation)
         public void start(PreemptionBenchmark b) throws Exception {
-            var job = b.supervisor.start(ProcessSpec.of("sh", "-c", STOPPED_WINNER));
+            var job = b.supervisor.start(ProcessSpec.builder("sh", "-c", STOPPED_WINNER)
+                    .containment(dev.scythe.Containment.SESSION).build());
             exit = job.onExit();
             pid = stoppedChild(-1);
         }
