@@ -168,13 +168,20 @@ public final class Race {
             if (mode != Mode.BEST_OF && criterion(e) instanceof SuccessCriterion.ExitCodes codes) {
                 b.claimOnExit(i, codes.bits()); // decided in the native loop: no Java on the preemption path
             }
-            Job job = supervisor.start(b.build());
+            Job job;
+            try {
+                job = supervisor.start(b.build());
+            } catch (RuntimeException closed) { // the supervisor closed under the race: this entrant cannot start
+                finish(i, null, new Outcome.SpawnFailed(0, "cannot start " + e.name() + ": " + closed.getMessage()));
+                return;
+            }
             job.onExit().whenComplete((outcome, failure) -> finish(i, job, outcome));
         }
 
         private void finish(int i, Job job, Outcome outcome) {
             Entrant e = entrants.get(i);
-            Output out = captured(job, e.spec().stdout(), true), err = captured(job, e.spec().stderr(), false);
+            Output out = job == null ? Output.EMPTY : captured(job, e.spec().stdout(), true);
+            Output err = job == null ? Output.EMPTY : captured(job, e.spec().stderr(), false);
             boolean ok = criterion(e).test(new SuccessCriterion.Finished(outcome, out, err));
             synchronized (this) {
                 running--;
@@ -184,8 +191,10 @@ public final class Race {
                         winner = i;
                     }
                 }
-                results[i] = new RaceResult.Entry(i, e.name(), outcome, ok, job.pid() > 0, job.pid(),
-                        job.startNanos(), job.exitNanos(), job.reapedNanos(), out, err);
+                results[i] = job == null
+                        ? new RaceResult.Entry(i, e.name(), outcome, ok, false, -1, 0, 0, 0, out, err)
+                        : new RaceResult.Entry(i, e.name(), outcome, ok, job.pid() > 0, job.pid(), job.startNanos(),
+                                job.exitNanos(), job.reapedNanos(), out, err);
                 finished++;
             }
             fill();

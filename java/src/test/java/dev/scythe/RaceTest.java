@@ -230,6 +230,22 @@ class RaceTest {
     }
 
     @Test
+    void aRaceWhoseSupervisorClosesStillEnds() throws Exception {
+        Supervisor other = new Supervisor();
+        var future = Race.builder().mode(Race.Mode.SEQUENTIAL)
+                .entrant("first", ProcessSpec.of("sleep", "300"))
+                .entrant("second", ProcessSpec.of("true"))
+                .build().start(other);
+        Thread.sleep(200);
+        other.close();
+        RaceResult r = future.get(30, TimeUnit.SECONDS);
+        assertTrue(r.winner().isEmpty());
+        assertEquals(CancelToken.REASON_SHUTDOWN, ((Outcome.Cancelled) r.entrants().get(0).outcome()).reason());
+        assertInstanceOf(Outcome.SpawnFailed.class, r.entrants().get(1).outcome(), "could not start: closed");
+        assertAllSessionsGone(r);
+    }
+
+    @Test
     void badRacesAreRejectedClearly() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Race.builder().build());
         assertTrue(e.getMessage().contains("at least one entrant"));
