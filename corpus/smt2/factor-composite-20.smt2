@@ -1,0 +1,11 @@
+; is 814907 a product of two factors > 1? yes: sat
+(set-logic QF_BV)
+(declare-fun x () (_ BitVec 40))
+(declare-fun y () (_ BitVec 40))
+(assert (bvult x (_ bv1048576 40)))
+(assert (bvult y (_ bv1048576 40)))
+(assert (bvugt x (_ bv1 40)))
+(assert (bvugt y (_ bv1 40)))
+(assert (= (bvmul x y) (_ bv814907 40)))
+(check-sat)
+(exit)

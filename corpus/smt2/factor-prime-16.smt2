@@ -1,0 +1,11 @@
+; is 47251 a product of two factors > 1? no: unsat
+(set-logic QF_BV)
+(declare-fun x () (_ BitVec 32))
+(declare-fun y () (_ BitVec 32))
+(assert (bvult x (_ bv65536 32)))
+(assert (bvult y (_ bv65536 32)))
+(assert (bvugt x (_ bv1 32)))
+(assert (bvugt y (_ bv1 32)))
+(assert (= (bvmul x y) (_ bv47251 32)))
+(check-sat)
+(exit)

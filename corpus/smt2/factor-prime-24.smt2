@@ -1,0 +1,11 @@
+; is 10443997 a product of two factors > 1? no: unsat
+(set-logic QF_BV)
+(declare-fun x () (_ BitVec 48))
+(declare-fun y () (_ BitVec 48))
+(assert (bvult x (_ bv16777216 48)))
+(assert (bvult y (_ bv16777216 48)))
+(assert (bvugt x (_ bv1 48)))
+(assert (bvugt y (_ bv1 48)))
+(assert (= (bvmul x y) (_ bv10443997 48)))
+(check-sat)
+(exit)

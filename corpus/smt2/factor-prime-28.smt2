@@ -1,0 +1,11 @@
+; is 140413517 a product of two factors > 1? no: unsat
+(set-logic QF_BV)
+(declare-fun x () (_ BitVec 56))
+(declare-fun y () (_ BitVec 56))
+(assert (bvult x (_ bv268435456 56)))
+(assert (bvult y (_ bv268435456 56)))
+(assert (bvugt x (_ bv1 56)))
+(assert (bvugt y (_ bv1 56)))
+(assert (= (bvmul x y) (_ bv140413517 56)))
+(check-sat)
+(exit)

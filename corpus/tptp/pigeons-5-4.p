@@ -1,0 +1,7 @@
+% 5 pigeons cannot sit in 4 holes one to a hole: Theorem
+fof(pigeon0, axiom, (in(p0,h0) | in(p0,h1) | in(p0,h2) | in(p0,h3))).
+fof(pigeon1, axiom, (in(p1,h0) | in(p1,h1) | in(p1,h2) | in(p1,h3))).
+fof(pigeon2, axiom, (in(p2,h0) | in(p2,h1) | in(p2,h2) | in(p2,h3))).
+fof(pigeon3, axiom, (in(p3,h0) | in(p3,h1) | in(p3,h2) | in(p3,h3))).
+fof(pigeon4, axiom, (in(p4,h0) | in(p4,h1) | in(p4,h2) | in(p4,h3))).
+fof(goal, conjecture, (in(p0,h0) & in(p1,h0)) | (in(p0,h0) & in(p2,h0)) | (in(p0,h0) & in(p3,h0)) | (in(p0,h0) & in(p4,h0)) | (in(p1,h0) & in(p2,h0)) | (in(p1,h0) & in(p3,h0)) | (in(p1,h0) & in(p4,h0)) | (in(p2,h0) & in(p3,h0)) | (in(p2,h0) & in(p4,h0)) | (in(p3,h0) & in(p4,h0)) | (in(p0,h1) & in(p1,h1)) | (in(p0,h1) & in(p2,h1)) | (in(p0,h1) & in(p3,h1)) | (in(p0,h1) & in(p4,h1)) | (in(p1,h1) & in(p2,h1)) | (in(p1,h1) & in(p3,h1)) | (in(p1,h1) & in(p4,h1)) | (in(p2,h1) & in(p3,h1)) | (in(p2,h1) & in(p4,h1)) | (in(p3,h1) & in(p4,h1)) | (in(p0,h2) & in(p1,h2)) | (in(p0,h2) & in(p2,h2)) | (in(p0,h2) & in(p3,h2)) | (in(p0,h2) & in(p4,h2)) | (in(p1,h2) & in(p2,h2)) | (in(p1,h2) & in(p3,h2)) | (in(p1,h2) & in(p4,h2)) | (in(p2,h2) & in(p3,h2)) | (in(p2,h2) & in(p4,h2)) | (in(p3,h2) & in(p4,h2)) | (in(p0,h3) & in(p1,h3)) | (in(p0,h3) & in(p2,h3)) | (in(p0,h3) & in(p3,h3)) | (in(p0,h3) & in(p4,h3)) | (in(p1,h3) & in(p2,h3)) | (in(p1,h3) & in(p3,h3)) | (in(p1,h3) & in(p4,h3)) | (in(p2,h3) & in(p3,h3)) | (in(p2,h3) & in(p4,h3)) | (in(p3,h3) & in(p4,h3))).
