@@ -28,6 +28,7 @@ public final class Main {
                                -- CMD ARGS ::: CMD ARGS ::: ...
                    scythe deepen --max-depth N --per-depth-timeout D --progress PATH [--min-depth 1]
                                  [--max-attempts K] [--timeout D] [--json] -- CMD ... {depth} ...
+                   scythe evaluate [--corpus DIR] [--timeout D] [--out DIR] [--provers NAME,...]
                    scythe version
                    scythe help
 
@@ -72,6 +73,13 @@ public final class Main {
                      at the first attempt that does not stall, after --max-attempts (default 20) or --timeout.
                      Prints each attempt and the outcome; exit status 0 on success, 124 if it stalled or timed
                      out, else the last attempt's status. Takes the probe options of run too.
+            evaluate Runs every installed prover alone on every corpus problem it takes (DIMACS: minisat, picosat,
+                     cadical, cryptominisat; SMT-LIB: z3, cvc5, cvc4, boolector; TPTP: eprover, spass), then the
+                     portfolio (a race of them, first definite verdict wins), each under --timeout (default 5s),
+                     and checks every answer against the problem's known status (DIR/index.tsv). Prints per
+                     solver: problems, solved, timeouts, wrong answers, PAR-2, also for the virtual best solver;
+                     writes --out DIR (default evaluation)/report.html, cactus.png, cactus.svg. Exit 1 on any
+                     wrong answer.
             version  Prints the library version and the kernel features it found.
 
             Durations: a number with a unit ns, us, ms, s, m or h (500ms, 2s, 1m); a bare number is seconds.
@@ -98,6 +106,7 @@ public final class Main {
                 case "run" -> runCommand(List.of(args).subList(1, args.length), out, err);
                 case "race" -> RaceCommand.run(List.of(args).subList(1, args.length), out, err);
                 case "deepen" -> DeepenCommand.run(List.of(args).subList(1, args.length), out, err);
+                case "evaluate" -> EvaluateCommand.run(List.of(args).subList(1, args.length), out, err);
                 case "version" -> version(out, err);
                 default -> usage(err, "unknown command '" + args[0] + "'");
             };
