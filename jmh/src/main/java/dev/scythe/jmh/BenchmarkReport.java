@@ -29,7 +29,7 @@ public final class BenchmarkReport {
         boolean quick = java.util.Arrays.asList(args).contains("--quick");
         ChainedOptionsBuilder opts = new OptionsBuilder().include(SpawnBenchmark.class.getName())
                 .include(CancelCheckBenchmark.class.getName()).include(PreemptionBenchmark.class.getName())
-                .include(StallBenchmark.class.getName());
+                .include(StallBenchmark.class.getName()).include(KillBenchmark.class.getName());
         if (quick) {
             opts.warmupIterations(1).measurementIterations(2).warmupTime(TimeValue.seconds(1))
                     .measurementTime(TimeValue.seconds(1));
@@ -47,8 +47,19 @@ public final class BenchmarkReport {
         }
         int children = 1000;
         int[] threads = LiveChildren.measure(children);
+        long[] mem1k = LiveChildren.MEMORY.clone();
+        int[] threads10k = LiveChildren.measure(10_000);
+        long[] mem10k = LiveChildren.MEMORY.clone();
         double[] inotify = TreeWatchCost.measure(false), walk = TreeWatchCost.measure(true);
-        Files.writeString(out, markdown(byName, children, threads, quick) + stall(byName, inotify, walk));
+        String many = "\nWith more children: the JVM's resident memory after a GC with the children alive, against before "
+                + "them; this machine's pid_max is " + Files.readString(Path.of("/proc/sys/kernel/pid_max")).trim()
+                + ", and threads count against it.\n" + String.format(Locale.ROOT, "%n| live children | tool | extra JVM threads | of them the tool's own | extra "
+                + "RSS MiB |%n|---:|---|---:|---:|---:|%n| 1,000 | Scythe | %d | %d | %.1f |%n| 1,000 | ProcessBuilder | %d | %d "
+                + "| %.1f |%n| 10,000 | Scythe | %d | %d | %.1f |%n| 10,000 | ProcessBuilder | %d | %d | %.1f |%n",
+                threads[0], threads[1], mem1k[0] / 1024.0, threads[2], threads[2], mem1k[1] / 1024.0,
+                threads10k[0], threads10k[1], mem10k[0] / 1024.0, threads10k[2], threads10k[2], mem10k[1] / 1024.0);
+        Files.writeString(out, markdown(byName, children, threads, quick).replace("<<MANY>>", many)
+                + stall(byName, inotify, walk) + kill(byName) + PortfolioFigures.section());
         System.out.println("wrote " + out.toAbsolutePath());
     }
 
@@ -66,11 +77,12 @@ public final class BenchmarkReport {
                 .append(System.getProperty("java.version")).append("\n\n");
         b.append("## Spawn and reap, sequential (/bin/true, own session, piped stdin/stdout/stderr)\n\n");
         b.append("JMH `SpawnBenchmark`, throughput; the floor is posix_spawn with POSIX_SPAWN_SETSID and waitpid "
-                + "called straight through FFM, with no supervisor (`RawSpawn`). ProcessBuilder cannot start a "
-                + "session; it is shown as users would otherwise run a prover. `scythe` is the session level (the target: >= 90% "
+                + "called straight through FFM, with no supervisor (`RawSpawn`). ProcessBuilder and the peers (zt-exec 1.12, Apache Commons Exec 1.4.0, NuProcess 3.0.0, the latest: there is "
+                + "no 4.x) cannot start a session; they are shown as users would otherwise run a prover. `scythe` is the session level (the target: >= 90% "
                 + "of the floor); `scytheCgroup` adds a cgroup leaf per job (created, joined, killed, removed).\n\n");
         b.append("| method | ops/s | ± (99.9%) | ratio to floor |\n|---|---:|---:|---:|\n");
-        for (String name : new String[] {"rawFfmFloor", "scythe", "scytheCgroup", "processBuilder"}) {
+        for (String name : new String[] {"rawFfmFloor", "scythe", "scytheCgroup", "processBuilder", "ztExec",
+            "commonsExec", "nuProcess"}) {
             Result<?> x = r.get(name);
             if (x == null) {
                 continue;
@@ -123,6 +135,7 @@ public final class BenchmarkReport {
         b.append("| Scythe | ").append(threads[0]).append(" | ").append(threads[1]).append(" (loop, token cleaner) |\n");
         b.append("| ProcessBuilder | ").append(threads[2]).append(" | ").append(threads[2])
                 .append(" (process reapers) |\n");
+        b.append("<<MANY>>");
         b.append("\nReproduce: `scripts/bench` (about 2 minutes; `scripts/bench --quick` for a rough pass).\n");
         return b.toString();
     }
@@ -157,6 +170,21 @@ public final class BenchmarkReport {
                 + "costs %.2f ms while the tree is idle; the walk is the fallback when inotify's watch limit runs out, "
                 + "or asked for where inotify cannot see (network filesystems).%n", walk[1], inotify[1]));
         return b.toString();
+    }
+
+    private static String kill(Map<String, Result<?>> r) {
+        Result<?> floor = r.get("rawKillWaitpidFloor"), scythe = r.get("scytheCancelToReaped");
+        if (floor == null || scythe == null) {
+            return "";
+        }
+        return String.format(Locale.ROOT, "%n## Kill to reaped%n%nJMH `KillBenchmark`, sample mode: a live `sleep` in its own "
+                + "session is killed with SIGKILL and reaped. Floor: kill(2) and waitpid(2) called straight through FFM. "
+                + "Scythe: `Job.cancel` with no grace, through the loop, until the outcome arrives.%n%n| method | p50 µs | "
+                + "p99 µs | p50 ratio to floor |%n|---|---:|---:|---:|%n| rawKillWaitpidFloor | %.0f | %.0f | 1.0 |%n"
+                + "| scytheCancelToReaped | %.0f | %.0f | %.1f |%n", floor.getStatistics().getPercentile(50),
+                floor.getStatistics().getPercentile(99), scythe.getStatistics().getPercentile(50),
+                scythe.getStatistics().getPercentile(99), scythe.getStatistics().getPercentile(50)
+                        / floor.getStatistics().getPercentile(50));
     }
 
     private static String cpu() throws IOException {

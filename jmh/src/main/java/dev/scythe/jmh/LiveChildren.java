@@ -32,8 +32,22 @@ public final class LiveChildren {
                 .count();
     }
 
+    static long rssKib() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
+    /** Resident memory of the JVM, before / with n live children: {Scythe KiB delta, ProcessBuilder KiB delta}. */
+    static final long[] MEMORY = new long[2];
+
     /** With n live children: {extra JVM threads with Scythe, of them named scythe-*, extra with ProcessBuilder}. */
     public static int[] measure(int n) throws Exception {
+        System.gc();
+        long rss0 = rssKib();
         int before = threads();
         CancelToken.create(); // starts the token cleaner thread: Scythe's too, so it is counted
         int scythe, named;
@@ -42,16 +56,20 @@ public final class LiveChildren {
             List<Job> jobs = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 jobs.add(s.start(ProcessSpec.builder("sleep", "300").token(all).stdout(Redirect.discard())
-                        .stderr(Redirect.discard()).build()));
+                        .stderr(Redirect.discard()).containment(dev.scythe.Containment.SESSION).build()));
             }
             Thread.sleep(500);
             scythe = threads() - before;
             named = scytheThreads();
+            System.gc(); // both readings after a collection, so heap garbage does not count for or against anyone
+            MEMORY[0] = rssKib() - rss0;
             all.cancel();
             for (Job j : jobs) {
                 j.await();
             }
         }
+        System.gc();
+        long rss1 = rssKib();
         int pbBefore = threads();
         List<Process> procs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -60,6 +78,8 @@ public final class LiveChildren {
         }
         Thread.sleep(500);
         int pb = threads() - pbBefore;
+        System.gc();
+        MEMORY[1] = rssKib() - rss1;
         for (Process p : procs) {
             p.destroyForcibly(); // by our own handle: these sleepers have no children
         }

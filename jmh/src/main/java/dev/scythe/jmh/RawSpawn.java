@@ -47,11 +47,14 @@ final class RawSpawn implements AutoCloseable {
     private final MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 6);
     private final MemorySegment actions = arena.allocate(512, 16);
 
-    RawSpawn(String program) throws Throwable {
-        path = arena.allocateFrom(program);
-        argv = arena.allocate(ValueLayout.ADDRESS, 2);
+    RawSpawn(String... command) throws Throwable {
+        path = arena.allocateFrom(command[0]);
+        argv = arena.allocate(ValueLayout.ADDRESS, command.length + 1);
         argv.setAtIndex(ValueLayout.ADDRESS, 0, path);
-        argv.setAtIndex(ValueLayout.ADDRESS, 1, MemorySegment.NULL);
+        for (int i = 1; i < command.length; i++) {
+            argv.setAtIndex(ValueLayout.ADDRESS, i, arena.allocateFrom(command[i]));
+        }
+        argv.setAtIndex(ValueLayout.ADDRESS, command.length, MemorySegment.NULL);
         check((int) ATTR_INIT.invokeExact(attr), "posix_spawnattr_init");
         check((int) ATTR_SETFLAGS.invokeExact(attr, (short) POSIX_SPAWN_SETSID), "posix_spawnattr_setflags");
     }
@@ -87,6 +90,24 @@ final class RawSpawn implements AutoCloseable {
             throw new IllegalStateException("waitpid failed");
         }
         return status.get(ValueLayout.JAVA_INT, 0);
+    }
+
+    private static final MethodHandle KILL = handle("kill", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+    /** Spawns without waiting (no pipes kept); returns the pid. */
+    int spawn() throws Throwable {
+        int rc = (int) SPAWN.invokeExact(pid, path, MemorySegment.NULL, attr, argv, MemorySegment.NULL);
+        check(rc, "posix_spawn");
+        return pid.get(ValueLayout.JAVA_INT, 0);
+    }
+
+    /** kill(pid, SIGKILL) and waitpid: the floor of ending a process. */
+    void killAndReap(int target) throws Throwable {
+        check((int) KILL.invokeExact(target, 9), "kill");
+        if ((int) WAITPID.invokeExact(target, status, 0) != target) {
+            throw new IllegalStateException("waitpid failed");
+        }
     }
 
     @Override

@@ -79,6 +79,34 @@ public class SpawnBenchmark {
     }
 
     @Benchmark
+    public int ztExec() throws Exception {
+        int status = new org.zeroturnaround.exec.ProcessExecutor().command("/bin/true").execute().getExitValue();
+        if (status != 0) {
+            throw new IllegalStateException("status " + status);
+        }
+        return status;
+    }
+
+    @Benchmark
+    public int commonsExec() throws Exception {
+        org.apache.commons.exec.DefaultExecutor executor = org.apache.commons.exec.DefaultExecutor.builder().get();
+        return executor.execute(new org.apache.commons.exec.CommandLine("/bin/true"));
+    }
+
+    @Benchmark
+    public int nuProcess() throws Exception {
+        com.zaxxer.nuprocess.NuProcessBuilder b = new com.zaxxer.nuprocess.NuProcessBuilder(
+                java.util.List.of("/bin/true"), new java.util.HashMap<>(System.getenv()));
+        b.setProcessListener(new com.zaxxer.nuprocess.NuAbstractProcessHandler() {});
+        com.zaxxer.nuprocess.NuProcess p = b.start();
+        int status = p.waitFor(0, TimeUnit.SECONDS);
+        if (status != 0) {
+            throw new IllegalStateException("status " + status);
+        }
+        return status;
+    }
+
+    @Benchmark
     public int processBuilder() throws Exception {
         Process p = builder.start();
         int status = p.waitFor();
