@@ -53,7 +53,7 @@ public final class BenchmarkReport {
         double[] inotify = TreeWatchCost.measure(false), walk = TreeWatchCost.measure(true);
         String many = "\nWith more children: the JVM's resident memory after a GC with the children alive, against before "
                 + "them; this machine's pid_max is " + Files.readString(Path.of("/proc/sys/kernel/pid_max")).trim()
-                + ", and threads count against it.\n" + String.format(Locale.ROOT, "%n| live children | tool | extra JVM threads | of them the tool's own | extra "
+                + ", and threads count against it. The resident memory is of the whole JVM, whose heap may shrink between the two readings after the earlier benchmarks (a negative figure): compare within a row of 10,000 rather than across rows.\n" + String.format(Locale.ROOT, "%n| live children | tool | extra JVM threads | of them the tool's own | extra "
                 + "RSS MiB |%n|---:|---|---:|---:|---:|%n| 1,000 | Scythe | %d | %d | %.1f |%n| 1,000 | ProcessBuilder | %d | %d "
                 + "| %.1f |%n| 10,000 | Scythe | %d | %d | %.1f |%n| 10,000 | ProcessBuilder | %d | %d | %.1f |%n",
                 threads[0], threads[1], mem1k[0] / 1024.0, threads[2], threads[2], mem1k[1] / 1024.0,
