@@ -8,29 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Adversarial jobs at the session containment level; each case proves nothing leaked. */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
-class ContainmentTest {
-    private Leaks.Snapshot baseline;
-    private Supervisor supervisor;
-
-    @BeforeEach
-    void open() {
-        baseline = Leaks.take();
-        supervisor = new Supervisor();
-    }
-
-    @AfterEach
-    void close() {
-        supervisor.close();
-        Leaks.assertNoneSince(baseline);
-    }
+class ContainmentTest extends SupervisedTest {
 
     @Test
     void aGrandchildHoldingStdoutOpenDoesNotHoldTheOutcomeBack() throws Exception {

@@ -10,29 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Portfolio races against real processes; every test proves it leaked nothing. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class RaceTest {
-    private Leaks.Snapshot baseline;
-    private Supervisor supervisor;
-
-    @BeforeEach
-    void open() {
-        baseline = Leaks.take();
-        supervisor = new Supervisor();
-    }
-
-    @AfterEach
-    void close() {
-        supervisor.close();
-        Leaks.assertNoneSince(baseline);
-    }
+class RaceTest extends SupervisedTest {
 
     static void assertAllSessionsGone(RaceResult r) {
         for (RaceResult.Entry e : r.entrants()) {

@@ -11,29 +11,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Stall windows, progress probes and progressive deepening, on real processes; bounds are generous. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class StallTest {
-    private Leaks.Snapshot baseline;
-    private Supervisor supervisor;
-
-    @BeforeEach
-    void open() {
-        baseline = Leaks.take();
-        supervisor = new Supervisor();
-    }
-
-    @AfterEach
-    void close() {
-        supervisor.close();
-        Leaks.assertNoneSince(baseline);
-    }
+class StallTest extends SupervisedTest {
 
     private Job run(ProcessSpec spec) throws InterruptedException {
         Job job = supervisor.start(spec);

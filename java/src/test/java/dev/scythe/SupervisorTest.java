@@ -15,29 +15,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The supervisor against real processes; every test proves it leaked nothing. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class SupervisorTest {
-    private Leaks.Snapshot baseline;
-    private Supervisor supervisor;
-
-    @BeforeEach
-    void open() {
-        baseline = Leaks.take();
-        supervisor = new Supervisor();
-    }
-
-    @AfterEach
-    void close() {
-        supervisor.close();
-        Leaks.assertNoneSince(baseline);
-    }
+class SupervisorTest extends SupervisedTest {
 
     private Outcome run(ProcessSpec spec) throws InterruptedException {
         return supervisor.start(spec).await();
