@@ -118,8 +118,10 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     job->guard_slot = scythe__guard_add(job->pid);
     /* Wake the loop if it must see this job sooner than it planned: an earlier deadline, or a token cancelled
      * between the spawn-time check and now (that cancel's wake-up may have swept before we were linked). */
-    /* Any new due time (deadline, stall window, sampling, CPU check) must reach the timer. */
-    bool wake = ((job->deadline_ns || job->progress || job->cpu_limit_ns || job->cgroup) &&
+    /* A job that brings a due time (deadline, stall window, sampling, CPU or cgroup-limit check) must reach the
+     * timer. Only those wake the loop: a wake-up costs a sweep over every job, which plain spawns must not pay. */
+    bool limited_cg = job->cgroup && (job->cgroup->dir[1][0] || job->cgroup->dir[2][0]);
+    bool wake = ((job->deadline_ns || job->progress || job->cpu_limit_ns || limited_cg) &&
                  (!loop->armed_ns || !job->deadline_ns || job->deadline_ns < loop->armed_ns)) ||
                 (job->token && scythe__token_state(job->token));
     pthread_mutex_unlock(&loop->lock);

@@ -17,9 +17,4 @@ import java.util.function.BooleanSupplier;
  * @param predicate    polled every {@code pollEvery} on Scythe's probe thread; true means progress
  */
 public record Progress(Duration window, Path tree, boolean walkTree, boolean output, String outputRegex,
-                       Path heartbeat, BooleanSupplier predicate, Duration pollEvery) {
-
-    boolean any() {
-        return tree != null || output || heartbeat != null || predicate != null;
-    }
-}
+                       Path heartbeat, BooleanSupplier predicate, Duration pollEvery) {}

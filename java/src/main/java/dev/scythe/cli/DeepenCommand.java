@@ -60,7 +60,7 @@ final class DeepenCommand {
         }
         probes.stall = perDepth; // a placeholder: every attempt replaces it
         ProcessSpec.Builder template = ProcessSpec.builder(command.toArray(String[]::new));
-        probes.applyTo(template, true);
+        probes.applyTo(template);
         Deepening.Builder d = Deepening.builder(template.build()).startDepth(maxDepth).minDepth(minDepth)
                 .perDepthTimeout(perDepth).timeout(timeout);
         if (maxAttempts != null) {

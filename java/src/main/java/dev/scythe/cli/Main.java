@@ -179,7 +179,7 @@ public final class Main {
                 .stderr(capture ? Redirect.capture() : Redirect.inherit())
                 .timeout(timeout)
                 .grace(grace);
-        probes.applyTo(builder, true);
+        probes.applyTo(builder);
         ProcessSpec spec = builder.build();
         AtomicInteger interruptedBy = new AtomicInteger();
         try (Supervisor supervisor = new Supervisor()) {

@@ -97,8 +97,8 @@ final class ProbeOptions {
         return tree != null || heartbeat != null || output;
     }
 
-    void applyTo(ProcessSpec.Builder b, boolean needWindow) {
-        if (needWindow && stall == null && anyProbe()) {
+    void applyTo(ProcessSpec.Builder b) {
+        if (stall == null && anyProbe()) {
             throw new IllegalArgumentException("--progress, --progress-output and --heartbeat need --stall D");
         }
         if (stall != null && !anyProbe()) {
