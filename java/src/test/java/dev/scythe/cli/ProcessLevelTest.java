@@ -50,10 +50,14 @@ class ProcessLevelTest {
         return out;
     }
 
-    /** The CLI's JVM has a second child: its guard. */
-    static boolean isGuard(long pid) {
+    /**
+     * Whether pid has exec'd {@code sh}. The CLI's JVM has other children (its guard), and any child is briefly a
+     * copy of the JVM before its exec, so a child is the job only once its argv says so.
+     */
+    static boolean isShellJob(long pid) {
         try {
-            return Files.readString(Path.of("/proc/" + pid + "/comm")).trim().equals("scythe-guard");
+            byte[] cmdline = Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"));
+            return new String(cmdline, StandardCharsets.UTF_8).startsWith("sh\0");
         } catch (java.io.IOException gone) {
             return false;
         }
@@ -96,7 +100,7 @@ class ProcessLevelTest {
         Process cli = jvm(Main.class.getName(), "run", "--", "sh", "-c", "sleep 300 & sleep 300").start();
         long job = -1;
         for (int i = 0; i < 1000 && job < 0; i++) {
-            List<Long> kids = children(cli.pid()).stream().filter(k -> !isGuard(k)).toList();
+            List<Long> kids = children(cli.pid()).stream().filter(ProcessLevelTest::isShellJob).toList();
             if (!kids.isEmpty()) {
                 job = kids.get(0);
             } else {
