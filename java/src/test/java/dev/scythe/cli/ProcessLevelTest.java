@@ -21,9 +21,15 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class ProcessLevelTest {
 
+    /**
+     * A second JVM, started as from a terminal: with SIGINT and SIGTERM at their default disposition. A build run as
+     * a background job of a non-interactive shell (as CI may) inherits SIGINT ignored, the JDK keeps an ignored
+     * SIGINT ignored, and ProcessBuilder passes the disposition on; {@code env --default-signal} undoes that.
+     */
     static ProcessBuilder jvm(String mainClass, String... args) {
         String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+        List<String> cmd = new ArrayList<>(List.of("env", "--default-signal=INT,TERM", java,
+                "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), mainClass));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectErrorStream(true);
