@@ -1,6 +1,9 @@
 // Generates Scythe's benchmark corpus with a fixed seed: `java scripts/gen-corpus.java [corpus-dir] [seed]`.
-// Every problem's status is known by construction (planted solutions, pigeonhole principles, primes, chains of
-// implications), so a prover's wrong answer is caught. Families and sizes spread difficulty across solvers.
+// Every problem's status is known, so a prover's wrong answer is caught: by construction (planted solutions,
+// pigeonhole principles, primes, chains of implications, textbook theorems), except uniform random 3-SAT at the
+// phase transition, which has no planted model and is certified here by two solvers: a satisfying assignment is
+// checked against the clauses, and unsat needs cadical and minisat to agree (so regenerating needs both on PATH).
+// Families and sizes spread difficulty across solvers.
 // Output: <dir>/{cnf,smt2,tptp}/*.{cnf,smt2,p} and <dir>/index.tsv (file, family, status).
 import java.io.IOException;
 import java.math.BigInteger;
@@ -9,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 public class GenCorpus {
     static final List<String> index = new ArrayList<>();
@@ -33,6 +37,18 @@ public class GenCorpus {
             write("cnf/parity-" + n + "-unsat.cnf", "cnf", "unsat", parity(rnd, n, true));
             write("cnf/parity-" + n + "-sat.cnf", "cnf", "sat", parity(rnd, n, false));
         }
+        // Uniform random 3-SAT at the phase transition (ratio 4.26): a stream of its own, so adding it left the
+        // families above and below as they were.
+        Random threshold = new Random((args.length > 1 ? Long.parseLong(args[1]) : 20261122L) ^ 0x3_5A7L);
+        for (int v : new int[] {200, 250, 300}) {
+            for (int k = 0; k < 2; k++) {
+                List<int[]> cl = random3Sat(threshold, v, (int) Math.round(v * 4.26));
+                String status = certify(v, cl);
+                write("cnf/random3sat-" + v + "-" + k + ".cnf", "cnf", status, cnf(v, cl,
+                        "uniform random 3-SAT, ratio 4.26, no planted model: " + status + " (certified by "
+                                + (status.equals("sat") ? "a checked model" : "cadical and minisat") + ")"));
+            }
+        }
         // SMT-LIB: QF_BV factoring (prime: unsat, composite: sat), QF_LIA planted systems and pigeon sums, QF_UF holes.
         for (int bits : new int[] {16, 20, 24, 28}) {
             BigInteger p = BigInteger.probablePrime(bits, rnd);
@@ -53,9 +69,26 @@ public class GenCorpus {
             write("tptp/chain-" + k + "-thm.p", "tptp", "Theorem", chain(k, k));
             write("tptp/chain-" + k + "-csa.p", "tptp", "CounterSatisfiable", chain(k, k + 1));
         }
-        for (int n : new int[] {3, 4}) {
+        for (int n : new int[] {3, 4, 5, 6, 7}) {
             write("tptp/pigeons-" + (n + 1) + "-" + n + ".p", "tptp", "Theorem", tptpPigeons(n + 1, n));
         }
+        // Two textbook equational theorems: a group in which every element is its own inverse is commutative, and
+        // Huntington's axiom implies Robbins' equation (the easy direction of the Robbins problem).
+        write("tptp/boolean-group-commutes.p", "tptp", "Theorem", """
+                % a group in which x*x = e for every x is commutative: Theorem
+                fof(assoc, axiom, ![X,Y,Z]: mult(mult(X,Y),Z) = mult(X,mult(Y,Z))).
+                fof(left_identity, axiom, ![X]: mult(e,X) = X).
+                fof(left_inverse, axiom, ![X]: mult(inv(X),X) = e).
+                fof(squares, axiom, ![X]: mult(X,X) = e).
+                fof(goal, conjecture, ![X,Y]: mult(X,Y) = mult(Y,X)).
+                """);
+        write("tptp/huntington-robbins.p", "tptp", "Theorem", """
+                % commutativity, associativity and Huntington's axiom imply Robbins' equation: Theorem
+                fof(commutativity, axiom, ![X,Y]: p(X,Y) = p(Y,X)).
+                fof(associativity, axiom, ![X,Y,Z]: p(p(X,Y),Z) = p(X,p(Y,Z))).
+                fof(huntington, axiom, ![X,Y]: p(n(p(n(X),Y)),n(p(n(X),n(Y)))) = X).
+                fof(goal, conjecture, ![X,Y]: n(p(n(p(X,Y)),n(p(X,n(Y))))) = X).
+                """);
         Files.write(root.resolve("index.tsv"), index);
         System.out.println("gen-corpus: wrote " + index.size() + " problems to " + root);
     }
@@ -114,6 +147,101 @@ public class GenCorpus {
             }
         }
         return cnf(vars, cl, "random 3-SAT with a planted model, ratio " + (double) clauses / vars + ": sat");
+    }
+
+    /** Uniform random 3-SAT: each clause three distinct variables, each negated with probability 1/2. */
+    static List<int[]> random3Sat(Random rnd, int vars, int clauses) {
+        List<int[]> cl = new ArrayList<>();
+        while (cl.size() < clauses) {
+            int a = 1 + rnd.nextInt(vars), b = 1 + rnd.nextInt(vars), c = 1 + rnd.nextInt(vars);
+            if (a != b && a != c && b != c) {
+                cl.add(new int[] {rnd.nextBoolean() ? a : -a, rnd.nextBoolean() ? b : -b, rnd.nextBoolean() ? c : -c});
+            }
+        }
+        return cl;
+    }
+
+    /**
+     * "sat" or "unsat", certified: each of cadical and minisat is run; a claimed model is checked against the
+     * clauses, and unsat is accepted only when both say so. A disagreement or a wrong model stops the generator.
+     */
+    static String certify(int vars, List<int[]> clauses) throws IOException {
+        Path dir = Files.createTempDirectory("gen-corpus");
+        try {
+            Path in = dir.resolve("in.cnf"), out = dir.resolve("minisat.out");
+            Files.writeString(in, cnf(vars, clauses, "to certify"));
+            String cadical = solve(List.of("cadical", "-q", in.toString()));
+            String minisat = solve(List.of("minisat", "-verb=0", in.toString(), out.toString()));
+            List<String> claims = new ArrayList<>();
+            if (cadical.contains("s SATISFIABLE")) {
+                checkModel(clauses, cadical.lines().filter(l -> l.startsWith("v ")).map(l -> l.substring(2))
+                        .reduce("", (x, y) -> x + " " + y), "cadical");
+                claims.add("sat");
+            } else if (cadical.contains("s UNSATISFIABLE")) {
+                claims.add("unsat");
+            }
+            String m = Files.exists(out) ? Files.readString(out) : "";
+            if (m.startsWith("SAT")) {
+                checkModel(clauses, m.substring(3), "minisat");
+                claims.add("sat");
+            } else if (m.startsWith("UNSAT")) {
+                claims.add("unsat");
+            }
+            if (claims.size() != 2 || !claims.get(0).equals(claims.get(1))) {
+                throw new IllegalStateException("gen-corpus: cadical and minisat do not agree on a random 3-SAT instance"
+                        + " with " + vars + " variables: " + claims);
+            }
+            return claims.get(0);
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    static String solve(List<String> command) throws IOException {
+        Process p;
+        try {
+            p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new IOException("gen-corpus: certifying random 3-SAT needs " + command.get(0) + " on PATH (Debian: "
+                    + "apt-get install cadical minisat): " + e.getMessage(), e);
+        }
+        p.getOutputStream().close();
+        byte[] text = p.getInputStream().readAllBytes();
+        try {
+            if (!p.waitFor(10, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new IOException("gen-corpus: " + command.get(0) + " ran out of 10 minutes");
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            throw new IOException("interrupted", e);
+        }
+        return new String(text, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Fails unless the literals (DIMACS, 0-terminated) satisfy every clause. */
+    static void checkModel(List<int[]> clauses, String literals, String solver) {
+        java.util.Set<Integer> truth = new java.util.HashSet<>();
+        for (String t : literals.trim().split("\\s+")) {
+            if (!t.isEmpty()) {
+                truth.add(Integer.parseInt(t));
+            }
+        }
+        for (int[] c : clauses) {
+            boolean sat = false;
+            for (int l : c) {
+                sat |= truth.contains(l);
+            }
+            if (!sat) {
+                throw new IllegalStateException("gen-corpus: " + solver + "'s model falsifies clause "
+                        + java.util.Arrays.toString(c));
+            }
+        }
     }
 
     /** x1 xor ... xor xn = 1 and = 0 at once (unsat), or just one of them (sat), as chained 3-variable xors. */
