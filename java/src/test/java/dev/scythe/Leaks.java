@@ -14,32 +14,33 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /** Proof that a test leaked nothing: fds, threads, zombies, and processes left in a job's session. */
-final class Leaks {
+public final class Leaks {
     static {
         CancelToken.create(); // starts the token cleaner thread once, before any baseline is taken
     }
 
     /** Open fd count, and this process's threads by kernel tid with their names. */
-    record Snapshot(int fds, Map<Long, String> threads) {}
+    public record Snapshot(int fds, Map<Long, String> threads) {}
 
     private Leaks() {}
 
-    static Snapshot take() {
+    public static Snapshot take() {
         return new Snapshot(fds(), threads());
     }
 
     /**
-     * Waits up to 10 s for fds to fall back to the baseline and for every thread started since it to end, then asserts
-     * that, and no zombie child. A thread that existed at the baseline may end meanwhile (the JDK's process reaper
+     * Waits up to 10 s for fds to fall back to the baseline, for every thread started since it to end and for every
+     * child of this JVM but the guard to be reaped, then asserts that. A thread that existed at the baseline may end meanwhile (the JDK's process reaper
      * idles out after 60 s): that is not a leak, so threads are compared by identity, not by count.
      */
-    static void assertNoneSince(Snapshot before) {
+    public static void assertNoneSince(Snapshot before) {
         long until = System.nanoTime() + 10_000_000_000L;
-        while ((fds() > before.fds() || !threadsStartedSince(before).isEmpty() || !zombieChildren().isEmpty())
-                && System.nanoTime() < until) {
+        while ((fds() > before.fds() || !threadsStartedSince(before).isEmpty() || !zombieChildren().isEmpty()
+                || !childrenBesidesTheGuard().isEmpty()) && System.nanoTime() < until) {
             sleep(20);
         }
         assertEquals(List.of(), zombieChildren(), "zombie children of this JVM");
+        assertEquals(List.of(), childrenBesidesTheGuard(), "children of this JVM left running");
         int fds = fds();
         assertTrue(fds <= before.fds(), () -> "open fds: " + before.fds() + " before, " + fds + " after: " + fdTargets());
         assertEquals(Map.of(), threadsStartedSince(before), "threads started since the baseline and still alive");
@@ -102,6 +103,27 @@ final class Leaks {
             throw new AssertionError(e);
         }
         return threads;
+    }
+
+    /** Children of this JVM (forked by any of its threads) but for Scythe's guard: none once every job is reaped. */
+    public static List<Long> childrenBesidesTheGuard() {
+        List<Long> out = new ArrayList<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    for (String pid : Files.readString(task.resolve("children")).trim().split(" ")) {
+                        if (!pid.isEmpty() && Long.parseLong(pid) != Scythe.guardPid()) {
+                            out.add(Long.parseLong(pid));
+                        }
+                    }
+                } catch (IOException threadGone) {
+                    // exited meanwhile
+                }
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        return out;
     }
 
     /** /proc/PID/stat fields after the command name: state, ppid, pgrp, session. */

@@ -26,8 +26,12 @@ import java.util.Map;
 public final class Evaluation {
     public static final String PORTFOLIO = "portfolio", VBS = "virtual best";
 
-    /** One attempt: who, on what, what it said, whether that was right, how long it took (wall seconds). */
-    public record Run(String solver, Problem problem, Verdict verdict, double seconds, boolean timedOut) {
+    /**
+     * One attempt: who, on what, what it said, whether that was right, how long it took (wall seconds), and whether
+     * it was cut off by the timeout or crashed (killed by a signal it did not get from Scythe, e.g. an abort).
+     */
+    public record Run(String solver, Problem problem, Verdict verdict, double seconds, boolean timedOut,
+            boolean crashed) {
         public boolean solved() {
             return verdict == problem.status();
         }
@@ -37,8 +41,8 @@ public final class Evaluation {
         }
     }
 
-    /** Per solver: solved, timeouts, wrong answers, PAR-2 (mean of the time when solved, else 2 x timeout). */
-    public record Score(String solver, int problems, int solved, int timeouts, int wrong, double par2) {}
+    /** Per solver: solved, timeouts, crashes, wrong answers, PAR-2 (mean of the time when solved, else 2 x timeout). */
+    public record Score(String solver, int problems, int solved, int timeouts, int crashed, int wrong, double par2) {}
 
     private final List<Problem> problems;
     private final List<Prover> provers;
@@ -86,7 +90,8 @@ public final class Evaluation {
                 var job = supervisor.start(spec(p, problem, timeout));
                 Outcome o = job.await();
                 Verdict v = o instanceof Outcome.SpawnFailed ? Verdict.UNKNOWN : p.verdict(job.stdout());
-                runs.add(new Run(p.name(), problem, v, seconds(o), o instanceof Outcome.TimedOut));
+                runs.add(new Run(p.name(), problem, v, seconds(o), o instanceof Outcome.TimedOut,
+                        o instanceof Outcome.Crashed));
             }
             if (w.getValue().isEmpty()) {
                 continue;
@@ -102,7 +107,7 @@ public final class Evaluation {
             double secs = r.winner().map(e -> (e.exitNanos() - r.entrants().stream().filter(RaceResult.Entry::started)
                     .mapToLong(RaceResult.Entry::startNanos).min().orElse(e.startNanos())) / 1e9)
                     .orElse(r.wall().toNanos() / 1e9);
-            runs.add(new Run(PORTFOLIO, problem, v, secs, r.timedOut()));
+            runs.add(new Run(PORTFOLIO, problem, v, secs, r.timedOut(), false));
         }
         bar(progress, total, total, "done");
         progress.println();
@@ -141,7 +146,7 @@ public final class Evaluation {
             boolean better = b == null || (r.solved() && (!b.solved() || r.seconds() < b.seconds()));
             if (better) {
                 best.put(r.problem(), new Run(VBS, r.problem(), r.solved() ? r.verdict() : Verdict.UNKNOWN, r.seconds(),
-                        !r.solved()));
+                        !r.solved(), false));
             }
         }
         return List.copyOf(best.values());
@@ -150,24 +155,25 @@ public final class Evaluation {
     public Score score(String solver) {
         List<Run> rs = runsOf(solver);
         double t = timeout.toNanos() / 1e9, par2 = 0;
-        int solved = 0, timeouts = 0, wrong = 0;
+        int solved = 0, timeouts = 0, crashed = 0, wrong = 0;
         for (Run r : rs) {
             solved += r.solved() ? 1 : 0;
             timeouts += r.timedOut() && !r.solved() ? 1 : 0;
+            crashed += r.crashed() ? 1 : 0;
             wrong += r.wrong() ? 1 : 0;
             par2 += r.solved() ? r.seconds() : 2 * t;
         }
-        return new Score(solver, rs.size(), solved, timeouts, wrong, rs.isEmpty() ? 0 : par2 / rs.size());
+        return new Score(solver, rs.size(), solved, timeouts, crashed, wrong, rs.isEmpty() ? 0 : par2 / rs.size());
     }
 
     /** The results table, as text. */
     public String table() {
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-14s %8s %7s %9s %6s %9s%n", "solver",
-                "problems", "solved", "timeouts", "wrong", "PAR-2 s"));
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-14s %8s %7s %9s %8s %6s %9s%n", "solver",
+                "problems", "solved", "timeouts", "crashed", "wrong", "PAR-2 s"));
         for (String s : solvers()) {
             Score sc = score(s);
-            b.append(String.format(Locale.ROOT, "%-14s %8d %7d %9d %6d %9.2f%n", s, sc.problems(), sc.solved(),
-                    sc.timeouts(), sc.wrong(), sc.par2()));
+            b.append(String.format(Locale.ROOT, "%-14s %8d %7d %9d %8d %6d %9.2f%n", s, sc.problems(),
+                    sc.solved(), sc.timeouts(), sc.crashed(), sc.wrong(), sc.par2()));
         }
         return b.toString();
     }

@@ -137,15 +137,19 @@ public final class Report {
         StringBuilder rows = new StringBuilder();
         for (String s : e.solvers()) {
             Evaluation.Score sc = e.score(s);
-            rows.append(String.format(Locale.ROOT, "<tr%s><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td%s>%d</td>"
-                    + "<td>%.2f</td></tr>%n", s.equals(Evaluation.PORTFOLIO) ? " class='p'" : "", s, sc.problems(),
-                    sc.solved(), sc.timeouts(), sc.wrong() > 0 ? " class='wrong'" : "", sc.wrong(), sc.par2()));
+            rows.append(String.format(Locale.ROOT, "<tr%s><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td>"
+                    + "<td%s>%d</td><td>%.2f</td></tr>%n", s.equals(Evaluation.PORTFOLIO) ? " class='p'" : "", s,
+                    sc.problems(), sc.solved(), sc.timeouts(), sc.crashed(), sc.wrong() > 0 ? " class='wrong'" : "",
+                    sc.wrong(), sc.par2()));
         }
-        StringBuilder wrong = new StringBuilder();
+        StringBuilder wrong = new StringBuilder(), crashed = new StringBuilder();
         for (Evaluation.Run r : e.runs()) {
             if (r.wrong()) {
                 wrong.append("<li>").append(r.solver()).append(" said ").append(r.verdict()).append(" on ")
                         .append(r.problem().name()).append(" (known: ").append(r.problem().status()).append(")</li>\n");
+            }
+            if (r.crashed()) {
+                crashed.append("<li>").append(r.solver()).append(" on ").append(r.problem().name()).append("</li>\n");
             }
         }
         return "<!doctype html><html><head><meta charset='utf-8'><title>Scythe evaluation</title><style>"
@@ -156,9 +160,12 @@ public final class Report {
                 + e.timeout().toMillis() / 1000.0 + " s. PAR-2: mean time per problem, counting an unsolved problem "
                 + "as twice the timeout. The virtual best solver takes, per problem, the fastest correct prover alone: "
                 + "the limit any portfolio can reach. A wrong answer is never counted as solved.</p>\n"
-                + "<table><tr><th>solver</th><th>problems</th><th>solved</th><th>timeouts</th><th>wrong</th>"
-                + "<th>PAR-2 (s)</th></tr>\n" + rows + "</table>\n"
+                + "<table><tr><th>solver</th><th>problems</th><th>solved</th><th>timeouts</th><th>crashed</th>"
+                + "<th>wrong</th><th>PAR-2 (s)</th></tr>\n" + rows + "</table>\n"
                 + (wrong.isEmpty() ? "<p>No wrong answers.</p>" : "<h2>Wrong answers</h2><ul>" + wrong + "</ul>")
+                + (crashed.isEmpty() ? "" : "<h2>Crashes</h2><p>Provers killed by a signal Scythe did not send (an "
+                        + "abort, a segmentation fault); in the portfolio the other entrants race on.</p><ul>" + crashed
+                        + "</ul>")
                 + "\n<h2>Cactus plot</h2>\n" + svg + "</body></html>\n";
     }
 

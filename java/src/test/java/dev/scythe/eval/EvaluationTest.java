@@ -3,6 +3,7 @@ package dev.scythe.eval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.scythe.Leaks;
 import dev.scythe.Supervisor;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -30,8 +31,35 @@ class EvaluationTest {
         assertEquals(Provers.Verdict.THEOREM, Provers.verdict("tptp", "# SZS status Theorem\n"));
         assertEquals(Provers.Verdict.COUNTER_SATISFIABLE, Provers.verdict("tptp", "SPASS beiseite: Completion found.\n"));
         var p = new Provers.Problem(Path.of("x.cnf"), "cnf", Provers.Verdict.UNSAT);
-        var lie = new Evaluation.Run("liar", p, Provers.Verdict.SAT, 0.1, false);
+        var lie = new Evaluation.Run("liar", p, Provers.Verdict.SAT, 0.1, false, false);
         assertTrue(lie.wrong() && !lie.solved(), "a wrong answer is never counted as solved");
+    }
+
+    /**
+     * A prover that aborts is counted as crashed, never as solved or timed out, and in the portfolio the real prover
+     * beside it still wins.
+     */
+    @Test
+    void aCrashingProverIsCountedAsCrashedAndThePortfolioRacesOn(@TempDir Path dir) throws Exception {
+        Provers.Prover minisat = Provers.ALL.stream().filter(p -> p.name().equals("minisat")).findFirst().orElseThrow();
+        Assumptions.assumeTrue(minisat.installed(), "minisat is not installed (apt-get install minisat)");
+        Provers.Prover aborts = new Provers.Prover("aborts", "cnf", List.of("sh", "-c", "kill -ABRT $$", "{file}"),
+                "none", null);
+        Path cnf = Files.writeString(dir.resolve("tiny.cnf"), "p cnf 2 2\n1 2 0\n-1 0\n");
+        var problem = new Provers.Problem(cnf, "cnf", Provers.Verdict.SAT);
+        Evaluation ev = new Evaluation(List.of(problem), List.of(aborts, minisat), Duration.ofSeconds(10));
+        Leaks.Snapshot before = Leaks.take();
+        try (Supervisor s = new Supervisor()) {
+            ev.run(s, new PrintStream(new ByteArrayOutputStream()));
+        }
+        Leaks.assertNoneSince(before);
+        Evaluation.Score crashed = ev.score("aborts"), portfolio = ev.score(Evaluation.PORTFOLIO);
+        assertEquals(List.of(1, 0, 0), List.of(crashed.crashed(), crashed.solved(), crashed.timeouts()), crashed.toString());
+        assertEquals(List.of(0, 1), List.of(ev.score("minisat").crashed(), ev.score("minisat").solved()));
+        assertEquals(1, portfolio.solved(), portfolio.toString());
+        assertTrue(ev.table().contains("crashed"), ev.table());
+        new Report(ev).write(dir.resolve("report"));
+        assertTrue(Files.readString(dir.resolve("report/report.html")).contains("<h2>Crashes</h2>"));
     }
 
     @Test
@@ -48,9 +76,11 @@ class EvaluationTest {
                         "uf-holes-4-4.smt2", "chain-5-thm.p", "chain-5-csa.p").contains(pr.name())).toList();
         assertEquals(6, slice.size());
         Evaluation ev = new Evaluation(slice, installed, Duration.ofSeconds(10));
+        Leaks.Snapshot before = Leaks.take();
         try (Supervisor s = new Supervisor()) {
             ev.run(s, new PrintStream(new ByteArrayOutputStream()));
         }
+        Leaks.assertNoneSince(before);
         for (Evaluation.Run r : ev.runs()) {
             assertTrue(!r.wrong(), "wrong answer: " + r);
             assertTrue(r.solved(), "these easy problems are solved by every prover that takes them: " + r);
