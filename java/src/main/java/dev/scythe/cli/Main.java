@@ -77,7 +77,8 @@ public final class Main {
                      cadical, cryptominisat; SMT-LIB: z3, cvc5, cvc4, boolector; TPTP: eprover, spass), then the
                      portfolio (a race of them, first definite verdict wins), each under --timeout (default 5s),
                      and checks every answer against the problem's known status (DIR/index.tsv). Prints per
-                     solver: problems, solved, timeouts, wrong answers, PAR-2, also for the virtual best solver;
+                     solver: problems, solved, timeouts, crashes, wrong answers, PAR-2, also for the virtual best
+                     solver;
                      writes --out DIR (default evaluation)/report.html, cactus.png, cactus.svg. Exit 1 on any
                      wrong answer.
             version  Prints the library version and the kernel features it found.
