@@ -3,16 +3,25 @@
  * Started once per supervising process by scythe_guard_start(), in a session of its own, with
  *   fd 0: the read end of the lifeline pipe, whose write end only the supervisor holds (O_CLOEXEC), and
  *   fd 3: the table of live sessions, a shared memory file the supervisor updates with plain stores.
+ *   argv[1..3]: the parents of the supervisor's cgroup leaves in the v2, v1 memory and v1 pids hierarchies ("-":
+ *   none), BASE/scythe-PID, each holding one leaf per job.
  * It sleeps in read(0). When the supervisor dies, for any reason (exit, kill -9, the OOM killer), the kernel closes
  * the write end while tearing the process down, before its children are even reparented; read() returns 0 and the
- * guard sends SIGKILL to every session still listed, then exits.
+ * guard sends SIGKILL to every session still listed, kills everything left in the v2 parent (cgroup.kill reaches a
+ * job that escaped its session, or one spawned a moment before it was listed), removes the leaves and the parents,
+ * then exits.
  *
  * PR_SET_PDEATHSIG in each job would not do: it fires when the spawning *thread* exits, not the process. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -47,7 +56,59 @@ static void kill_session(pid_t pid) {
     close(fd);
 }
 
-int main(void) {
+static void pause_ms(long ms) {
+    struct timespec ts = {0, ms * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+/* "populated 1" in DIR/cgroup.events: something is still in the subtree. */
+static int populated(const char *dir) {
+    char path[4200], buf[256];
+    snprintf(path, sizeof path, "%s/cgroup.events", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    return strstr(buf, "populated 1") != NULL;
+}
+
+/* Kills everything in the v2 parent and waits (up to 2 s) until the kernel says it is empty. */
+static void kill_tree(const char *dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/cgroup.kill", dir);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return; /* no parent: the supervisor never used the cgroup level, or it removed it */
+    ssize_t w = write(fd, "1", 1);
+    (void)w;
+    close(fd);
+    for (int i = 0; i < 200 && populated(dir); i++)
+        pause_ms(10);
+}
+
+/* Removes DIR's leaves, then DIR. A v1 memory leaf may stay busy a moment after its last process died: retried. */
+static void remove_tree(const char *dir) {
+    for (int attempt = 0; attempt < 50; attempt++) {
+        DIR *d = opendir(dir);
+        if (!d)
+            return;
+        for (struct dirent *e; (e = readdir(d));)
+            if (e->d_type == DT_DIR && e->d_name[0] != '.') {
+                char leaf[4200];
+                snprintf(leaf, sizeof leaf, "%s/%s", dir, e->d_name);
+                rmdir(leaf);
+            }
+        closedir(d);
+        if (rmdir(dir) == 0 || errno == ENOENT)
+            return;
+        pause_ms(20);
+    }
+}
+
+int main(int argc, char **argv) {
     struct stat st;
     if (fstat(3, &st) < 0 || st.st_size < (off_t)sizeof(struct table))
         return 2;
@@ -71,6 +132,13 @@ int main(void) {
         pid_t pid = __atomic_load_n(&t->pid[i], __ATOMIC_ACQUIRE);
         if (pid > 0)
             kill_session(pid);
+    }
+    if (argc > 3) {
+        if (strcmp(argv[1], "-"))
+            kill_tree(argv[1]);
+        for (int i = 1; i <= 3; i++)
+            if (strcmp(argv[i], "-"))
+                remove_tree(argv[i]);
     }
     return 0;
 }

@@ -308,8 +308,9 @@ SCYTHE_API int scythe_regex_check(const char *regex);
 /* Starts the guard (the scythe-guard executable shipped beside the library) once for this process. From then on,
  * every job of every loop is listed in a table shared with the guard while its leader is unreaped (plain memory
  * stores, no system call); when this process dies for any reason (exit, kill -9, the OOM killer), the guard's
- * lifeline pipe breaks and it sends SIGKILL to every listed session. -EALREADY if a guard runs already. The
- * executable may be deleted once this returns. */
+ * lifeline pipe breaks and it sends SIGKILL to every listed session; at the cgroup level it also kills everything in
+ * this process's cgroup leaves at once (cgroup.kill of their common parent) and removes them. -EALREADY if a guard
+ * runs already. The executable may be deleted once this returns. */
 SCYTHE_API int scythe_guard_start(const char *guard_exe);
 
 /* The guard's pid, or 0 if none was started. */

@@ -2,7 +2,12 @@
  * everything in it, whatever session or process group a process moved to) and, where the machine offers the v1
  * memory and pids controllers instead of v2 ones (as these machines do), leaves there for memory.limit_in_bytes and
  * pids.max. The child moves itself into every leaf before it executes anything of its own (see clone_spawn.c).
- * The machine's layout is probed once; what a job actually got is reported in its event. */
+ * The machine's layout is probed once; what a job actually got is reported in its event.
+ *
+ * Leaves live in one parent per supervising process, BASE/scythe-PID/job-N, so that the guard can end and remove
+ * them all at once when the process dies (cgroup.kill of the v2 parent reaches every job, even one spawned a moment
+ * before it was listed in the guard's table). The parent is made on first use and removed when the last loop is
+ * freed, or by the guard. */
 #include "internal.h"
 
 #include <errno.h>
@@ -16,6 +21,7 @@
 
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static char v2_base[PATH_MAX], mem_base[PATH_MAX], pids_base[PATH_MAX];
+static char parent[3][PATH_MAX]; /* BASE/scythe-PID for v2, v1 memory, v1 pids ("" where unusable) */
 static bool v2_kill;
 static _Atomic uint64_t next_id;
 
@@ -89,6 +95,38 @@ static void probe(void) {
     probe_base(pids_base, "pids");
     if (!v2_kill)
         v2_base[0] = 0; /* without cgroup.kill (Linux < 5.14) the v2 leaf buys nothing over the session */
+    const char *bases[3] = {v2_base, mem_base, pids_base};
+    for (int i = 0; i < 3; i++)
+        if (!bases[i][0] ||
+            snprintf(parent[i], sizeof parent[i], "%s/scythe-%d", bases[i], (int)getpid()) >= (int)sizeof parent[i])
+            parent[i][0] = 0;
+}
+
+const char *scythe__cgroup_parent(int hierarchy) {
+    pthread_once(&probe_once, probe);
+    return hierarchy >= 0 && hierarchy < 3 ? parent[hierarchy] : "";
+}
+
+void scythe__cgroup_release_parents(void) {
+    pthread_once(&probe_once, probe);
+    for (int i = 0; i < 3; i++)
+        if (parent[i][0])
+            rmdir(parent[i]); /* ENOENT: never made; EBUSY: another loop's jobs still have leaves there */
+}
+
+/* mkdir of a leaf, making the parent first where it is missing (on first use, or after a freed last loop removed
+ * it while another loop was starting). EEXIST from a stale leaf of a dead process with our pid: the caller picks
+ * another name. */
+static int make_leaf(const char *parent_dir, const char *leaf) {
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (mkdir(leaf, 0755) == 0)
+            return 0;
+        if (errno != ENOENT)
+            return -errno;
+        if (mkdir(parent_dir, 0755) < 0 && errno != EEXIST)
+            return -errno;
+    }
+    return -ENOENT;
 }
 
 uint32_t scythe__cgroup_caps(void) {
@@ -156,20 +194,26 @@ int scythe__cgroup_create(scythe__cgroup *cg, int64_t memory_limit, int64_t proc
         return -ENOTSUP;
     if ((memory_limit > 0 && !mem_base[0]) || (process_limit > 0 && !pids_base[0]))
         return -ENOTSUP;
-    char name[64];
-    snprintf(name, sizeof name, "scythe-%d-%llu", (int)getpid(), (unsigned long long)atomic_fetch_add(&next_id, 1));
-    const char *bases[3] = {v2_base, memory_limit > 0 ? mem_base : "", process_limit > 0 ? pids_base : ""};
+    const bool use[3] = {true, memory_limit > 0, process_limit > 0};
+    unsigned long long id = atomic_fetch_add(&next_id, 1); /* the same leaf name in every hierarchy, where free */
     int rc = 0;
     for (int i = 0; i < 3 && !rc; i++) {
-        if (!bases[i][0])
+        if (!use[i])
             continue;
-        if (snprintf(cg->dir[i], sizeof cg->dir[i], "%s/%s", bases[i], name) >= (int)sizeof cg->dir[i]) {
+        if (!parent[i][0]) {
             rc = -ENAMETOOLONG;
-            cg->dir[i][0] = 0;
             break;
         }
-        if (mkdir(cg->dir[i], 0755) < 0) {
-            rc = -errno;
+        for (int tries = 0; tries < 100; tries++) {
+            if (snprintf(cg->dir[i], sizeof cg->dir[i], "%s/job-%llu", parent[i], id) >= (int)sizeof cg->dir[i]) {
+                rc = -ENAMETOOLONG;
+                break;
+            }
+            if ((rc = make_leaf(parent[i], cg->dir[i])) != -EEXIST)
+                break;
+            id = atomic_fetch_add(&next_id, 1);
+        }
+        if (rc) {
             cg->dir[i][0] = 0;
             break;
         }

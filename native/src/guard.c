@@ -1,6 +1,7 @@
 /* Crash safety: one guard process per supervising process (native/guard/scythe_guard.c) holds a lifeline pipe to it
  * and reads the sessions to kill from a shared table that the loops update with plain atomic stores, no system
- * call. See scythe_guard_start() in scythe.h. */
+ * call; it also gets the parents of the process's cgroup leaves, which it kills and removes as a whole. See
+ * scythe_guard_start() in scythe.h. */
 #include "internal.h"
 
 #include <errno.h>
@@ -71,7 +72,13 @@ int scythe_guard_start(const char *guard_exe) {
     posix_spawnattr_setsigdefault(&attr, &all);
     /* Its own session: a terminal's Ctrl-C to the supervisor's process group must not reach the guard first. */
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    char *argv[] = {(char *)"scythe-guard", NULL};
+    /* The parents of this process's cgroup leaves ("-": none), for the guard to kill and remove. */
+    char *argv[5] = {(char *)"scythe-guard"};
+    for (int i = 0; i < 3; i++) {
+        const char *dir = scythe__cgroup_parent(i);
+        argv[1 + i] = (char *)(dir[0] ? dir : "-");
+    }
+    argv[4] = NULL;
     char *envp[] = {NULL};
     pid_t pid;
     rc = -posix_spawn(&pid, guard_exe, &fa, &attr, argv, envp);

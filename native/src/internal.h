@@ -81,6 +81,9 @@ int scythe__cgroup_check(scythe__cgroup *cg); /* SCYTHE_END_MEMORY / _PROCESSES 
 int64_t scythe__cgroup_cpu_ns(scythe__cgroup *cg, int64_t *user_ns, int64_t *sys_ns);
 int64_t scythe__cgroup_peak_kib(scythe__cgroup *cg);
 void scythe__cgroup_destroy(scythe__cgroup *cg);
+/* This process's parent of all its leaves in hierarchy 0 (v2), 1 (v1 memory) or 2 (v1 pids); "" if unusable. */
+const char *scythe__cgroup_parent(int hierarchy);
+void scythe__cgroup_release_parents(void); /* removes the parents where no leaf is left in them */
 
 /* ---- clone_spawn.c: the spawn of the cgroup level ---- */
 int scythe__clone_spawn(pid_t *pid, int *pidfd, const scythe_spawn_options *o, const int child_fd[3],

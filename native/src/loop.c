@@ -549,6 +549,7 @@ void scythe_loop_free(scythe_loop *loop) {
         loops_head = loop->gnext;
     if (loop->gnext)
         loop->gnext->gprev = loop->gprev;
+    bool last = loops_head == NULL;
     pthread_mutex_unlock(&loops_lock);
     scythe_job *next;
     for (scythe_job *job = loop->jobs; job; job = next) {
@@ -567,4 +568,6 @@ void scythe_loop_free(scythe_loop *loop) {
     scythe__os_close(loop->tfd);
     pthread_mutex_destroy(&loop->lock);
     free(loop);
+    if (last)
+        scythe__cgroup_release_parents(); /* every leaf is gone with the jobs; a new loop makes the parents again */
 }

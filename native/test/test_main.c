@@ -14,6 +14,7 @@
 #include <time.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -796,6 +797,67 @@ static void test_guard_kills_sessions_of_a_dead_supervisor(void) {
     CHECK(session_gone(guard_pid)); /* the guard exits once it has done its work */
 }
 
+static int need_caps(uint32_t caps, const char *what);
+
+/* Dead (exited, or a zombie that is not ours to reap) within 5 s. */
+static int pid_dead(int pid) {
+    for (int i = 0; i < 500; i++) {
+        int ppid;
+        char state;
+        if (session_of_full(pid, &state, &ppid) < 0 || (state == 'Z' && ppid != getpid()))
+            return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+/* The supervisor is killed with SIGKILL while cgroup-level jobs run whose grandchildren left their sessions: the guard
+ * kills everything in the supervisor's leaves (no session kill reaches those grandchildren) and removes the leaves
+ * and their parent. */
+static void test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor(void) {
+    const char *guard = getenv("SCYTHE_GUARD");
+    if (!guard) {
+        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+        return;
+    }
+    if (!need_caps(SCYTHE_CAP_CGROUP_KILL, "writable cgroup v2 hierarchy with cgroup.kill"))
+        return;
+    int out[2];
+    CHECK(pipe2(out, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    char *argv[] = {(char *)self_exe, (char *)"--child-guarded-cgroup", (char *)guard, NULL};
+    pid_t sup;
+    CHECK(posix_spawn(&sup, self_exe, &fa, NULL, argv, environ) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[8192], parent[4096];
+    int guard_pid = 0, pids[64], n = 0, leaders = 0, used;
+    /* one line: the child keeps its stdout open until it is killed, so nothing may wait for EOF */
+    CHECK(f && fgets(line, sizeof line, f) && sscanf(line, "%d %4095s%n", &guard_pid, parent, &used) == 2);
+    for (char *p = line + used; n < 64 && sscanf(p, "%d%n", &pids[n], &used) == 1; p += used)
+        n++;
+    fclose(f);
+    for (int i = 0; i < n; i++) {
+        int ppid;
+        char state;
+        leaders += session_of_full(pids[i], &state, &ppid) == pids[i];
+    }
+    CHECK(leaders >= 4); /* 2 jobs' shells, and 2 sleeps that called setsid() */
+    struct stat st;
+    CHECK(stat(parent, &st) == 0);
+    CHECK(kill(sup, SIGKILL) == 0);
+    CHECK(waitpid(sup, NULL, 0) == sup);
+    for (int i = 0; i < n; i++)
+        CHECK(pid_dead(pids[i]));
+    CHECK(session_gone(guard_pid)); /* the guard exits once it has done its work */
+    CHECK(stat(parent, &st) < 0 && errno == ENOENT);
+    printf("     guard: %d processes of a SIGKILLed supervisor's cgroups gone, %d of them outside the jobs' sessions;"
+           " leaves removed\n", n, leaders - 2);
+}
+
 static void test_dossier_before_the_kill(void) {
     char dir[] = "/tmp/scythe-dossier-XXXXXX";
     CHECK(mkdtemp(dir));
@@ -1057,7 +1119,7 @@ static void test_cgroup_limits(void) {
     CHECK(no_children());
     /* Every leaf was removed: no cgroup named after this process is left in any hierarchy. */
     char cmd[256];
-    snprintf(cmd, sizeof cmd, "find /sys/fs/cgroup -maxdepth 4 -type d -name 'scythe-%d-*' | grep -q .", (int)getpid());
+    snprintf(cmd, sizeof cmd, "find /sys/fs/cgroup -maxdepth 4 -type d -name 'scythe-%d' | grep -q .", (int)getpid());
     CHECK(system(cmd) != 0);
 }
 
@@ -1125,6 +1187,8 @@ static const struct test tests[] = {
     {"stall_heartbeat_and_host_probes", test_stall_heartbeat_and_host_probes},
     {"cpu_limit", test_cpu_limit},
     {"guard_kills_sessions_of_a_dead_supervisor", test_guard_kills_sessions_of_a_dead_supervisor},
+    {"guard_kills_and_removes_the_cgroups_of_a_dead_supervisor",
+     test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor},
     {"dossier_before_the_kill", test_dossier_before_the_kill},
     {"signal_storm_causes_no_spurious_failure", test_signal_storm_causes_no_spurious_failure},
     {"stale_handle_after_pid_reuse", test_stale_handle_after_pid_reuse},
@@ -1135,6 +1199,39 @@ static const struct test tests[] = {
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--child-report"))
         return child_report();
+    if (argc > 2 && !strcmp(argv[1], "--child-guarded-cgroup")) { /* the same, with escapees in its cgroups */
+        scythe_loop *loop;
+        if (scythe_guard_start(argv[2]) || scythe_loop_new(&loop))
+            return 2;
+        scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+        const char *job[] = {"sh", "-c", "setsid sleep 300 & sleep 300", NULL};
+        o.argv = job;
+        o.containment = SCYTHE_CONTAIN_CGROUP;
+        for (int i = 0; i < 2; i++) {
+            scythe_job *j;
+            if (scythe_spawn(&j, loop, &o))
+                return 3;
+        }
+        usleep(300000); /* let the shells start their sleeps */
+        const char *parent = scythe__cgroup_parent(0);
+        printf("%d %s", (int)scythe_guard_pid(), parent);
+        DIR *d = opendir(parent);
+        for (struct dirent *e; d && (e = readdir(d));) {
+            char procs[4400];
+            snprintf(procs, sizeof procs, "%s/%s/cgroup.procs", parent, e->d_name);
+            FILE *pf = e->d_name[0] == '.' ? NULL : fopen(procs, "r");
+            for (int pid; pf && fscanf(pf, "%d", &pid) == 1;)
+                printf(" %d", pid);
+            if (pf)
+                fclose(pf);
+        }
+        if (d)
+            closedir(d);
+        printf("\n");
+        fflush(stdout);
+        pause();
+        return 0;
+    }
     if (argc > 2 && !strcmp(argv[1], "--child-guarded")) { /* a supervisor about to be killed with SIGKILL */
         scythe_loop *loop;
         if (scythe_guard_start(argv[2]) || scythe_loop_new(&loop))
