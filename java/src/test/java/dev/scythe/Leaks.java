@@ -36,14 +36,67 @@ public final class Leaks {
     public static void assertNoneSince(Snapshot before) {
         long until = System.nanoTime() + 10_000_000_000L;
         while ((fds() > before.fds() || !threadsStartedSince(before).isEmpty() || !zombieChildren().isEmpty()
-                || !childrenBesidesTheGuard().isEmpty()) && System.nanoTime() < until) {
+                || !childrenBesidesTheGuard().isEmpty() || !cgroupLeaves().isEmpty()) && System.nanoTime() < until) {
             sleep(20);
         }
+        assertEquals(List.of(), cgroupLeaves(), "cgroup leaves of this JVM's jobs left behind");
         assertEquals(List.of(), zombieChildren(), "zombie children of this JVM");
         assertEquals(List.of(), childrenBesidesTheGuard(), "children of this JVM left running");
         int fds = fds();
         assertTrue(fds <= before.fds(), () -> "open fds: " + before.fds() + " before, " + fds + " after: " + fdTargets());
         assertEquals(Map.of(), threadsStartedSince(before), "threads started since the baseline and still alive");
+    }
+
+    /**
+     * The directories of pid's cgroups in the v2 hierarchy and in the v1 memory and pids hierarchies (keys "",
+     * "memory", "pids"; absent where not mounted), from /proc/PID/cgroup and the mount points in
+     * /proc/self/mountinfo.
+     */
+    public static Map<String, Path> cgroupDirs(long pid) {
+        Map<String, String> mounts = new TreeMap<>(); // "" for cgroup2, else the v1 controller
+        try {
+            for (String m : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                int sep = m.indexOf(" - ");
+                String[] pre = m.substring(0, sep).split(" ");
+                String[] post = m.substring(sep + 3).split(" ");
+                if (post[0].equals("cgroup2")) {
+                    mounts.putIfAbsent("", pre[4]);
+                } else if (post[0].equals("cgroup")) {
+                    for (String opt : post[2].split(",")) {
+                        mounts.putIfAbsent(opt, pre[4]);
+                    }
+                }
+            }
+            Map<String, Path> out = new TreeMap<>();
+            for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+                String[] f = l.split(":", 3);
+                for (String want : List.of("", "memory", "pids")) {
+                    boolean match = want.isEmpty() ? f[1].isEmpty() : List.of(f[1].split(",")).contains(want);
+                    if (match && mounts.containsKey(want)) {
+                        out.put(want, Path.of(mounts.get(want) + (f[2].equals("/") ? "" : f[2])));
+                    }
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Job leaves left in this JVM's cgroup parents (BASE/scythe-PID/job-N), in every hierarchy. */
+    static List<Path> cgroupLeaves() {
+        long self = ProcessHandle.current().pid();
+        List<Path> left = new ArrayList<>();
+        for (Path base : cgroupDirs(self).values()) {
+            try (Stream<Path> leaves = Files.list(base.resolve("scythe-" + self))) {
+                leaves.filter(Files::isDirectory).forEach(left::add);
+            } catch (java.nio.file.NoSuchFileException none) {
+                // no parent: no job of this JVM used the hierarchy, or the last loop removed it
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return left;
     }
 
     /**

@@ -155,6 +155,131 @@ class ProcessLevelTest {
         assertTrue(ms < 1_000, "sessions gone " + ms + " ms after the JVM's death");
     }
 
+    @Test
+    void killMinus9OfTheJvmKillsItsCgroupsEscapeesAndRemovesItsCgroups() throws Exception {
+        Process child = jvm(StartEscapingCgroupJobsAndWait.class.getName()).start();
+        BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        String line = r.readLine();
+        assertTrue(line != null && line.startsWith("pids "), "child said: " + line);
+        List<Long> jobs = java.util.Arrays.stream(line.substring(5).trim().split(" ")).map(Long::parseLong).toList();
+        assertEquals(2, jobs.size());
+        // Every process in the jobs' leaves, and the parents of those leaves in every hierarchy (v2, v1 memory, pids).
+        List<Long> inLeaves = new ArrayList<>();
+        java.util.Set<Path> parents = new java.util.TreeSet<>();
+        try {
+            List<Path> v2Leaves = new ArrayList<>();
+            for (long job : jobs) {
+                List<Path> leaves = cgroupLeaves(job);
+                assertEquals(3, leaves.size(), "job " + job + " has a v2, a memory and a pids leaf: " + leaves);
+                for (Path leaf : leaves) {
+                    assertEquals("scythe-" + child.pid(), leaf.getParent().getFileName().toString(), leaf.toString());
+                    parents.add(leaf.getParent());
+                }
+                v2Leaves.add(leaves.get(0));
+            }
+            assertEquals(3, parents.size(), "one parent per hierarchy: " + parents);
+            long escapees = 0;
+            for (int i = 0; i < 500 && escapees < 2; i++) { // the grandchildren call setsid() a moment after they start
+                Thread.sleep(10);
+                inLeaves.clear();
+                for (Path leaf : v2Leaves) {
+                    for (String pid : Files.readAllLines(leaf.resolve("cgroup.procs"))) {
+                        inLeaves.add(Long.parseLong(pid.trim()));
+                    }
+                }
+                escapees = inLeaves.stream().filter(pid -> !jobs.contains(sessionOf(pid))).count();
+            }
+            assertEquals(2, escapees, "each job has a grandchild that left its session: " + inLeaves);
+            child.destroyForcibly(); // SIGKILL: no shutdown hook runs, only the guard can act
+            child.waitFor();
+            for (long pid : inLeaves) {
+                assertTrue(processGone(pid), "the guard killed " + pid + ", in the cgroup but in no listed session");
+            }
+            for (Path parent : parents) {
+                for (int i = 0; i < 500 && Files.exists(parent); i++) {
+                    Thread.sleep(10);
+                }
+                assertTrue(!Files.exists(parent), "the guard removed " + parent);
+            }
+        } finally {
+            child.destroyForcibly();
+            child.waitFor();
+            for (long pid : inLeaves) { // only if the guard failed: what this test started, by pid
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            for (Path parent : parents) { // and the child JVM's cgroups (rmdir; a cgroup's files are not removable)
+                for (int i = 0; i < 100 && Files.exists(parent); i++) {
+                    try (var leaves = Files.list(parent)) {
+                        for (Path leaf : leaves.filter(Files::isDirectory).toList()) {
+                            Files.deleteIfExists(leaf);
+                        }
+                        Files.deleteIfExists(parent);
+                    } catch (java.io.IOException busy) {
+                        Thread.sleep(20); // a leaf whose last process is still being torn down
+                    }
+                }
+            }
+        }
+    }
+
+    /** The session of pid, or -1 if it is gone or a zombie. */
+    static long sessionOf(long pid) {
+        try {
+            String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+            return f[0].equals("Z") ? -1 : Long.parseLong(f[3]);
+        } catch (java.io.IOException gone) {
+            return -1;
+        }
+    }
+
+    /** Whether pid is gone or a zombie (whose parent is not this JVM) within 5 s. */
+    static boolean processGone(long pid) throws Exception {
+        for (int i = 0; i < 500; i++) {
+            if (sessionOf(pid) < 0) {
+                return true;
+            }
+            Thread.sleep(10);
+        }
+        return false;
+    }
+
+    /** pid's cgroups in the v2, v1 memory and v1 pids hierarchies, where it is in one of Scythe's leaves. */
+    static List<Path> cgroupLeaves(long pid) {
+        return dev.scythe.Leaks.cgroupDirs(pid).values().stream()
+                .filter(dir -> dir.getParent().getFileName().toString().startsWith("scythe-")).toList();
+    }
+
+    /**
+     * Starts two cgroup-level jobs with memory and process limits (a leaf in each hierarchy), each with a grandchild
+     * that calls setsid(), prints the jobs' pids once both grandchildren run, then waits to be killed.
+     */
+    public static final class StartEscapingCgroupJobsAndWait {
+        public static void main(String[] args) throws Exception {
+            dev.scythe.Supervisor s = new dev.scythe.Supervisor();
+            if (dev.scythe.Scythe.guardPid() <= 0) {
+                System.out.println("no guard: " + dev.scythe.Scythe.guardUnavailabilityCause());
+                return;
+            }
+            StringBuilder pids = new StringBuilder("pids");
+            for (int i = 0; i < 2; i++) {
+                dev.scythe.Job job = s.start(dev.scythe.ProcessSpec.builder("sh", "-c", "setsid sleep 300 & sleep 300")
+                        .containment(dev.scythe.Containment.CGROUP).memoryLimit(1L << 30).processLimit(100).build());
+                if (job.isDone()) {
+                    System.out.println("not started: " + job.await());
+                    return;
+                }
+                while (children(job.pid()).size() < 2) {
+                    Thread.sleep(10);
+                }
+                pids.append(' ').append(job.pid());
+            }
+            System.out.println(pids);
+            System.out.flush();
+            Thread.sleep(300_000);
+        }
+    }
+
     /** Starts five jobs with grandchildren, prints their session ids, then waits to be killed. */
     public static final class StartJobsAndWait {
         public static void main(String[] args) throws Exception {
