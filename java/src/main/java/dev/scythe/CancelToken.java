@@ -35,13 +35,18 @@ public final class CancelToken {
         return t;
     });
     private static final VarHandle STATE = ValueLayout.JAVA_LONG.varHandle();
+    /**
+     * All of memory, as one constant segment: the check then loads the word at {@link #stateAddress} with no
+     * dependent load of a per-token segment object, whose bounds the JIT could not fold (decision 0012).
+     */
+    private static final MemorySegment ALL_MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
     /** Tokens with pending callbacks; weak, so a token nobody can reach any more is not kept for them. */
     private static final Set<CancelToken> WATCHED = Collections.synchronizedSet(
             Collections.newSetFromMap(new WeakHashMap<>()));
     private static final System.Logger LOG = System.getLogger(CancelToken.class.getName());
 
     private final MemorySegment handle;
-    private final MemorySegment state;
+    private final long stateAddress; // of the native state word, valid until the Cleaner frees the token
     private final CancelToken parent; // keeps the Java parent reachable as long as a child is
     private List<Runnable> callbacks; // guarded by this; null once fired
 
@@ -54,7 +59,7 @@ public final class CancelToken {
                     "scythe_token_new");
             this.handle = out.get(ValueLayout.ADDRESS, 0);
         }
-        this.state = scythe_h.scythe_token_state_address(handle).reinterpret(Long.BYTES);
+        this.stateAddress = scythe_h.scythe_token_state_address(handle).address();
         MemorySegment h = handle;
         CLEANER.register(this, () -> scythe_h.scythe_token_free(h));
     }
@@ -92,12 +97,15 @@ public final class CancelToken {
 
     /** One acquire load of the native word. */
     public boolean isCancelled() {
-        return (long) STATE.getAcquire(state, 0L) != 0;
+        boolean cancelled = (long) STATE.getAcquire(ALL_MEMORY, stateAddress) != 0;
+        java.lang.ref.Reference.reachabilityFence(this); // the Cleaner must not free the word during the load
+        return cancelled;
     }
 
     /** The reason code once cancelled. */
     public OptionalInt reason() {
-        long s = (long) STATE.getAcquire(state, 0L);
+        long s = (long) STATE.getAcquire(ALL_MEMORY, stateAddress);
+        java.lang.ref.Reference.reachabilityFence(this);
         return s == 0 ? OptionalInt.empty() : OptionalInt.of((int) s);
     }
 
