@@ -46,21 +46,40 @@ public final class BenchmarkReport {
             byName.put(param == null ? name : name + "/" + param, r.getPrimaryResult());
         }
         int children = 1000;
-        int[] threads = LiveChildren.measure(children);
-        long[] mem1k = LiveChildren.MEMORY.clone();
-        int[] threads10k = LiveChildren.measure(10_000);
-        long[] mem10k = LiveChildren.MEMORY.clone();
+        long[] sc1k = live(children, "scythe"), pb1k = live(children, "processbuilder");
+        long[] sc10k = live(10_000, "scythe"), pb10k = live(10_000, "processbuilder");
+        int[] threads = {(int) sc1k[0], (int) sc1k[1], (int) pb1k[0]};
         double[] inotify = TreeWatchCost.measure(false), walk = TreeWatchCost.measure(true);
-        String many = "\nWith more children: the JVM's resident memory after a GC with the children alive, against before "
-                + "them; this machine's pid_max is " + Files.readString(Path.of("/proc/sys/kernel/pid_max")).trim()
-                + ", and threads count against it. The resident memory is of the whole JVM, whose heap may shrink between the two readings after the earlier benchmarks (a negative figure): compare within a row of 10,000 rather than across rows.\n" + String.format(Locale.ROOT, "%n| live children | tool | extra JVM threads | of them the tool's own | extra "
-                + "RSS MiB |%n|---:|---|---:|---:|---:|%n| 1,000 | Scythe | %d | %d | %.1f |%n| 1,000 | ProcessBuilder | %d | %d "
-                + "| %.1f |%n| 10,000 | Scythe | %d | %d | %.1f |%n| 10,000 | ProcessBuilder | %d | %d | %.1f |%n",
-                threads[0], threads[1], mem1k[0] / 1024.0, threads[2], threads[2], mem1k[1] / 1024.0,
-                threads10k[0], threads10k[1], mem10k[0] / 1024.0, threads10k[2], threads10k[2], mem10k[1] / 1024.0);
+        String many = "\nWith more children: each figure from a fresh JVM per tool and count, with a fixed, pre-touched "
+                + "512 MiB heap (so resident memory shows what lives outside the heap: thread stacks, native memory) and "
+                + "the heap in use after a GC; all against the same JVM before the children. This machine's pid_max is "
+                + Files.readString(Path.of("/proc/sys/kernel/pid_max")).trim() + ", and threads count against it.\n"
+                + String.format(Locale.ROOT, "%n| live children | tool | extra JVM threads | of them the tool's own "
+                + "| extra RSS outside the heap, MiB | extra heap in use, MiB |%n|---:|---|---:|---:|---:|---:|%n%s%s%s%s",
+                row("1,000", "Scythe", sc1k), row("1,000", "ProcessBuilder", pb1k), row("10,000", "Scythe", sc10k),
+                row("10,000", "ProcessBuilder", pb10k));
         Files.writeString(out, markdown(byName, children, threads, quick).replace("<<MANY>>", many)
                 + stall(byName, inotify, walk) + kill(byName) + PortfolioFigures.section());
         System.out.println("wrote " + out.toAbsolutePath());
+    }
+
+    /** One LiveChildren measurement in a fresh JVM: {threads, own threads, RSS KiB, heap KiB}. */
+    private static long[] live(int n, String tool) throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch", "-cp",
+                System.getProperty("java.class.path"), LiveChildren.class.getName(), Integer.toString(n), tool)
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0 || !out.startsWith("live ")) {
+            throw new IllegalStateException("LiveChildren " + n + " " + tool + " failed: " + out);
+        }
+        String[] f = out.split(" ");
+        return new long[] {Long.parseLong(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5]), Long.parseLong(f[6])};
+    }
+
+    private static String row(String n, String tool, long[] r) {
+        return String.format(Locale.ROOT, "| %s | %s | %d | %d | %.1f | %.1f |%n", n, tool, r[0], r[1], r[2] / 1024.0,
+                r[3] / 1024.0);
     }
 
     private static String markdown(Map<String, Result<?>> r, int children, int[] threads, boolean quick)

@@ -13,9 +13,9 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Threads the JVM needs to supervise N live children (sleepers): Scythe against ProcessBuilder, each measured as
- * the JVM's thread count with the children alive minus the count before. Prints one line per tool:
- * {@code threads <tool> <children> <extra threads>}. Usage: LiveChildren [N]
+ * Threads and memory the JVM needs to supervise N live children (sleepers): Scythe against ProcessBuilder, each
+ * measured in a JVM of its own (BenchmarkReport starts one per tool and count) as the figures with the children
+ * alive minus those before.
  */
 public final class LiveChildren {
     private LiveChildren() {}
@@ -41,59 +41,82 @@ public final class LiveChildren {
         return -1;
     }
 
-    /** Resident memory of the JVM, before / with n live children: {Scythe KiB delta, ProcessBuilder KiB delta}. */
-    static final long[] MEMORY = new long[2];
-
-    /** With n live children: {extra JVM threads with Scythe, of them named scythe-*, extra with ProcessBuilder}. */
-    public static int[] measure(int n) throws Exception {
-        System.gc();
-        long rss0 = rssKib();
-        int before = threads();
-        CancelToken.create(); // starts the token cleaner thread: Scythe's too, so it is counted
-        int scythe, named;
-        try (Supervisor s = new Supervisor()) {
-            CancelToken all = CancelToken.create();
-            List<Job> jobs = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                jobs.add(s.start(ProcessSpec.builder("sleep", "300").token(all).stdout(Redirect.discard())
-                        .stderr(Redirect.discard()).containment(dev.scythe.Containment.SESSION).build()));
-            }
-            Thread.sleep(500);
-            scythe = threads() - before;
-            named = scytheThreads();
-            System.gc(); // both readings after a collection, so heap garbage does not count for or against anyone
-            MEMORY[0] = rssKib() - rss0;
-            all.cancel();
-            for (Job j : jobs) {
-                j.await();
+    /** Waits until the JVM's thread count has not changed for 500 ms (at most 10 s), and returns it. */
+    static int settledThreads() throws Exception {
+        int last = threads();
+        long stableSince = System.nanoTime(), until = stableSince + 10_000_000_000L;
+        while (System.nanoTime() - stableSince < 500_000_000L && System.nanoTime() < until) {
+            Thread.sleep(50);
+            int now = threads();
+            if (now != last) {
+                last = now;
+                stableSince = System.nanoTime();
             }
         }
-        System.gc();
-        long rss1 = rssKib();
-        int pbBefore = threads();
-        List<Process> procs = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            procs.add(new ProcessBuilder("sleep", "300").redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start());
-        }
-        Thread.sleep(500);
-        int pb = threads() - pbBefore;
-        System.gc();
-        MEMORY[1] = rssKib() - rss1;
-        for (Process p : procs) {
-            p.destroyForcibly(); // by our own handle: these sleepers have no children
-        }
-        for (Process p : procs) {
-            p.waitFor();
-        }
-        return new int[] {scythe, named, pb};
+        return last;
     }
 
+    static long heapUsedKib() {
+        System.gc();
+        return java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / 1024;
+    }
+
+    /**
+     * With n live children supervised by one tool ("scythe" or "processbuilder"), in this JVM, which should be
+     * fresh: {extra threads, of them named scythe-*, extra resident KiB, extra heap KiB after a GC}. Started with a
+     * fixed, pre-touched heap (see BenchmarkReport), the resident figure is what lives outside the heap: thread
+     * stacks and native memory.
+     */
+    public static long[] measure(int n, String tool) throws Exception {
+        CancelToken.create(); // starts the token cleaner thread: Scythe's too, so it is counted
+        if (tool.equals("processbuilder")) {
+            new ProcessBuilder("true").start().waitFor(); // the JDK's process machinery loaded before the baseline,
+        }                                                 // as Scythe's library is by the line above
+        long heap0 = heapUsedKib();
+        long rss0 = rssKib();
+        int before = settledThreads();
+        long[] r = new long[4];
+        if (tool.equals("scythe")) {
+            try (Supervisor s = new Supervisor()) {
+                CancelToken all = CancelToken.create();
+                List<Job> jobs = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    jobs.add(s.start(ProcessSpec.builder("sleep", "300").token(all).stdout(Redirect.discard())
+                            .stderr(Redirect.discard()).containment(dev.scythe.Containment.SESSION).build()));
+                }
+                r[0] = settledThreads() - before;
+                r[1] = scytheThreads();
+                r[3] = heapUsedKib() - heap0;
+                r[2] = rssKib() - rss0;
+                all.cancel();
+                for (Job j : jobs) {
+                    j.await();
+                }
+            }
+        } else {
+            List<Process> procs = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                procs.add(new ProcessBuilder("sleep", "300").redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .redirectError(ProcessBuilder.Redirect.DISCARD).start());
+            }
+            r[0] = settledThreads() - before;
+            r[1] = r[0]; // the process reapers
+            r[3] = heapUsedKib() - heap0;
+            r[2] = rssKib() - rss0;
+            for (Process p : procs) {
+                p.destroyForcibly(); // by our own handle: these sleepers have no children
+            }
+            for (Process p : procs) {
+                p.waitFor();
+            }
+        }
+        return r;
+    }
+
+    /** Usage: LiveChildren N scythe|processbuilder; prints {@code live TOOL N THREADS OWN RSS_KIB HEAP_KIB}. */
     public static void main(String[] args) throws Exception {
-        int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
-        int[] r = measure(n);
-        System.out.println("threads scythe " + n + " " + r[0]);
-        System.out.println("threads scythe-named " + n + " " + r[1]);
-        System.out.println("threads processbuilder " + n + " " + r[2]);
+        int n = Integer.parseInt(args[0]);
+        long[] r = measure(n, args[1]);
+        System.out.println("live " + args[1] + " " + n + " " + r[0] + " " + r[1] + " " + r[2] + " " + r[3]);
     }
 }
