@@ -763,6 +763,27 @@ static void test_cpu_limit(void) {
     scythe_loop_free(loop);
 }
 
+/* This test program in a child mode (a supervisor with a guard), its stdout readable through *out; its pid. */
+static pid_t start_supervisor(const char *mode, const char *guard, FILE **out) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    char *argv[] = {(char *)self_exe, (char *)mode, (char *)guard, NULL};
+    pid_t sup;
+    int rc = posix_spawn(&sup, self_exe, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    *out = rc ? NULL : fdopen(fds[0], "r");
+    if (!*out) {
+        close(fds[0]);
+        return -1;
+    }
+    return sup;
+}
+
 /* The supervisor is killed with SIGKILL while its jobs run: the guard kills every session within a second. */
 static void test_guard_kills_sessions_of_a_dead_supervisor(void) {
     const char *guard = getenv("SCYTHE_GUARD");
@@ -770,17 +791,9 @@ static void test_guard_kills_sessions_of_a_dead_supervisor(void) {
         printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
         return;
     }
-    int out[2];
-    CHECK(pipe2(out, O_CLOEXEC) == 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    char *argv[] = {(char *)self_exe, (char *)"--child-guarded", (char *)guard, NULL};
-    pid_t sup;
-    CHECK(posix_spawn(&sup, self_exe, &fa, NULL, argv, environ) == 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
+    FILE *f;
+    pid_t sup = start_supervisor("--child-guarded", guard, &f);
+    CHECK(sup > 0);
     int pids[3], guard_pid = 0;
     CHECK(f && fscanf(f, "%d %d %d %d", &guard_pid, &pids[0], &pids[1], &pids[2]) == 4);
     fclose(f);
@@ -822,17 +835,9 @@ static void test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor(void) 
     }
     if (!need_caps(SCYTHE_CAP_CGROUP_KILL, "writable cgroup v2 hierarchy with cgroup.kill"))
         return;
-    int out[2];
-    CHECK(pipe2(out, O_CLOEXEC) == 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    char *argv[] = {(char *)self_exe, (char *)"--child-guarded-cgroup", (char *)guard, NULL};
-    pid_t sup;
-    CHECK(posix_spawn(&sup, self_exe, &fa, NULL, argv, environ) == 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
+    FILE *f;
+    pid_t sup = start_supervisor("--child-guarded-cgroup", guard, &f);
+    CHECK(sup > 0);
     char line[8192], parent[4096];
     int guard_pid = 0, pids[64], n = 0, leaders = 0, used;
     /* one line: the child keeps its stdout open until it is killed, so nothing may wait for EOF */

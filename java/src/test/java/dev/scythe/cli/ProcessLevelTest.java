@@ -251,54 +251,47 @@ class ProcessLevelTest {
     }
 
     /**
+     * In a second JVM: starts {@code count} jobs of {@code spec}, waits until each has {@code children} children, prints
+     * {@code pids P1 P2 ...}, then waits to be killed.
+     */
+    static void startJobsAndWait(dev.scythe.ProcessSpec spec, int count, int children) throws Exception {
+        dev.scythe.Supervisor s = new dev.scythe.Supervisor();
+        if (dev.scythe.Scythe.guardPid() <= 0) {
+            System.out.println("no guard: " + dev.scythe.Scythe.guardUnavailabilityCause());
+            return;
+        }
+        StringBuilder pids = new StringBuilder("pids");
+        for (int i = 0; i < count; i++) {
+            dev.scythe.Job job = s.start(spec);
+            if (job.isDone()) {
+                System.out.println("not started: " + job.await());
+                return;
+            }
+            while (children(job.pid()).size() < children) {
+                Thread.sleep(10);
+            }
+            pids.append(' ').append(job.pid());
+        }
+        System.out.println(pids);
+        System.out.flush();
+        Thread.sleep(300_000);
+    }
+
+    /**
      * Starts two cgroup-level jobs with memory and process limits (a leaf in each hierarchy), each with a grandchild
-     * that calls setsid(), prints the jobs' pids once both grandchildren run, then waits to be killed.
+     * that calls setsid(), then waits to be killed.
      */
     public static final class StartEscapingCgroupJobsAndWait {
         public static void main(String[] args) throws Exception {
-            dev.scythe.Supervisor s = new dev.scythe.Supervisor();
-            if (dev.scythe.Scythe.guardPid() <= 0) {
-                System.out.println("no guard: " + dev.scythe.Scythe.guardUnavailabilityCause());
-                return;
-            }
-            StringBuilder pids = new StringBuilder("pids");
-            for (int i = 0; i < 2; i++) {
-                dev.scythe.Job job = s.start(dev.scythe.ProcessSpec.builder("sh", "-c", "setsid sleep 300 & sleep 300")
-                        .containment(dev.scythe.Containment.CGROUP).memoryLimit(1L << 30).processLimit(100).build());
-                if (job.isDone()) {
-                    System.out.println("not started: " + job.await());
-                    return;
-                }
-                while (children(job.pid()).size() < 2) {
-                    Thread.sleep(10);
-                }
-                pids.append(' ').append(job.pid());
-            }
-            System.out.println(pids);
-            System.out.flush();
-            Thread.sleep(300_000);
+            startJobsAndWait(dev.scythe.ProcessSpec.builder("sh", "-c", "setsid sleep 300 & sleep 300")
+                    .containment(dev.scythe.Containment.CGROUP).memoryLimit(1L << 30).processLimit(100).build(), 2, 2);
         }
     }
 
-    /** Starts five jobs with grandchildren, prints their session ids, then waits to be killed. */
+    /** Starts five jobs with grandchildren, then waits to be killed. */
     public static final class StartJobsAndWait {
         public static void main(String[] args) throws Exception {
-            dev.scythe.Supervisor s = new dev.scythe.Supervisor();
-            if (dev.scythe.Scythe.guardPid() <= 0) {
-                System.out.println("no guard: " + dev.scythe.Scythe.guardUnavailabilityCause());
-                return;
-            }
-            StringBuilder pids = new StringBuilder("pids");
-            for (int i = 0; i < 5; i++) {
-                dev.scythe.Job job = s.start(dev.scythe.ProcessSpec.of("sh", "-c", "sleep 300 & sleep 300"));
-                while (children(job.pid()).isEmpty()) {
-                    Thread.sleep(10);
-                }
-                pids.append(' ').append(job.pid());
-            }
-            System.out.println(pids);
-            System.out.flush();
-            Thread.sleep(300_000);
+            startJobsAndWait(dev.scythe.ProcessSpec.of("sh", "-c", "sleep 300 & sleep 300"), 5, 1);
         }
     }
 
