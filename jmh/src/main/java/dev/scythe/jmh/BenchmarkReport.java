@@ -53,7 +53,7 @@ public final class BenchmarkReport {
         String many = "\nWith more children: each figure from a fresh JVM per tool and count, with a fixed, pre-touched "
                 + "512 MiB heap (so resident memory shows what lives outside the heap: thread stacks, native memory) and "
                 + "the heap in use after a GC; all against the same JVM before the children. This machine's pid_max is "
-                + Files.readString(Path.of("/proc/sys/kernel/pid_max")).trim() + ", and threads count against it.\n"
+                + Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).get(0).trim() + ", and threads count against it.\n"
                 + String.format(Locale.ROOT, "%n| live children | tool | extra JVM threads | of them the tool's own "
                 + "| extra RSS outside the heap, MiB | extra heap in use, MiB |%n|---:|---|---:|---:|---:|---:|%n%s%s%s%s",
                 row("1,000", "Scythe", sc1k), row("1,000", "ProcessBuilder", pb1k), row("10,000", "Scythe", sc10k),
