@@ -18,6 +18,13 @@ import java.util.stream.Stream;
  * alive minus those before.
  */
 public final class LiveChildren {
+    /**
+     * The sleepers' lifetime: far beyond the time to start them all. ProcessBuilder slows down with every live child
+     * (one more reaper thread each); on a machine where 10,000 of its spawns took longer than a 300 s sleep, the first
+     * sleepers exited and their reapers were reused, and the count came out short.
+     */
+    static final String SLEEP = "3600";
+
     private LiveChildren() {}
 
     static int threads() throws IOException {
@@ -81,7 +88,7 @@ public final class LiveChildren {
                 CancelToken all = CancelToken.create();
                 List<Job> jobs = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
-                    jobs.add(s.start(ProcessSpec.builder("sleep", "300").token(all).stdout(Redirect.discard())
+                    jobs.add(s.start(ProcessSpec.builder("sleep", SLEEP).token(all).stdout(Redirect.discard())
                             .stderr(Redirect.discard()).containment(dev.scythe.Containment.SESSION).build()));
                 }
                 r[0] = settledThreads() - before;
@@ -96,7 +103,7 @@ public final class LiveChildren {
         } else {
             List<Process> procs = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                procs.add(new ProcessBuilder("sleep", "300").redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                procs.add(new ProcessBuilder("sleep", SLEEP).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                         .redirectError(ProcessBuilder.Redirect.DISCARD).start());
             }
             r[0] = settledThreads() - before;
