@@ -155,7 +155,7 @@ public final class BenchmarkReport {
         b.append("| ProcessBuilder | ").append(threads[2]).append(" | ").append(threads[2])
                 .append(" (process reapers) |\n");
         b.append("<<MANY>>");
-        b.append("\nReproduce: `scripts/bench` (about 17 minutes on 2 cores, the evaluation on the corpus included; `scripts/bench --quick` for a rough pass).\n");
+        b.append("\nReproduce: `scripts/bench` (about 20 minutes on 2 cores, the evaluation on the corpus included, plus however long ProcessBuilder needs to start 10,000 children: 14 minutes on a machine that spawns 390 processes a second; `scripts/bench --quick` for a rough pass).\n");
         return b.toString();
     }
 
