@@ -180,7 +180,7 @@ public final class Leaks {
     }
 
     /** /proc/PID/stat fields after the command name: state, ppid, pgrp, session. */
-    static String[] stat(long pid) {
+    public static String[] stat(long pid) {
         try {
             String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
             return s.substring(s.lastIndexOf(')') + 2).split(" ");

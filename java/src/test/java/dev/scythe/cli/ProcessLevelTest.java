@@ -224,13 +224,8 @@ class ProcessLevelTest {
 
     /** The session of pid, or -1 if it is gone or a zombie. */
     static long sessionOf(long pid) {
-        try {
-            String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
-            return f[0].equals("Z") ? -1 : Long.parseLong(f[3]);
-        } catch (java.io.IOException gone) {
-            return -1;
-        }
+        String[] f = dev.scythe.Leaks.stat(pid);
+        return f == null || f[0].equals("Z") ? -1 : Long.parseLong(f[3]);
     }
 
     /** Whether pid is gone or a zombie (whose parent is not this JVM) within 5 s. */
