@@ -9,7 +9,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 native=$root/native
 out=$native/target
 zig_version=0.11.0
-zig_dir=${SCYTHE_ZIG_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/scythe/zig-$zig_version}
+cache=${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}   # HOME may be unset (cron, env -i)
+zig_dir=${SCYTHE_ZIG_DIR:-${cache:-${TMPDIR:-/tmp}/scythe-cache-$(id -u)}/scythe/zig-$zig_version}
 warn=(-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$native/include")
 lib_flags=(-O2 -g0 -fvisibility=hidden -fPIC -shared -Wl,-z,defs -Wl,-soname,libscythe.so)
 sources=("$native"/src/*.c)

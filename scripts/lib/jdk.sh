@@ -18,7 +18,10 @@ scythe_find_jdk() {
   if command -v java >/dev/null 2>&1; then
     preferred+=("$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")")
   fi
-  for home in /usr/lib/jvm/* /usr/java/* /opt/java/* /opt/jdk* "$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/*; do
+  local dirs=(/usr/lib/jvm/* /usr/java/* /opt/java/* /opt/jdk*)
+  # HOME may be unset (cron, systemd units, env -i): then there is no per-user JDK to look for.
+  if [[ -n ${HOME:-} ]]; then dirs+=("$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/*); fi
+  for home in "${dirs[@]}"; do
     [[ -d $home ]] && others+=("$home")
   done
   # JAVA_HOME, then PATH's java, win when they are suitable; otherwise the newest JDK found.

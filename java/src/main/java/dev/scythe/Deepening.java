@@ -1,5 +1,6 @@
 package dev.scythe;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,6 +19,7 @@ import java.util.Objects;
  */
 public final class Deepening {
     public static final String PLACEHOLDER = "{depth}";
+    private static final byte[] PLACEHOLDER_BYTES = PLACEHOLDER.getBytes(StandardCharsets.US_ASCII);
 
     /** One attempt: its depth and stall window, how it ended, how long it ran, and its captured stdout. */
     public record Attempt(int number, int depth, Duration window, Outcome outcome, Duration wall, Output stdout) {}
@@ -54,9 +56,10 @@ public final class Deepening {
 
     /** The spec of an attempt at this depth, with at most {@code left} of wall time (null: unbounded). */
     ProcessSpec attempt(int depth, Duration left) {
-        List<String> command = template.command().stream().map(a -> a.replace(PLACEHOLDER, Integer.toString(depth)))
+        byte[] value = Integer.toString(depth).getBytes(StandardCharsets.US_ASCII);
+        List<byte[]> command = template.commandBytes().stream().map(a -> replace(a, PLACEHOLDER_BYTES, value))
                 .toList();
-        ProcessSpec.Builder b = template.toBuilder().command(command).stall(perDepth.multipliedBy(depth));
+        ProcessSpec.Builder b = template.toBuilder().commandBytes(command).stall(perDepth.multipliedBy(depth));
         if (depthVariable != null) {
             Map<String, String> env = new LinkedHashMap<>(template.environment() != null ? template.environment()
                     : System.getenv());
@@ -67,6 +70,21 @@ public final class Deepening {
             b.timeout(template.timeout() == null || template.timeout().compareTo(left) > 0 ? left : template.timeout());
         }
         return b.build();
+    }
+
+    /** Every occurrence of {@code what} in {@code in} replaced by {@code by}, byte for byte. */
+    static byte[] replace(byte[] in, byte[] what, byte[] by) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(in.length);
+        int i = 0;
+        while (i < in.length) {
+            if (i + what.length <= in.length && java.util.Arrays.equals(in, i, i + what.length, what, 0, what.length)) {
+                out.writeBytes(by);
+                i += what.length;
+            } else {
+                out.write(in[i++]);
+            }
+        }
+        return out.toByteArray();
     }
 
     /** Runs attempts until one does not stall, or the attempts or the time run out. */
@@ -80,7 +98,7 @@ public final class Deepening {
             if (timeout != null) {
                 left = timeout.minusNanos(System.nanoTime() - t0);
                 if (left.isNegative() || left.isZero()) {
-                    last = new Outcome.TimedOut(0, Usage.NONE);
+                    last = new Outcome.TimedOut(-1, 0, Usage.NONE);
                     break;
                 }
             }
@@ -174,6 +192,12 @@ public final class Deepening {
             }
             if (minDepth > startDepth) {
                 throw new IllegalArgumentException("min depth " + minDepth + " is above the start depth " + startDepth);
+            }
+            try {
+                perDepth.multipliedBy(startDepth).toNanos();
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("the first stall window, start depth " + startDepth
+                        + " x per-depth timeout " + perDepth + ", is longer than 292 years");
             }
             boolean placeholder = template.command().stream().anyMatch(a -> a.contains(PLACEHOLDER));
             if (!placeholder && depthVariable == null) {

@@ -3,23 +3,57 @@ package dev.scythe;
 import java.time.Duration;
 
 /**
- * How a job ended. A job that was cancelled or timed out is never reported as a failure, and a job that could not
- * start is never reported as having run.
+ * How a job ended. A job that was cancelled or timed out is never reported as a failure, a job that could not
+ * start is never reported as having run, and a job whose exit status could not be collected is never reported as a
+ * success.
+ *
+ * <p>Every outcome also says how the leader itself ended, when it ran: {@link #exitCode()} if it exited,
+ * {@link #signal()} if a signal killed it. A job ended by a limit keeps both, so a leader that exited 2 when its
+ * fork failed under a process limit still says 2.
  */
 public sealed interface Outcome {
+
+    /** Exit status for a timeout or a stall, as coreutils {@code timeout}. */
+    int STATUS_TIMED_OUT = 124;
+    /** Exit status when Scythe itself failed (bad options, a lost status, an internal error), as coreutils. */
+    int STATUS_SCYTHE_FAILED = 125;
+    /** Exit status when the program exists but could not be executed, as coreutils and shells. */
+    int STATUS_CANNOT_EXECUTE = 126;
+    /** Exit status when the program was not found, as coreutils and shells. */
+    int STATUS_NOT_FOUND = 127;
+    /**
+     * Exit status when a resource limit (memory, processes, CPU time) ended the job: its own, so that it is never
+     * mistaken for a timeout (124), a failure of Scythe (125) or a signal sent to Scythe (130, 143).
+     */
+    int STATUS_RESOURCE_EXCEEDED = 122;
 
     /** Wall time, CPU time and memory; {@link Usage#NONE} for a job that never started. */
     Usage usage();
 
     /**
      * The outcome as one int, as shells and coreutils {@code timeout} report it: the exit code; 128 + n for a job
-     * ended by signal n; 124 for a timeout; 127 when the program was not found, 126 when it could not be executed.
+     * that crashed on signal n; 124 for a timeout or a stall; 122 for a resource limit; 127 when the program was
+     * not found, 126 when it could not be executed; 125 when its status was lost.
      */
     int exitStatus();
+
+    /** The leader's own exit code if it exited (whatever then ended the job), else -1. */
+    int exitCode();
+
+    /** The signal that killed the leader, or 0 if it exited on its own or never ran. */
+    int signal();
 
     /** Exit status 0. */
     record Success(Usage usage) implements Outcome {
         public int exitStatus() {
+            return 0;
+        }
+
+        public int exitCode() {
+            return 0;
+        }
+
+        public int signal() {
             return 0;
         }
     }
@@ -29,6 +63,10 @@ public sealed interface Outcome {
         public int exitStatus() {
             return exitCode;
         }
+
+        public int signal() {
+            return 0;
+        }
     }
 
     /** Killed by a signal that Scythe did not send (a crash, the OOM killer, someone else's kill). */
@@ -36,29 +74,36 @@ public sealed interface Outcome {
         public int exitStatus() {
             return 128 + signal;
         }
-    }
 
-    /** Its wall-clock limit passed; Scythe killed its session ({@code signal} is what finally ended the leader). */
-    record TimedOut(int signal, Usage usage) implements Outcome {
-        public int exitStatus() {
-            return 124;
+        public int exitCode() {
+            return -1;
         }
     }
 
-    /** Cancelled through {@link Job#cancel} or a {@link CancelToken}, with that reason code. */
-    record Cancelled(int reason, int signal, Usage usage) implements Outcome {
+    /** Its wall-clock limit passed; Scythe killed its session. */
+    record TimedOut(int exitCode, int signal, Usage usage) implements Outcome {
         public int exitStatus() {
-            return signal > 0 ? 128 + signal : 125;
+            return STATUS_TIMED_OUT;
+        }
+    }
+
+    /**
+     * Cancelled through {@link Job#cancel} or a {@link CancelToken}, with that reason code. A leader that exited just
+     * as the cancel was accepted keeps its {@code exitCode}.
+     */
+    record Cancelled(int reason, int exitCode, int signal, Usage usage) implements Outcome {
+        public int exitStatus() {
+            return signal > 0 ? 128 + signal : STATUS_SCYTHE_FAILED;
         }
     }
 
     /**
      * Lost a race: another entrant (index {@code winner} in its race, -1 if unknown) claimed the race's token first,
-     * and Scythe ended this job's session ({@code signal}: what finally ended the leader; 0 if it never started).
+     * and Scythe ended this job's session (or never started it).
      */
-    record Preempted(int winner, int signal, Usage usage) implements Outcome {
+    record Preempted(int winner, int exitCode, int signal, Usage usage) implements Outcome {
         public int exitStatus() {
-            return signal > 0 ? 128 + signal : 125;
+            return signal > 0 ? 128 + signal : STATUS_SCYTHE_FAILED;
         }
     }
 
@@ -66,19 +111,37 @@ public sealed interface Outcome {
      * No progress probe reported progress for a whole stall window; Scythe killed the session. Distinct from
      * {@link TimedOut}: a stalled job was stuck, a timed-out one merely slow.
      */
-    record Stalled(Duration window, int signal, Usage usage) implements Outcome {
+    record Stalled(Duration window, int exitCode, int signal, Usage usage) implements Outcome {
         public int exitStatus() {
-            return 124;
+            return STATUS_TIMED_OUT;
         }
     }
 
     /** The resources a limit can name. */
     enum Resource { CPU, MEMORY, PROCESSES }
 
-    /** A resource limit ended the job ({@code signal}: what finally ended the leader). */
-    record ResourceExceeded(Resource resource, int signal, Usage usage) implements Outcome {
+    /** A resource limit ended the job; Scythe killed what was left of it. */
+    record ResourceExceeded(Resource resource, int exitCode, int signal, Usage usage) implements Outcome {
         public int exitStatus() {
-            return signal > 0 ? 128 + signal : 125;
+            return STATUS_RESOURCE_EXCEEDED;
+        }
+    }
+
+    /**
+     * The leader ended but its exit status could not be collected: another party reaped it (a process that set
+     * SIGCHLD to SIG_IGN before Scythe could undo it, or a foreign {@code waitpid(-1)}). Never a success.
+     */
+    record StatusLost(Usage usage) implements Outcome {
+        public int exitStatus() {
+            return STATUS_SCYTHE_FAILED;
+        }
+
+        public int exitCode() {
+            return -1;
+        }
+
+        public int signal() {
+            return 0;
         }
     }
 
@@ -89,7 +152,15 @@ public sealed interface Outcome {
         }
 
         public int exitStatus() {
-            return errno == Errno.ENOENT ? 127 : 126;
+            return errno == Errno.ENOENT ? STATUS_NOT_FOUND : STATUS_CANNOT_EXECUTE;
+        }
+
+        public int exitCode() {
+            return -1;
+        }
+
+        public int signal() {
+            return 0;
         }
     }
 

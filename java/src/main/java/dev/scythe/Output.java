@@ -15,17 +15,27 @@ public record Output(byte[] head, byte[] tail, long total, long dropped) {
         return dropped == 0;
     }
 
+    /** Head then tail: every byte the job wrote when {@link #complete()}, else the two ends without the middle. */
+    public byte[] bytes() {
+        byte[] all = new byte[head.length + tail.length];
+        System.arraycopy(head, 0, all, 0, head.length);
+        System.arraycopy(tail, 0, all, head.length, tail.length);
+        return all;
+    }
+
     /** Head and tail as UTF-8 text, with a marker saying how much was dropped between them. */
     public String text() {
         return text(StandardCharsets.UTF_8);
     }
 
+    /**
+     * Head and tail decoded with {@code cs}. A complete stream is decoded in one piece, so a character split between
+     * head and tail comes back whole; otherwise a marker says how much was dropped between the two ends.
+     */
     public String text(Charset cs) {
-        String h = new String(head, cs);
-        if (tail.length == 0) {
-            return h;
+        if (dropped == 0) {
+            return new String(bytes(), cs);
         }
-        return dropped == 0 ? h + new String(tail, cs)
-                : h + "\n[... " + dropped + " bytes dropped ...]\n" + new String(tail, cs);
+        return new String(head, cs) + "\n[... " + dropped + " bytes dropped ...]\n" + new String(tail, cs);
     }
 }

@@ -24,6 +24,7 @@ public final class ProcessSpec {
     public static final Duration DEFAULT_GRACE = Duration.ofSeconds(2);
 
     private final List<String> command;
+    private final List<byte[]> argv;
     private final Map<String, String> environment;
     private final Path directory;
     private final Redirect stdin, stdout, stderr;
@@ -38,7 +39,8 @@ public final class ProcessSpec {
     private final long memoryLimit, processLimit;
 
     private ProcessSpec(Builder b) {
-        this.command = List.copyOf(b.command);
+        this.argv = b.argv.stream().map(byte[]::clone).toList();
+        this.command = argv.stream().map(OsStrings::display).toList();
         this.environment = b.environment == null ? null : Map.copyOf(b.environment);
         this.directory = b.directory;
         this.stdin = b.stdin;
@@ -63,12 +65,21 @@ public final class ProcessSpec {
         return builder(command).build();
     }
 
+    /** A builder for this command; each argument reaches the program as its UTF-8 bytes, whatever the locale. */
     public static Builder builder(String... command) {
         return new Builder().command(List.of(command));
     }
 
+    /**
+     * A builder for a command given as raw bytes, passed to the program byte for byte: for arguments that are not
+     * UTF-8 (file names in another encoding, binary data), which a Java string cannot carry.
+     */
+    public static Builder builderOfBytes(List<byte[]> argv) {
+        return new Builder().commandBytes(argv);
+    }
+
     public Builder toBuilder() {
-        Builder b = new Builder().command(command).stdin(stdin).stdout(stdout).stderr(stderr).grace(grace);
+        Builder b = new Builder().commandBytes(argv).stdin(stdin).stdout(stdout).stderr(stderr).grace(grace);
         b.environment = environment == null ? null : new LinkedHashMap<>(environment);
         b.directory = directory;
         b.timeout = timeout;
@@ -123,8 +134,22 @@ public final class ProcessSpec {
         return cpuLimit;
     }
 
+    /**
+     * The command as text, for display: each argument decoded from its bytes as UTF-8 (a byte that is not UTF-8
+     * shows as U+FFFD). What the program receives is {@link #commandBytes()}.
+     */
     public List<String> command() {
         return command;
+    }
+
+    /** The bytes themselves, not copied: for the supervisor. */
+    List<byte[]> argv() {
+        return argv;
+    }
+
+    /** The command exactly as the program receives it, argument by argument (copies). */
+    public List<byte[]> commandBytes() {
+        return argv.stream().map(byte[]::clone).toList();
     }
 
     /** The whole environment of the job, or null to inherit the supervisor's. */
@@ -180,7 +205,7 @@ public final class ProcessSpec {
 
     /** Builds a {@link ProcessSpec}; every setter checks its argument and names what was wrong. */
     public static final class Builder {
-        private List<String> command = List.of();
+        private List<byte[]> argv = List.of();
         private Map<String, String> environment;
         private Path directory;
         private Redirect stdin = Redirect.discard(), stdout = Redirect.capture(), stderr = Redirect.capture();
@@ -308,18 +333,36 @@ public final class ProcessSpec {
             return this;
         }
 
+        /** The command; each argument is passed as its UTF-8 bytes, whatever the JVM's locale. */
         public Builder command(List<String> command) {
             Objects.requireNonNull(command, "command");
-            if (command.isEmpty() || command.get(0) == null || command.get(0).isEmpty()) {
-                throw new IllegalArgumentException("command must name a program, got " + command);
-            }
+            List<byte[]> bytes = new ArrayList<>(command.size());
             for (String arg : command) {
                 Objects.requireNonNull(arg, "command argument");
-                if (arg.indexOf('\0') >= 0) {
-                    throw new IllegalArgumentException("command argument contains a NUL byte: " + arg);
-                }
+                bytes.add(arg.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
-            this.command = new ArrayList<>(command);
+            return commandBytes(bytes);
+        }
+
+        /** The command as raw bytes, passed to the program byte for byte. */
+        public Builder commandBytes(List<byte[]> argv) {
+            Objects.requireNonNull(argv, "command");
+            if (argv.isEmpty() || argv.get(0) == null || argv.get(0).length == 0) {
+                throw new IllegalArgumentException("command must name a program, got " + argv.stream()
+                        .map(a -> a == null ? "null" : OsStrings.display(a)).toList());
+            }
+            List<byte[]> copy = new ArrayList<>(argv.size());
+            for (byte[] arg : argv) {
+                Objects.requireNonNull(arg, "command argument");
+                for (byte c : arg) {
+                    if (c == 0) {
+                        throw new IllegalArgumentException("command argument contains a NUL byte: "
+                                + OsStrings.display(arg));
+                    }
+                }
+                copy.add(arg.clone());
+            }
+            this.argv = copy;
             return this;
         }
 
@@ -405,7 +448,7 @@ public final class ProcessSpec {
         }
 
         public ProcessSpec build() {
-            if (command.isEmpty()) {
+            if (argv.isEmpty()) {
                 throw new IllegalArgumentException("command must name a program");
             }
             if ((memoryLimit > 0 || processLimit > 0) && containment == Containment.SESSION) {

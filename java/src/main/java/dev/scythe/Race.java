@@ -150,11 +150,11 @@ public final class Race {
 
         private Outcome notStarted() {
             if (winner >= 0) {
-                return new Outcome.Preempted(winner, 0, Usage.NONE);
+                return new Outcome.Preempted(winner, -1, 0, Usage.NONE);
             } else if (raceToken.isCancelled()) {
                 return Supervisor.cancelled(raceToken, 0, Usage.NONE);
             }
-            return new Outcome.TimedOut(0, Usage.NONE);
+            return new Outcome.TimedOut(-1, 0, Usage.NONE);
         }
 
         private void launch(int i) {

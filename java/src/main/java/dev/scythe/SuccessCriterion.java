@@ -69,8 +69,13 @@ public sealed interface SuccessCriterion {
 
         public boolean test(Finished f) {
             Output o = stream == 1 ? f.stdout() : f.stderr();
-            return f.exitedOnItsOwn() && (pattern.matcher(text(o.head())).find()
-                    || pattern.matcher(text(o.tail())).find());
+            if (!f.exitedOnItsOwn()) {
+                return false;
+            }
+            if (o.complete()) { // one piece: a line split between head and tail is still one line
+                return pattern.matcher(text(o.bytes())).find();
+            }
+            return pattern.matcher(text(o.head())).find() || pattern.matcher(text(o.tail())).find();
         }
 
         private static String text(byte[] b) {
@@ -80,6 +85,56 @@ public sealed interface SuccessCriterion {
         @Override
         public String toString() {
             return (stream == 1 ? "stdout" : "stderr") + " =~ /" + pattern + "/";
+        }
+    }
+
+    /**
+     * A line of the stream matches this POSIX extended regex (grep -E, the dialect of progress regexes too): matched
+     * by libscythe on the bytes themselves, with {@code ^} and {@code $} at line ends; a complete stream is searched
+     * whole, else its head and its tail.
+     */
+    record OutputMatchesPosix(int stream, String regex) implements SuccessCriterion {
+        public OutputMatchesPosix {
+            if (stream != 1 && stream != 2) {
+                throw new IllegalArgumentException("stream must be 1 (stdout) or 2 (stderr), got " + stream);
+            }
+            if (!isValidPosixRegex(regex)) {
+                throw new IllegalArgumentException("invalid POSIX extended regex '" + regex + "'");
+            }
+        }
+
+        public boolean test(Finished f) {
+            Output o = stream == 1 ? f.stdout() : f.stderr();
+            if (!f.exitedOnItsOwn()) {
+                return false;
+            }
+            return o.complete() ? search(regex, o.bytes()) : search(regex, o.head()) || search(regex, o.tail());
+        }
+
+        @Override
+        public String toString() {
+            return (stream == 1 ? "stdout" : "stderr") + " =~ /" + regex + "/ (POSIX ERE)";
+        }
+    }
+
+    /** True when {@code regex} compiles as a POSIX extended regex. */
+    static boolean isValidPosixRegex(String regex) {
+        java.util.Objects.requireNonNull(regex, "regex");
+        NativeLibrary.ensure();
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            return dev.scythe.ffi.scythe_h.scythe_regex_check(arena.allocateFrom(regex)) == 0;
+        }
+    }
+
+    private static boolean search(String regex, byte[] text) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment matched = arena.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
+            java.lang.foreign.MemorySegment bytes = arena.allocate(Math.max(1, text.length));
+            java.lang.foreign.MemorySegment.copy(text, 0, bytes, java.lang.foreign.ValueLayout.JAVA_BYTE, 0,
+                    text.length);
+            NativeLibrary.check(dev.scythe.ffi.scythe_h.scythe_regex_search(matched, arena.allocateFrom(regex), bytes,
+                    text.length), "scythe_regex_search");
+            return matched.get(java.lang.foreign.ValueLayout.JAVA_INT, 0) != 0;
         }
     }
 
@@ -130,6 +185,11 @@ public sealed interface SuccessCriterion {
 
     static OutputMatches stderrMatches(String regex) {
         return new OutputMatches(2, Pattern.compile(regex, Pattern.MULTILINE));
+    }
+
+    /** A line of stdout matches this POSIX extended regex ({@link OutputMatchesPosix}). */
+    static OutputMatchesPosix stdoutMatchesPosix(String regex) {
+        return new OutputMatchesPosix(1, regex);
     }
 
     static Matching matching(Predicate<Finished> predicate, String description) {

@@ -173,13 +173,14 @@ public final class Supervisor implements AutoCloseable {
     private static MemorySegment options(Arena arena, ProcessSpec spec, long id) {
         MemorySegment o = scythe_spawn_options.allocate(arena);
         scythe_h.scythe_spawn_options_init(o);
-        scythe_spawn_options.argv(o, strings(arena, spec.command()));
+        scythe_spawn_options.argv(o, cStrings(arena, spec.argv()));
         if (spec.environment() != null) {
-            scythe_spawn_options.envp(o, strings(arena, spec.environment().entrySet().stream()
-                    .map(e -> e.getKey() + "=" + e.getValue()).toList()));
+            scythe_spawn_options.envp(o, cStrings(arena, spec.environment().entrySet().stream()
+                    .map(e -> (e.getKey() + "=" + e.getValue()).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                    .toList()));
         }
         if (spec.directory() != null) {
-            scythe_spawn_options.cwd(o, arena.allocateFrom(spec.directory().toString()));
+            scythe_spawn_options.cwd(o, cPath(arena, spec.directory()));
         }
         Redirect[] stdio = {spec.stdin(), spec.stdout(), spec.stderr()};
         long head = 0, tail = 0;
@@ -195,7 +196,7 @@ public final class Supervisor implements AutoCloseable {
                 }
                 case Redirect.File f -> {
                     scythe_stdio.mode(s, f.append() ? scythe_h.SCYTHE_STDIO_FILE_APPEND() : scythe_h.SCYTHE_STDIO_FILE());
-                    scythe_stdio.path(s, arena.allocateFrom(f.path().toString()));
+                    scythe_stdio.path(s, cPath(arena, f.path()));
                 }
                 case Redirect.Bytes b -> {
                     scythe_stdio.mode(s, scythe_h.SCYTHE_STDIO_PIPE());
@@ -222,7 +223,7 @@ public final class Supervisor implements AutoCloseable {
             scythe_spawn_options.stall_ns(o, nanos(p.window()));
             if (p.tree() != null) {
                 probes |= scythe_h.SCYTHE_PROBE_TREE() | (p.walkTree() ? scythe_h.SCYTHE_PROBE_TREE_WALK() : 0);
-                scythe_spawn_options.progress_tree(o, arena.allocateFrom(p.tree().toString()));
+                scythe_spawn_options.progress_tree(o, cPath(arena, p.tree()));
             }
             if (p.output()) {
                 probes |= scythe_h.SCYTHE_PROBE_OUTPUT();
@@ -232,7 +233,7 @@ public final class Supervisor implements AutoCloseable {
             }
             if (p.heartbeat() != null) {
                 probes |= scythe_h.SCYTHE_PROBE_HEARTBEAT();
-                scythe_spawn_options.heartbeat_path(o, arena.allocateFrom(p.heartbeat().toString()));
+                scythe_spawn_options.heartbeat_path(o, cPath(arena, p.heartbeat()));
             }
             if (p.predicate() != null) {
                 probes |= scythe_h.SCYTHE_PROBE_HOST();
@@ -243,7 +244,7 @@ public final class Supervisor implements AutoCloseable {
             scythe_spawn_options.cpu_limit_ns(o, nanos(spec.cpuLimit()));
         }
         if (spec.dossierDir() != null) {
-            scythe_spawn_options.dossier_dir(o, arena.allocateFrom(spec.dossierDir().toString()));
+            scythe_spawn_options.dossier_dir(o, cPath(arena, spec.dossierDir()));
         }
         scythe_spawn_options.containment(o, switch (spec.containment()) {
             case SESSION -> scythe_h.SCYTHE_CONTAIN_SESSION();
@@ -273,13 +274,26 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
-    private static MemorySegment strings(Arena arena, List<String> values) {
+    /** A NULL-terminated array of NUL-terminated byte strings, byte for byte. */
+    private static MemorySegment cStrings(Arena arena, List<byte[]> values) {
         MemorySegment array = arena.allocate(ValueLayout.ADDRESS, values.size() + 1L);
         for (int i = 0; i < values.size(); i++) {
-            array.setAtIndex(ValueLayout.ADDRESS, i, arena.allocateFrom(values.get(i)));
+            array.setAtIndex(ValueLayout.ADDRESS, i, cString(arena, values.get(i)));
         }
         array.setAtIndex(ValueLayout.ADDRESS, values.size(), MemorySegment.NULL);
         return array;
+    }
+
+    private static MemorySegment cString(Arena arena, byte[] bytes) {
+        MemorySegment s = arena.allocate(bytes.length + 1L);
+        MemorySegment.copy(bytes, 0, s, ValueLayout.JAVA_BYTE, 0, bytes.length);
+        s.set(ValueLayout.JAVA_BYTE, bytes.length, (byte) 0);
+        return s;
+    }
+
+    /** A path's own bytes (see {@link OsStrings}), not its text re-encoded. */
+    private static MemorySegment cPath(Arena arena, java.nio.file.Path path) {
+        return cString(arena, OsStrings.bytes(path));
     }
 
     private void runLoop() {
@@ -359,29 +373,32 @@ public final class Supervisor implements AutoCloseable {
         } else if (end == scythe_h.SCYTHE_END_SIGNALED()) {
             return new Outcome.Crashed(sig, scythe_event.core_dumped(ev) != 0, usage);
         } else if (end == scythe_h.SCYTHE_END_TIMEOUT()) {
-            return new Outcome.TimedOut(sig, usage);
+            return new Outcome.TimedOut(code, sig, usage);
         } else if (end == scythe_h.SCYTHE_END_STALLED()) {
-            return new Outcome.Stalled(spec.progress().window(), sig, usage);
+            return new Outcome.Stalled(spec.progress().window(), code, sig, usage);
         } else if (end == scythe_h.SCYTHE_END_CPU_LIMIT()) {
-            return new Outcome.ResourceExceeded(Outcome.Resource.CPU, sig, usage);
+            return new Outcome.ResourceExceeded(Outcome.Resource.CPU, code, sig, usage);
         } else if (end == scythe_h.SCYTHE_END_MEMORY()) {
-            return new Outcome.ResourceExceeded(Outcome.Resource.MEMORY, sig, usage);
+            return new Outcome.ResourceExceeded(Outcome.Resource.MEMORY, code, sig, usage);
         } else if (end == scythe_h.SCYTHE_END_PROCESSES()) {
-            return new Outcome.ResourceExceeded(Outcome.Resource.PROCESSES, sig, usage);
+            return new Outcome.ResourceExceeded(Outcome.Resource.PROCESSES, code, sig, usage);
+        } else if (end == scythe_h.SCYTHE_END_CANCELLED()) {
+            int reason = scythe_event.cancel_reason(ev);
+            if (reason == CancelToken.REASON_PREEMPTED) {
+                return new Outcome.Preempted(token == null ? -1 : token.winner().orElse(-1), code, sig, usage);
+            }
+            return new Outcome.Cancelled(reason, code, sig, usage);
         }
-        int reason = scythe_event.cancel_reason(ev);
-        if (reason == CancelToken.REASON_PREEMPTED) {
-            return new Outcome.Preempted(token == null ? -1 : token.winner().orElse(-1), sig, usage);
-        }
-        return new Outcome.Cancelled(reason, sig, usage);
+        // SCYTHE_END_LOST, or an end this version does not know: never a success.
+        return new Outcome.StatusLost(usage);
     }
 
     /** The outcome of a job ended (or never started) because its token was cancelled: a claim preempts. */
     static Outcome cancelled(CancelToken token, int signal, Usage usage) {
         int reason = token.reason().orElse(0);
         return reason == CancelToken.REASON_PREEMPTED
-                ? new Outcome.Preempted(token.winner().orElse(-1), signal, usage)
-                : new Outcome.Cancelled(reason, signal, usage);
+                ? new Outcome.Preempted(token.winner().orElse(-1), -1, signal, usage)
+                : new Outcome.Cancelled(reason, -1, signal, usage);
     }
 
     /**

@@ -239,6 +239,15 @@ public class scythe_h {
     public static int SCYTHE_END_PROCESSES() {
         return SCYTHE_END_PROCESSES;
     }
+    private static final int SCYTHE_END_LOST = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_END_LOST 9
+     * }
+     */
+    public static int SCYTHE_END_LOST() {
+        return SCYTHE_END_LOST;
+    }
     private static final int SCYTHE_CONTAIN_SESSION = (int)0L;
     /**
      * {@snippet lang=c :
@@ -1721,6 +1730,67 @@ public class scythe_h {
         }
     }
 
+    private static class scythe_regex_search {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER,
+            scythe_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_regex_search");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len)
+     * }
+     */
+    public static FunctionDescriptor scythe_regex_search$descriptor() {
+        return scythe_regex_search.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len)
+     * }
+     */
+    public static MethodHandle scythe_regex_search$handle() {
+        return scythe_regex_search.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len)
+     * }
+     */
+    public static MemorySegment scythe_regex_search$address() {
+        return scythe_regex_search.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len)
+     * }
+     */
+    public static int scythe_regex_search(MemorySegment matched, MemorySegment regex, MemorySegment text, long len) {
+        var mh$ = scythe_regex_search.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_regex_search", matched, regex, text, len);
+            }
+            return (int)mh$.invokeExact(matched, regex, text, len);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class scythe_guard_start {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_INT,
@@ -2198,6 +2268,15 @@ public class scythe_h {
      */
     public static int SCYTHE_EVENT_DOSSIER() {
         return SCYTHE_EVENT_DOSSIER;
+    }
+    private static final int SCYTHE_EVENT_STATUS_LOST = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_EVENT_STATUS_LOST 4
+     * }
+     */
+    public static int SCYTHE_EVENT_STATUS_LOST() {
+        return SCYTHE_EVENT_STATUS_LOST;
     }
     private static final int SCYTHE_PROBE_OUTPUT = (int)1L;
     /**

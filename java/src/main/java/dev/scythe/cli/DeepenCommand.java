@@ -1,66 +1,87 @@
 package dev.scythe.cli;
 
+import dev.scythe.CancelToken;
 import dev.scythe.Deepening;
 import dev.scythe.Outcome;
 import dev.scythe.ProcessSpec;
 import dev.scythe.Supervisor;
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.StringJoiner;
+import java.util.Map;
 
 /** {@code scythe deepen}: progressive deepening from the command line. */
 final class DeepenCommand {
-    private DeepenCommand() {}
+    static final String SYNOPSIS = "scythe deepen --max-depth N --per-depth-timeout D PROBE [OPTIONS] [--] CMD ... "
+            + "{depth} ...";
+    static final String ABOUT = """
+            Progressive deepening: runs CMD with {depth} replaced by the depth (first --max-depth) and a stall
+            window of depth x --per-depth-timeout; when an attempt stalls, kills it, halves the depth (not below
+            --min-depth) and starts again, so CMD resumes from what it keeps on disk. Stops at the first attempt
+            that does not stall, after --max-attempts or at --timeout. Prints each attempt and the outcome.
+            PROBE is one or more of --progress DIR, --progress-output [REGEX], --heartbeat FILE.""";
 
-    static int run(List<String> args, PrintStream out, PrintStream err) {
-        Integer maxDepth = null, minDepth = 1, maxAttempts = null;
-        Duration perDepth = null, timeout = null;
-        boolean json = false;
-        ProbeOptions probes = new ProbeOptions();
-        int i = 0;
-        for (; i < args.size(); i++) {
-            String a = args.get(i);
-            int consumed = probes.parse(args, i);
-            if (consumed >= 0) {
-                i = consumed;
-                continue;
-            }
-            if (a.equals("--")) {
-                i++;
-                break;
-            }
-            switch (a) {
-                case "--max-depth" -> maxDepth = positiveInt(ProbeOptions.value(args, ++i, a), a);
-                case "--min-depth" -> minDepth = positiveInt(ProbeOptions.value(args, ++i, a), a);
-                case "--max-attempts" -> maxAttempts = positiveInt(ProbeOptions.value(args, ++i, a), a);
-                case "--per-depth-timeout" -> perDepth = Durations.parse(ProbeOptions.value(args, ++i, a));
-                case "--timeout" -> timeout = Durations.parse(ProbeOptions.value(args, ++i, a));
-                case "--json" -> json = true;
-                default -> throw new IllegalArgumentException("unknown option '" + a + "' for deepen");
-            }
-        }
-        List<String> command = args.subList(i, args.size());
+    private Integer maxDepth, minDepth = 1, maxAttempts;
+    private Duration perDepth, timeout;
+    private boolean json;
+    private final JobOptions job = new JobOptions();
+
+    Options options() {
+        Options o = new Options("deepen")
+                .value("--max-depth", "N", "the first attempt's depth (1 to 2147483647)",
+                        v -> maxDepth = Numbers.wholeInt("--max-depth", v.text(), 1, Integer.MAX_VALUE))
+                .value("--per-depth-timeout", "D", "S: an attempt at depth d gets a stall window of d x S",
+                        v -> perDepth = Durations.positive("--per-depth-timeout", v.text()))
+                .value("--min-depth", "N", "the depth is never halved below N (default 1)",
+                        v -> minDepth = Numbers.wholeInt("--min-depth", v.text(), 1, Integer.MAX_VALUE))
+                .value("--max-attempts", "K", "at most K attempts (1 to 1000; default 20)",
+                        v -> maxAttempts = Numbers.wholeInt("--max-attempts", v.text(), 1, 1000))
+                .value("--timeout", "D", "limit for all attempts together (0 or inf: none)",
+                        v -> timeout = Durations.limit("--timeout", v.text()))
+                .flag("--json", "print the attempts and the outcome as one JSON object (docs/cli.md)",
+                        () -> json = true);
+        job.declare(o);
+        o.heading("Progress probes (at least one):");
+        return job.declareProbes(o, false);
+    }
+
+    static String statuses() {
+        return """
+                Exit status:
+                  0               an attempt ended without stalling, and succeeded
+                  124             every attempt stalled, or --timeout passed
+                  122             a limit ended the last attempt
+                  125             a bad option (the message names it), or scythe failed
+                  126, 127        CMD could not be executed, or was not found
+                  130, 143, 129   scythe got SIGINT, SIGTERM or SIGHUP: the attempt was killed first
+                  otherwise       the last attempt's own status (its exit code, or 128+N for signal N)
+                """;
+    }
+
+    int run(List<Arg> args, PrintStream out, PrintStream err) {
+        List<Arg> command = options().parse(args);
         if (command.isEmpty()) {
-            throw new IllegalArgumentException("deepen needs a command with " + Deepening.PLACEHOLDER
-                    + ", for example: scythe deepen --max-depth 1000 --per-depth-timeout 1s --progress proofs -- "
-                    + "kontrol prove --depth {depth}");
+            throw new UsageException("deepen needs a command with " + Deepening.PLACEHOLDER + ", for example: "
+                    + "scythe deepen --max-depth 1000 --per-depth-timeout 1s --progress proofs -- kontrol prove "
+                    + "--depth {depth}");
         }
         if (maxDepth == null || perDepth == null) {
-            throw new IllegalArgumentException("deepen needs --max-depth N and --per-depth-timeout D");
+            throw new UsageException("deepen needs --max-depth N and --per-depth-timeout D");
         }
-        if (!probes.anyProbe()) {
-            throw new IllegalArgumentException("deepen needs a progress probe: --progress PATH (or "
-                    + "--progress-output [REGEX], --heartbeat FILE)");
+        if (minDepth > maxDepth) {
+            throw new UsageException("--min-depth " + minDepth + " is above --max-depth " + maxDepth);
         }
-        if (probes.stall != null) {
-            throw new IllegalArgumentException("deepen sets each attempt's stall window itself (depth x "
-                    + "--per-depth-timeout); drop --stall");
+        if (!job.anyProbe()) {
+            throw new UsageException("deepen needs a progress probe: --progress DIR, --progress-output [REGEX] or "
+                    + "--heartbeat FILE");
         }
-        probes.stall = perDepth; // a placeholder: every attempt replaces it
-        ProcessSpec.Builder template = ProcessSpec.builder(command.toArray(String[]::new));
-        probes.applyTo(template);
+        job.stall = perDepth; // a placeholder: every attempt sets its own window
+        CancelToken token = CancelToken.create();
+        ProcessSpec.Builder template = ProcessSpec.builderOfBytes(command.stream().map(Arg::bytes).toList())
+                .token(token);
+        job.applyTo(template);
         Deepening.Builder d = Deepening.builder(template.build()).startDepth(maxDepth).minDepth(minDepth)
                 .perDepthTimeout(perDepth).timeout(timeout);
         if (maxAttempts != null) {
@@ -68,49 +89,48 @@ final class DeepenCommand {
         }
         Deepening deepening = d.build();
         Deepening.Result r;
+        Interrupts interrupts;
         try (Supervisor supervisor = new Supervisor()) {
+            interrupts = new Interrupts(token::cancel);
             r = deepening.run(supervisor);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return Main.EXIT_INTERNAL;
+            return Outcome.STATUS_SCYTHE_FAILED;
         }
+        int status = interrupts.status() != 0 ? interrupts.status()
+                : r.succeeded() ? 0 : RunCommand.status(r.outcome());
         if (json) {
-            StringJoiner attempts = new StringJoiner(",", "[", "]");
+            List<Object> attempts = new ArrayList<>();
             for (Deepening.Attempt a : r.attempts()) {
-                attempts.add("{\"attempt\":" + a.number() + ",\"depth\":" + a.depth() + ",\"window_ms\":"
-                        + Durations.millis(a.window()) + ",\"outcome\":" + Json.quote(RaceCommand.outcomeName(
-                                a.outcome())) + ",\"wall_ms\":" + Durations.millis(a.wall()) + "}");
+                Map<String, Object> j = Json.object();
+                j.put("attempt", a.number());
+                j.put("depth", a.depth());
+                j.put("window_ms", Durations.millisNumber(a.window()));
+                j.put("outcome", Report.outcome(a.outcome()));
+                attempts.add(j);
             }
-            out.println("{\"succeeded\":" + r.succeeded() + ",\"outcome\":" + Json.quote(RaceCommand.outcomeName(
-                    r.outcome())) + ",\"wall_ms\":" + Durations.millis(r.wall()) + ",\"attempts\":" + attempts + "}");
+            Map<String, Object> o = Json.object();
+            o.put("succeeded", r.succeeded());
+            o.put("exit_status", status);
+            o.put("outcome", Report.outcome(r.outcome()));
+            o.put("wall_ms", Durations.millisNumber(r.wall()));
+            o.put("attempts", attempts);
+            out.println(Json.write(o));
         } else {
+            RunCommand.explain(r.outcome(), command.get(0).display(), job, err);
             for (Deepening.Attempt a : r.attempts()) {
                 out.printf(Locale.ROOT, "attempt %d: depth %d, stall window %s -> %s after %s%n", a.number(),
-                        a.depth(), ms(a.window()), RaceCommand.outcomeName(a.outcome()), ms(a.wall()));
+                        a.depth(), ms(a.window()), Report.describe(a.outcome()), ms(a.wall()));
             }
-            out.println("outcome: " + RaceCommand.outcomeName(r.outcome()) + " after " + r.attempts().size()
+            out.println("outcome: " + Report.describe(r.outcome()) + " after " + r.attempts().size()
                     + " attempt(s), " + ms(r.wall()));
             if (!r.attempts().isEmpty()) {
-                out.print(r.attempts().get(r.attempts().size() - 1).stdout().text());
+                byte[] text = r.attempts().get(r.attempts().size() - 1).stdout().bytes();
+                out.write(text, 0, text.length);
+                out.flush();
             }
         }
-        if (r.succeeded()) {
-            return 0;
-        }
-        return r.outcome() instanceof Outcome.Stalled || r.outcome() instanceof Outcome.TimedOut ? 124
-                : r.outcome().exitStatus();
-    }
-
-    private static int positiveInt(String v, String option) {
-        try {
-            int n = Integer.parseInt(v);
-            if (n >= 1) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException(option + " must be a whole number >= 1, got '" + v + "'");
+        return status;
     }
 
     private static String ms(Duration d) {

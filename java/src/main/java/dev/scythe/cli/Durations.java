@@ -1,40 +1,110 @@
 package dev.scythe.cli;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Reads durations the way people type them: {@code 250ms}, {@code 2s}, {@code 1.5s}, {@code 1m}, {@code 1h}. */
+/**
+ * Durations as coreutils {@code timeout} reads them, plus the finer units Scythe adds. Leading blanks and a sign
+ * are allowed; the number is decimal ({@code 10}, {@code .1}, {@code 10.34}, {@code 2.34e+5}), hexadecimal
+ * ({@code 0x10}, {@code 0x1.8p1}) or {@code inf}; the unit is {@code s} (the default), {@code m}, {@code h} or
+ * {@code d} as in coreutils, or {@code ms}, {@code us}, {@code ns}. Units are lowercase. A value too large to
+ * represent means "never", as in coreutils; a tiny positive one is rounded up to 1 ns, never down to 0; a negative
+ * one (other than -0) is an error. The decimal point is always '.', whatever the locale.
+ */
 public final class Durations {
-    private static final Pattern FORM = Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|ms|s|m|h)?");
+    /** The text of a valid duration, for help texts. */
+    static final String GRAMMAR = "a number (10, .1, 2.5, 1e3, 0x10) with an optional unit s, m, h, d, ms, us or "
+            + "ns (bare numbers are seconds, as in coreutils timeout), or inf";
+    private static final String DEC = "(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?";
+    private static final String HEX = "0[xX](?:[0-9a-fA-F]+\\.?[0-9a-fA-F]*|\\.[0-9a-fA-F]+)(?:[pP][+-]?\\d+)?";
+    private static final Pattern FORM = Pattern.compile(
+            "\\s*([+-]?)(" + HEX + "|" + DEC + "|(?i:inf|infinity))(ns|us|ms|s|m|h|d)?");
+    private static final BigDecimal MAX_NANOS = BigDecimal.valueOf(Long.MAX_VALUE);
 
     private Durations() {}
 
-    public static Duration parse(String text) {
-        Matcher m = FORM.matcher(text == null ? "" : text.trim());
+    /**
+     * Parses a duration; {@code null} for one that never ends ({@code inf}, or beyond 2^63-1 ns, 292 years).
+     *
+     * @throws UsageException naming {@code option} and the accepted forms
+     */
+    static Duration parse(String option, String text) {
+        Matcher m = FORM.matcher(text);
         if (!m.matches()) {
-            throw new IllegalArgumentException("invalid duration '" + text
-                    + "': use a number with a unit ns, us, ms, s, m or h, for example 500ms, 2s, 1m");
+            throw new UsageException(option + ": invalid duration '" + text + "': use " + GRAMMAR);
         }
-        double value = Double.parseDouble(m.group(1));
-        String unit = m.group(2) == null ? "s" : m.group(2);
-        double nanosPerUnit = switch (unit) {
-            case "ns" -> 1;
-            case "us" -> 1e3;
-            case "ms" -> 1e6;
-            case "s" -> 1e9;
-            case "m" -> 60e9;
-            default -> 3600e9;
+        boolean negative = m.group(1).equals("-");
+        String number = m.group(2).toLowerCase(Locale.ROOT);
+        String unit = m.group(3) == null ? "s" : m.group(3);
+        BigDecimal value;
+        if (number.startsWith("inf")) {
+            value = null;
+        } else if (number.startsWith("0x")) {
+            double d = Double.parseDouble(number.contains("p") ? number : number + "p0");
+            value = Double.isInfinite(d) ? null : new BigDecimal(d);
+        } else {
+            try {
+                value = new BigDecimal(number);
+            } catch (NumberFormatException e) { // an exponent beyond int range: overflow or underflow
+                value = number.matches(".*e-.*") ? BigDecimal.ZERO.add(new BigDecimal("1e-30"))
+                        : null;
+            }
+        }
+        if (negative && (value == null || value.signum() != 0)) {
+            throw new UsageException(option + ": invalid duration '" + text + "': must not be negative");
+        }
+        if (value == null || value.compareTo(MAX_NANOS) > 0) {
+            return null;
+        }
+        long nanosPerUnit = switch (unit) {
+            case "ns" -> 1L;
+            case "us" -> 1_000L;
+            case "ms" -> 1_000_000L;
+            case "s" -> 1_000_000_000L;
+            case "m" -> 60_000_000_000L;
+            case "h" -> 3_600_000_000_000L;
+            default -> 86_400_000_000_000L;
         };
-        double nanos = value * nanosPerUnit;
-        if (nanos > Long.MAX_VALUE / 2.0) {
-            throw new IllegalArgumentException("duration '" + text + "' is too long");
+        BigDecimal nanos = value.multiply(BigDecimal.valueOf(nanosPerUnit)).setScale(0, RoundingMode.CEILING);
+        return nanos.compareTo(MAX_NANOS) > 0 ? null : Duration.ofNanos(nanos.longValueExact());
+    }
+
+    /** A limit: 0 and inf mean none (null), as {@code timeout 0} in coreutils. */
+    static Duration limit(String option, String text) {
+        Duration d = parse(option, text);
+        return d == null || d.isZero() ? null : d;
+    }
+
+    /** A duration that must be positive and at most 292 years. */
+    static Duration positive(String option, String text) {
+        Duration d = parse(option, text);
+        if (d == null || d.isZero()) {
+            throw new UsageException(option + ": must be positive and at most 292 years (2^63-1 ns), got '" + text
+                    + "'");
         }
-        return Duration.ofNanos(Math.round(nanos));
+        return d;
+    }
+
+    /** A duration from 0 to 292 years. */
+    static Duration finite(String option, String text) {
+        Duration d = parse(option, text);
+        if (d == null) {
+            throw new UsageException(option + ": must be at most 292 years (2^63-1 ns), got '" + text + "'");
+        }
+        return d;
     }
 
     /** Milliseconds with three decimals, for reports. */
     public static String millis(Duration d) {
-        return String.format(java.util.Locale.ROOT, "%.3f", d.toNanos() / 1e6);
+        return String.format(Locale.ROOT, "%.3f", d.toNanos() / 1e6);
+    }
+
+    /** Milliseconds as a JSON number. */
+    static BigDecimal millisNumber(Duration d) {
+        return BigDecimal.valueOf(d.toNanos(), 6).setScale(3, RoundingMode.HALF_EVEN);
     }
 }

@@ -14,24 +14,45 @@ import java.util.Set;
 
 /** {@code scythe evaluate}: every prover alone, the portfolio and the virtual best solver over a corpus. */
 final class EvaluateCommand {
-    private EvaluateCommand() {}
+    static final String SYNOPSIS = "scythe evaluate [--corpus DIR] [--timeout D] [--out DIR] [--provers NAME,...]";
+    static final String ABOUT = """
+            The main job: runs every installed prover alone on every corpus problem it takes (DIMACS: minisat,
+            picosat, cadical, cryptominisat; SMT-LIB: z3, cvc5, cvc4, boolector; TPTP: eprover, spass), then the
+            portfolio (a race of them, first definite verdict wins), each under --timeout, and checks every answer
+            against the problem's known status (DIR/index.tsv). Prints per solver: problems, solved, timeouts,
+            crashes, wrong answers and PAR-2, also for the virtual best solver; writes report.html, cactus.png
+            and cactus.svg to --out.""";
 
-    static int run(List<String> args, PrintStream out, PrintStream err) {
-        Path corpus = Path.of("corpus"), outDir = Path.of("evaluation");
-        Duration timeout = Duration.ofSeconds(5);
-        Set<String> only = null;
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i);
-            switch (a) {
-                case "--corpus" -> corpus = Path.of(ProbeOptions.value(args, ++i, a));
-                case "--out" -> outDir = Path.of(ProbeOptions.value(args, ++i, a));
-                case "--timeout" -> timeout = Durations.parse(ProbeOptions.value(args, ++i, a));
-                case "--provers" -> only = Set.of(ProbeOptions.value(args, ++i, a).split(","));
-                default -> throw new IllegalArgumentException("unknown option '" + a + "' for evaluate");
-            }
-        }
-        if (timeout.isZero()) {
-            throw new IllegalArgumentException("--timeout must be positive");
+    private Path corpus = Path.of("corpus"), outDir = Path.of("evaluation");
+    private Duration timeout = Duration.ofSeconds(5);
+    private Set<String> only;
+
+    Options options() {
+        return new Options("evaluate")
+                .value("--corpus", "DIR", "the corpus: problems and DIR/index.tsv (default corpus)",
+                        v -> corpus = JobOptions.directory("--corpus", v))
+                .value("--timeout", "D", "per problem and solver (default 5s; must be positive)",
+                        v -> timeout = Durations.positive("--timeout", v.text()))
+                .value("--out", "DIR", "where the report goes (default evaluation; created if missing)",
+                        v -> outDir = JobOptions.path("--out", v))
+                .value("--provers", "NAMES", "only these provers, separated by commas",
+                        v -> only = new java.util.LinkedHashSet<>(List.of(v.text().split(","))));
+    }
+
+    static String statuses() {
+        return """
+                Exit status:
+                  0               every answer agreed with the known status
+                  1               some prover gave a wrong answer (listed), or no prover is installed
+                  125             a bad option (the message names it), or the corpus or report failed
+                  130, 143, 129   scythe got SIGINT, SIGTERM or SIGHUP: every prover was killed first
+                """;
+    }
+
+    int run(List<Arg> args, PrintStream out, PrintStream err) {
+        List<Arg> rest = options().parse(args);
+        if (!rest.isEmpty()) {
+            throw new UsageException("evaluate takes no command; unexpected '" + rest.get(0).display() + "'");
         }
         List<Provers.Prover> provers = new ArrayList<>(), missing = new ArrayList<>();
         for (Provers.Prover p : Provers.ALL) {
@@ -43,7 +64,7 @@ final class EvaluateCommand {
         if (only != null) {
             for (String name : only) {
                 if (Provers.ALL.stream().noneMatch(p -> p.name().equals(name))) {
-                    throw new IllegalArgumentException("unknown prover '" + name + "'; known: "
+                    throw new UsageException("--provers: unknown prover '" + name + "'; known: "
                             + Provers.ALL.stream().map(Provers.Prover::name).toList());
                 }
             }
@@ -61,7 +82,7 @@ final class EvaluateCommand {
             problems = Provers.load(corpus);
         } catch (IOException e) {
             err.println("scythe: " + e.getMessage());
-            return Main.EXIT_INTERNAL;
+            return dev.scythe.Outcome.STATUS_SCYTHE_FAILED;
         }
         err.println("scythe: " + problems.size() + " problems from " + corpus + ", provers " + provers.stream()
                 .map(Provers.Prover::name).toList() + ", timeout " + Durations.millis(timeout) + " ms");
@@ -71,10 +92,10 @@ final class EvaluateCommand {
             new Report(ev).write(outDir);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return Main.EXIT_INTERNAL;
+            return dev.scythe.Outcome.STATUS_SCYTHE_FAILED;
         } catch (IOException e) {
             err.println("scythe: cannot write the report: " + e.getMessage());
-            return Main.EXIT_INTERNAL;
+            return dev.scythe.Outcome.STATUS_SCYTHE_FAILED;
         }
         out.print(ev.table());
         long wrong = ev.runs().stream().filter(Evaluation.Run::wrong).count();

@@ -1,72 +1,99 @@
 package dev.scythe.cli;
 
 import dev.scythe.CancelToken;
-import dev.scythe.Outcome;
+import dev.scythe.OsStrings;
 import dev.scythe.ProcessSpec;
 import dev.scythe.Race;
 import dev.scythe.RaceResult;
 import dev.scythe.SuccessCriterion;
 import dev.scythe.Supervisor;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
-import java.util.StringJoiner;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
-import sun.misc.Signal;
 
 /** {@code scythe race}: a portfolio of commands separated by {@code :::}. */
 final class RaceCommand {
+    static final String SYNOPSIS = "scythe race [OPTIONS] [--] CMD [ARGS...] ::: CMD [ARGS...] ::: ...";
+    static final String ABOUT = """
+            Races the commands (entrants, separated by :::) on one goal. Each entrant is a job of its own, with
+            the job options below. Prints a table (entrant, outcome, wall, CPU), the winner and its stdout.""";
     static final int EXIT_NO_WINNER = 1;
 
-    private RaceCommand() {}
+    private String modeName = "first";
+    private Race.Mode mode = Race.Mode.FIRST_SUCCESS;
+    private Duration timeout;
+    private int jobs = Integer.MAX_VALUE;
+    private Set<Integer> exitCodes;
+    private String match;
+    private boolean json, base64;
+    private final JobOptions job = new JobOptions();
 
-    static int run(List<String> args, PrintStream out, PrintStream err) {
-        Race.Mode mode = Race.Mode.FIRST_SUCCESS;
-        Duration timeout = null, grace = ProcessSpec.DEFAULT_GRACE;
-        int jobs = Integer.MAX_VALUE;
-        Set<Integer> exitCodes = null;
-        Pattern match = null;
-        boolean json = false;
-        Path dossier = null;
-        int i = 0;
-        for (; i < args.size(); i++) {
-            String a = args.get(i);
-            if (a.equals("--")) {
-                i++;
-                break;
-            }
-            switch (a) {
-                case "--json" -> json = true;
-                case "--mode" -> mode = switch (value(args, ++i, a)) {
-                    case "first" -> Race.Mode.FIRST_SUCCESS;
-                    case "best" -> Race.Mode.BEST_OF;
-                    case "seq" -> Race.Mode.SEQUENTIAL;
-                    default -> throw new IllegalArgumentException("--mode must be first, best or seq, got '"
-                            + args.get(i) + "'");
-                };
-                case "--timeout" -> timeout = positive(Durations.parse(value(args, ++i, a)), a);
-                case "--grace" -> grace = Durations.parse(value(args, ++i, a));
-                case "--jobs" -> jobs = jobs(value(args, ++i, a));
-                case "--success-exit" -> exitCodes = codes(value(args, ++i, a));
-                case "--success-match" -> match = regex(value(args, ++i, a));
-                case "--dossier" -> dossier = Path.of(value(args, ++i, a));
-                default -> throw new IllegalArgumentException("unknown option '" + a + "' for race");
-            }
+    Options options() {
+        Options o = new Options("race")
+                .value("--mode", "M", "first (default): the first success wins and every other entrant is\n"
+                        + "killed at once; best: all run to the end, the fastest success wins;\n"
+                        + "seq: one after another until one succeeds", v -> mode(v.text()))
+                .value("--timeout", "D", "limit for the whole race (0 or inf: none); exit status 124",
+                        v -> timeout = Durations.limit("--timeout", v.text()))
+                .value("--jobs", "K", "at most K entrants at once (1 to 1000000); the rest wait their turn",
+                        v -> jobs = Numbers.wholeInt("--jobs", v.text(), 1, 1_000_000))
+                .value("--success-exit", "CODES", "exit codes that count as success, e.g. 0 or 10,20 (default 0)",
+                        v -> exitCodes = codes(v.text()))
+                .value("--success-match", "REGEX", "success needs a line of the entrant's stdout to match the POSIX\n"
+                        + "extended REGEX (grep -E; ^ and $ match at line ends); with\n"
+                        + "--success-exit both must hold", v -> match = Regex.check("--success-match", v.text()))
+                .flag("--json", "print the result as one JSON object (docs/cli.md)", () -> json = true)
+                .flag("--base64", "with --json: also give the winner's stdout exactly, in base64",
+                        () -> base64 = true);
+        return job.declare(o);
+    }
+
+    static String statuses() {
+        return """
+                Exit status:
+                  0               an entrant won
+                  1               nobody won
+                  124             the race's --timeout passed before anyone won
+                  125             a bad option (the message names it), or scythe failed
+                  130, 143, 129   scythe got SIGINT, SIGTERM or SIGHUP: every entrant was killed first
+                """;
+    }
+
+    private void mode(String v) {
+        mode = switch (v) {
+            case "first" -> Race.Mode.FIRST_SUCCESS;
+            case "best" -> Race.Mode.BEST_OF;
+            case "seq" -> Race.Mode.SEQUENTIAL;
+            default -> throw new UsageException("--mode: must be first, best or seq, got '" + v + "'");
+        };
+        modeName = v;
+    }
+
+    private static Set<Integer> codes(String v) {
+        Set<Integer> out = new LinkedHashSet<>();
+        for (String c : v.split(",", -1)) {
+            out.add(Numbers.wholeInt("--success-exit", c.trim(), 0, 255));
         }
-        List<List<String>> commands = split(args.subList(i, args.size()));
+        return out;
+    }
+
+    int run(List<Arg> args, PrintStream out, PrintStream err) {
+        List<List<Arg>> commands = split(options().parse(args));
+        if (base64 && !json) {
+            throw new UsageException("--base64 needs --json");
+        }
+        job.check();
         List<SuccessCriterion> criteria = new ArrayList<>();
         if (exitCodes != null || match == null) {
             criteria.add(new SuccessCriterion.ExitCodes(exitCodes == null ? Set.of(0) : exitCodes));
         }
         if (match != null) {
-            criteria.add(new SuccessCriterion.OutputMatches(1, match));
+            criteria.add(SuccessCriterion.stdoutMatchesPosix(match));
         }
         CancelToken token = CancelToken.create();
         Race.Builder race = Race.builder().mode(mode).timeout(timeout).token(token)
@@ -75,92 +102,44 @@ final class RaceCommand {
             race.maxConcurrent(jobs);
         }
         for (int k = 0; k < commands.size(); k++) {
-            List<String> cmd = commands.get(k);
-            race.entrant((k + 1) + ":" + Path.of(cmd.get(0)).getFileName(),
-                    ProcessSpec.builder(cmd.toArray(String[]::new)).grace(grace).dossier(dossier).build());
+            List<byte[]> cmd = commands.get(k).stream().map(Arg::bytes).toList();
+            String program = OsStrings.display(cmd.get(0));
+            race.entrant((k + 1) + ":" + program.substring(program.lastIndexOf('/') + 1),
+                    job.applyTo(ProcessSpec.builderOfBytes(cmd)).build());
         }
-        AtomicInteger interruptedBy = new AtomicInteger();
         RaceResult result;
+        Interrupts interrupts;
         try (Supervisor supervisor = new Supervisor()) {
-            for (String name : List.of("INT", "TERM", "HUP")) {
-                Signal.handle(new Signal(name), sig -> {
-                    interruptedBy.compareAndSet(0, sig.getNumber());
-                    token.cancel(128 + sig.getNumber());
-                });
-            }
+            interrupts = new Interrupts(token::cancel);
             result = race.build().run(supervisor);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return Main.EXIT_INTERNAL;
+            return dev.scythe.Outcome.STATUS_SCYTHE_FAILED;
         }
+        int status = interrupts.status() != 0 ? interrupts.status()
+                : result.won() ? 0 : result.timedOut() ? 124 : EXIT_NO_WINNER;
         if (json) {
-            out.println(json(result));
+            out.println(Json.write(json(result, status)));
         } else {
+            for (RaceResult.Entry e : result.entrants()) {
+                if (e.outcome() instanceof dev.scythe.Outcome.SpawnFailed
+                        || e.outcome() instanceof dev.scythe.Outcome.ResourceExceeded
+                        || e.outcome() instanceof dev.scythe.Outcome.StatusLost) {
+                    err.print(e.name() + ": ");
+                    RunCommand.explain(e.outcome(), e.name(), job, err);
+                }
+            }
             table(result, out);
         }
-        if (interruptedBy.get() != 0) {
-            return 128 + interruptedBy.get();
-        }
-        return result.won() ? 0 : result.timedOut() ? 124 : EXIT_NO_WINNER;
-    }
-
-    private static String value(List<String> args, int i, String option) {
-        if (i >= args.size()) {
-            throw new IllegalArgumentException(option + " needs a value");
-        }
-        return args.get(i);
-    }
-
-    private static Duration positive(Duration d, String option) {
-        if (d.isZero()) {
-            throw new IllegalArgumentException(option + " must be positive");
-        }
-        return d;
-    }
-
-    private static int jobs(String v) {
-        try {
-            int k = Integer.parseInt(v);
-            if (k >= 1) {
-                return k;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("--jobs must be a whole number >= 1, got '" + v + "'");
-    }
-
-    private static Set<Integer> codes(String v) {
-        Set<Integer> out = new HashSet<>();
-        for (String c : v.split(",")) {
-            try {
-                int n = Integer.parseInt(c.trim());
-                if (n < 0 || n > 255) {
-                    throw new NumberFormatException();
-                }
-                out.add(n);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--success-exit takes exit codes 0..255 separated by commas, got '"
-                        + v + "'");
-            }
-        }
-        return out;
-    }
-
-    private static Pattern regex(String v) {
-        try {
-            return Pattern.compile(v, Pattern.MULTILINE);
-        } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException("--success-match: invalid regex '" + v + "': " + e.getDescription());
-        }
+        return status;
     }
 
     /** Splits {@code CMD ARGS ::: CMD ARGS} into commands. */
-    static List<List<String>> split(List<String> rest) {
-        List<List<String>> commands = new ArrayList<>();
-        List<String> current = new ArrayList<>();
-        for (String a : rest) {
-            if (a.equals(":::")) {
+    static List<List<Arg>> split(List<Arg> rest) {
+        List<List<Arg>> commands = new ArrayList<>();
+        List<Arg> current = new ArrayList<>();
+        for (Arg a : rest) {
+            if (a.text().equals(":::")) {
                 commands.add(current);
                 current = new ArrayList<>();
             } else {
@@ -170,46 +149,33 @@ final class RaceCommand {
         commands.add(current);
         for (int k = 0; k < commands.size(); k++) {
             if (commands.get(k).isEmpty()) {
-                throw new IllegalArgumentException("race entrant " + (k + 1) + " has no command (commands are "
-                        + "separated by ':::', for example: scythe race -- z3 goal.smt2 ::: cvc5 goal.smt2)");
+                throw new UsageException("race entrant " + (k + 1) + " has no command (commands are separated by "
+                        + "':::', for example: scythe race -- z3 goal.smt2 ::: cvc5 goal.smt2)");
             }
         }
         return commands;
     }
 
-    static String outcomeName(Outcome o) {
-        return switch (o) {
-            case Outcome.Success s -> "success";
-            case Outcome.Failure f -> "failure(" + f.exitCode() + ")";
-            case Outcome.Crashed c -> "crashed(sig " + c.signal() + ")";
-            case Outcome.TimedOut t -> "timed_out";
-            case Outcome.Cancelled c -> "cancelled";
-            case Outcome.Preempted p -> "preempted";
-            case Outcome.Stalled st -> "stalled";
-            case Outcome.ResourceExceeded re -> "resource_exceeded(" + re.resource().name().toLowerCase(java.util.Locale.ROOT) + ")";
-            case Outcome.SpawnFailed f -> "spawn_failed";
-        };
-    }
-
     private static void table(RaceResult r, PrintStream out) {
         int width = Math.max(8, r.entrants().stream().mapToInt(e -> e.name().length()).max().orElse(8));
-        String row = "%-" + width + "s  %-28s %12s %12s  %s%n";
+        String row = "%-" + width + "s  %-30s %12s %12s  %s%n";
         out.printf(Locale.ROOT, row, "entrant", "outcome", "wall", "cpu", "");
         for (RaceResult.Entry e : r.entrants()) {
             boolean won = r.winner().map(w -> w.index() == e.index()).orElse(false);
-            out.printf(Locale.ROOT, row, e.name(), e.started() ? outcomeName(e.outcome()) : outcomeName(e.outcome())
-                    + " (not started)", ms(e.outcome().usage().wall()), ms(e.outcome().usage().cpu()),
-                    won ? "<- winner" : "");
+            out.printf(Locale.ROOT, row, e.name(), Report.describe(e.outcome()) + (e.started() ? "" : " (not started)"),
+                    ms(e.outcome().usage().wall()), ms(e.outcome().usage().cpu()), won ? "<- winner" : "");
         }
         if (r.winner().isPresent()) {
             out.print("winner: " + r.winner().get().name());
             r.preemptionNanos().ifPresent(n -> out.printf(Locale.ROOT, " (losers preempted and reaped %.3f ms "
                     + "after its exit)", n / 1e6));
             out.println();
-            String text = r.winner().get().stdout().text();
-            if (!text.isEmpty()) {
-                out.print(text.endsWith("\n") ? text : text + "\n");
+            byte[] text = r.winner().get().stdout().bytes();
+            out.write(text, 0, text.length);
+            if (text.length > 0 && text[text.length - 1] != '\n') {
+                out.println();
             }
+            out.flush();
         } else {
             out.println("no winner" + (r.timedOut() ? " (race timed out)" : r.cancelled() ? " (race cancelled)" : ""));
         }
@@ -219,20 +185,33 @@ final class RaceCommand {
         return String.format(Locale.ROOT, "%.1fms", d.toNanos() / 1e6);
     }
 
-    static String json(RaceResult r) {
-        StringJoiner entrants = new StringJoiner(",", "[", "]");
+    /** How the race as a whole ended: won, no_winner, timed_out or cancelled. */
+    static String end(RaceResult r) {
+        return r.won() ? "won" : r.timedOut() ? "timed_out" : r.cancelled() ? "cancelled" : "no_winner";
+    }
+
+    Map<String, Object> json(RaceResult r, int status) {
+        List<Object> entrants = new ArrayList<>();
         for (RaceResult.Entry e : r.entrants()) {
-            entrants.add("{\"name\":" + Json.quote(e.name()) + ",\"outcome\":" + Json.quote(outcomeName(e.outcome()))
-                    + ",\"exit_status\":" + e.outcome().exitStatus() + ",\"succeeded\":" + e.succeeded()
-                    + ",\"started\":" + e.started() + ",\"wall_ms\":" + Durations.millis(e.outcome().usage().wall())
-                    + ",\"cpu_ms\":" + Durations.millis(e.outcome().usage().cpu()) + "}");
+            Map<String, Object> j = Json.object();
+            j.put("index", e.index());
+            j.put("name", e.name());
+            j.put("started", e.started());
+            j.put("succeeded", e.succeeded());
+            j.put("pid", e.pid() > 0 ? e.pid() : null);
+            j.put("outcome", Report.outcome(e.outcome()));
+            entrants.add(j);
         }
-        return "{\"mode\":" + Json.quote(r.mode().name().toLowerCase(Locale.ROOT))
-                + ",\"winner\":" + r.winner().map(w -> Json.quote(w.name())).orElse("null")
-                + ",\"winner_stdout\":" + r.winner().map(w -> Json.quote(w.stdout().text())).orElse("null")
-                + ",\"timed_out\":" + r.timedOut() + ",\"cancelled\":" + r.cancelled()
-                + ",\"preemption_latency_ms\":" + (r.preemptionNanos().isPresent()
-                        ? String.format(Locale.ROOT, "%.3f", r.preemptionNanos().getAsLong() / 1e6) : "null")
-                + ",\"wall_ms\":" + Durations.millis(r.wall()) + ",\"entrants\":" + entrants + "}";
+        Map<String, Object> o = Json.object();
+        o.put("mode", modeName);
+        o.put("end", end(r));
+        o.put("exit_status", status);
+        o.put("winner", r.winner().map(RaceResult.Entry::name).orElse(null));
+        o.put("winner_stdout", r.winner().map(w -> Report.output(w.stdout(), base64)).orElse(null));
+        o.put("preemption_latency_ms", r.preemptionNanos().isPresent()
+                ? Durations.millisNumber(Duration.ofNanos(r.preemptionNanos().getAsLong())) : null);
+        o.put("wall_ms", Durations.millisNumber(r.wall()));
+        o.put("entrants", entrants);
+        return o;
     }
 }

@@ -46,25 +46,26 @@ class MainTest {
         assertEquals(0, r.status());
         String j = r.out().trim();
         assertTrue(j.startsWith("{") && j.endsWith("}"), j);
-        for (String key : new String[] {"\"outcome\":\"success\"", "\"exit_status\":0", "\"wall_ms\":",
+        for (String key : new String[] {"\"outcome\":{\"kind\":\"success\"", "\"exit_status\":0", "\"wall_ms\":",
             "\"user_cpu_ms\":", "\"max_rss_kib\":", "\"text\":\"proved\\n\""}) {
             assertTrue(j.contains(key), key + " in " + j);
         }
         Result t = cli("run", "--json", "--timeout", "100ms", "--", "sleep", "30");
         assertEquals(124, t.status());
-        assertTrue(t.out().contains("\"outcome\":\"timed_out\""), t.out());
+        assertTrue(t.out().contains("\"kind\":\"timed_out\""), t.out());
     }
 
     @Test
     void badInputIsNamed() {
         Result r = cli("run", "--timeout", "5x", "--", "true");
         assertEquals(125, r.status());
-        assertTrue(r.err().contains("invalid duration '5x'"), r.err());
+        assertTrue(r.err().contains("--timeout: invalid duration '5x'"), r.err());
         assertTrue(cli("run", "--bogus", "--", "true").err().contains("unknown option '--bogus'"));
         assertTrue(cli("run", "--").err().contains("run needs a command"));
         assertTrue(cli("frobnicate").err().contains("unknown command 'frobnicate'"));
         assertEquals(0, cli("help").status());
-        assertTrue(cli("help").out().contains("scythe run"));
+        assertTrue(cli("help").out().contains("Commands:"));
+        assertTrue(cli("help", "run").out().startsWith("Usage: scythe run"));
         Result v = cli("version");
         assertEquals(0, v.status());
         assertTrue(v.out().startsWith("scythe 0."), v.out());
@@ -81,7 +82,7 @@ class MainTest {
         assertEquals(124, cli("race", "--timeout", "200ms", "--", "sleep", "30", ":::", "sleep", "30").status());
         Result json = cli("race", "--json", "--success-exit", "10", "--", "sh", "-c", "exit 10", ":::", "sleep", "30");
         assertEquals(0, json.status());
-        for (String key : new String[] {"\"winner\":\"1:sh\"", "\"preemption_latency_ms\":", "\"outcome\":\"preempted\""}) {
+        for (String key : new String[] {"\"winner\":\"1:sh\"", "\"preemption_latency_ms\":", "\"kind\":\"preempted\""}) {
             assertTrue(json.out().contains(key), key + " in " + json.out());
         }
         Result matched = cli("race", "--success-match", "^unsat", "--", "sh", "-c", "echo sat", ":::", "sh", "-c",
@@ -94,10 +95,11 @@ class MainTest {
     @Test
     void raceBadInputIsNamed() {
         assertTrue(cli("race", "--", "true", ":::").err().contains("race entrant 2 has no command"));
-        assertTrue(cli("race", "--jobs", "0", "--", "true").err().contains("--jobs must be a whole number >= 1"));
-        assertTrue(cli("race", "--mode", "fastest", "--", "true").err().contains("--mode must be first, best or seq"));
-        assertTrue(cli("race", "--success-exit", "300", "--", "true").err().contains("--success-exit takes exit codes"));
-        assertTrue(cli("race", "--success-match", "(", "--", "true").err().contains("invalid regex"));
+        assertTrue(cli("race", "--jobs", "0", "--", "true").err().contains("--jobs: 0 is out of range; accepted: 1 to"));
+        assertTrue(cli("race", "--mode", "fastest", "--", "true").err().contains("--mode: must be first, best or seq"));
+        assertTrue(cli("race", "--success-exit", "300", "--", "true").err().contains("--success-exit: 300 is out of "
+                + "range; accepted: 0 to 255"));
+        assertTrue(cli("race", "--success-match", "(", "--", "true").err().contains("invalid POSIX extended regex"));
         assertEquals(125, cli("race", "--success-match", "(", "--", "true").status());
     }
 
@@ -106,7 +108,7 @@ class MainTest {
         Result stalled = cli("run", "--json", "--stall", "300ms", "--progress", dir.toString(), "--", "sh", "-c",
                 "touch " + dir + "/a; sleep 30");
         assertEquals(124, stalled.status());
-        assertTrue(stalled.out().contains("\"outcome\":\"stalled\""), stalled.out());
+        assertTrue(stalled.out().contains("\"kind\":\"stalled\""), stalled.out());
         assertTrue(stalled.out().contains("\"stall_window_ms\":300.000"), stalled.out());
         Result lines = cli("run", "--stall", "300ms", "--progress-output", "^step", "--", "sh", "-c",
                 "for i in 1 2 3 4 5 6; do echo step $i; sleep 0.1; done");
@@ -119,7 +121,7 @@ class MainTest {
         assertTrue(cli("run", "--stall", "1s", "--", "true").err().contains("--stall needs a progress probe"));
         assertTrue(cli("run", "--progress", "/tmp", "--", "true").err().contains("need --stall"));
         assertTrue(cli("run", "--stall", "1s", "--progress-output", "(", "--", "true").err()
-                .contains("not a valid POSIX extended regex"));
+                .contains("--progress-output: invalid POSIX extended regex '('"));
     }
 
     @Test
@@ -144,12 +146,12 @@ class MainTest {
 
     @Test
     void durationsReadLikePeopleWriteThem() {
-        assertEquals(Duration.ofMillis(500), Durations.parse("500ms"));
-        assertEquals(Duration.ofSeconds(2), Durations.parse("2s"));
-        assertEquals(Duration.ofMinutes(1), Durations.parse("1m"));
-        assertEquals(Duration.ofMillis(1500), Durations.parse("1.5s"));
-        assertEquals(Duration.ofSeconds(3), Durations.parse("3"));
-        assertThrows(IllegalArgumentException.class, () -> Durations.parse("-1s"));
-        assertThrows(IllegalArgumentException.class, () -> Durations.parse(""));
+        assertEquals(Duration.ofMillis(500), Durations.parse("--t", "500ms"));
+        assertEquals(Duration.ofSeconds(2), Durations.parse("--t", "2s"));
+        assertEquals(Duration.ofMinutes(1), Durations.parse("--t", "1m"));
+        assertEquals(Duration.ofMillis(1500), Durations.parse("--t", "1.5s"));
+        assertEquals(Duration.ofSeconds(3), Durations.parse("--t", "3"));
+        assertThrows(UsageException.class, () -> Durations.parse("--t", "-1s"));
+        assertThrows(UsageException.class, () -> Durations.parse("--t", ""));
     }
 }

@@ -1,0 +1,138 @@
+package dev.scythe.cli;
+
+import dev.scythe.Job;
+import dev.scythe.Outcome;
+import dev.scythe.ProcessSpec;
+import dev.scythe.Redirect;
+import dev.scythe.Supervisor;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** {@code scythe run}: one command, supervised, with coreutils {@code timeout}'s exit statuses. */
+final class RunCommand {
+    static final String SYNOPSIS = "scythe run [OPTIONS] [--] CMD [ARGS...]";
+    static final String ABOUT = """
+            Runs CMD as the leader of its own session (and, by default, its own cgroup leaf), supervised by
+            Scythe's native loop. When it ends, times out, hits a limit or scythe is interrupted, everything left
+            in its session (and cgroup) is killed before scythe exits. CMD's arguments reach it byte for byte.""";
+
+    private Duration timeout;
+    private boolean json, base64;
+    private final JobOptions job = new JobOptions();
+
+    Options options() {
+        Options o = new Options("run")
+                .value("--timeout", "D", "wall-clock limit (0 or inf: none); then SIGTERM to the whole job,\n"
+                        + "SIGKILL after the grace; exit status 124",
+                        v -> timeout = Durations.limit("--timeout", v.text()))
+                .flag("--json", "capture CMD's stdout and stderr (first and last 64 KiB of each) and print\n"
+                        + "one JSON object instead (docs/cli.md): command, outcome, output", () -> json = true)
+                .flag("--base64", "with --json: also give each stream's kept bytes exactly, in base64",
+                        () -> base64 = true);
+        job.declare(o);
+        o.heading("Stall window:");
+        return job.declareProbes(o, true);
+    }
+
+    static String statuses() {
+        return """
+                Exit status (as coreutils timeout, docs/cli.md):
+                  CMD's own       CMD exited on its own
+                  124             the timeout passed, or the job stalled
+                  122             a limit ended the job (memory, processes, CPU time); one line on stderr
+                                  says which, and --json keeps CMD's own exit code and signal
+                  125             scythe itself failed: a bad option (the message names it), a machine
+                                  that cannot give what was asked, or CMD's status was lost
+                  126             CMD was found but could not be executed
+                  127             CMD was not found
+                  128+N           CMD was killed by signal N (one Scythe did not send)
+                  130, 143, 129   scythe got SIGINT, SIGTERM or SIGHUP: the job was killed first
+                """;
+    }
+
+    int run(List<Arg> args, PrintStream out, PrintStream err) {
+        List<Arg> command = options().parse(args);
+        if (command.isEmpty()) {
+            throw new UsageException("run needs a command, for example: scythe run -- z3 goal.smt2");
+        }
+        if (base64 && !json) {
+            throw new UsageException("--base64 needs --json");
+        }
+        // Output as progress needs the output to pass through the loop: captured, and written out at the end.
+        boolean capture = json || job.output;
+        ProcessSpec.Builder builder = ProcessSpec.builderOfBytes(command.stream().map(Arg::bytes).toList())
+                .stdin(Redirect.inherit())
+                .stdout(capture ? Redirect.capture() : Redirect.inherit())
+                .stderr(capture ? Redirect.capture() : Redirect.inherit())
+                .timeout(timeout);
+        ProcessSpec spec = job.applyTo(builder).build();
+        try (Supervisor supervisor = new Supervisor()) {
+            Job j = supervisor.start(spec);
+            Interrupts interrupts = new Interrupts(j::cancel);
+            Outcome outcome;
+            try {
+                outcome = j.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Outcome.STATUS_SCYTHE_FAILED;
+            }
+            int status = interrupts.status() != 0 ? interrupts.status() : status(outcome);
+            if (!json) {
+                explain(outcome, command.get(0).display(), job, err);
+            }
+            j.dossier().ifPresent(d -> err.println("scythe: hang dossier written to " + d));
+            if (j.treeWalked()) {
+                err.println("scythe: watched " + job.tree + " by walking its mtimes (asked for, or inotify's watch "
+                        + "limit fs.inotify.max_user_watches ran out)");
+            }
+            if (json) {
+                Map<String, Object> o = Json.object();
+                o.put("command", Report.command(j));
+                o.put("pid", j.pid() > 0 ? j.pid() : null);
+                o.put("containment", j.containment() == null ? null : j.containment().name().toLowerCase(
+                        java.util.Locale.ROOT));
+                o.put("exit_status", status);
+                o.put("outcome", Report.outcome(outcome));
+                boolean ran = !(outcome instanceof Outcome.SpawnFailed);
+                o.put("stdout", ran ? Report.output(j.stdout(), base64) : null);
+                o.put("stderr", ran ? Report.output(j.stderr(), base64) : null);
+                out.println(Json.write(o));
+            } else if (capture && !(outcome instanceof Outcome.SpawnFailed)) {
+                out.write(j.stdout().bytes(), 0, j.stdout().bytes().length); // bytes as CMD wrote them
+                out.flush();
+                err.write(j.stderr().bytes(), 0, j.stderr().bytes().length);
+                err.flush();
+            }
+            return status;
+        }
+    }
+
+    /** scythe's exit status for an outcome: the outcome's own, except that a machine lacking cgroups is ours. */
+    static int status(Outcome o) {
+        if (o instanceof Outcome.SpawnFailed f && f.errno() == 95 /* ENOTSUP: the cgroup level is missing */) {
+            return Outcome.STATUS_SCYTHE_FAILED;
+        }
+        return o.exitStatus();
+    }
+
+    /** The one line on stderr for outcomes whose status alone does not say enough. */
+    static void explain(Outcome outcome, String program, JobOptions job, PrintStream err) {
+        switch (outcome) {
+            case Outcome.SpawnFailed f -> err.println("scythe: " + f.message());
+            case Outcome.Stalled st -> err.println("scythe: stalled: no progress for " + Durations.millis(st.window())
+                    + " ms; job killed");
+            case Outcome.ResourceExceeded re -> err.println("scythe: " + job.limitMessage(re) + "; job killed"
+                    + leader(re));
+            case Outcome.StatusLost l -> err.println("scythe: the exit status of " + program + " was lost: another "
+                    + "party reaped it (was SIGCHLD ignored?)");
+            default -> { }
+        }
+    }
+
+    private static String leader(Outcome o) {
+        return o.exitCode() >= 0 ? " (" + "its leader exited " + o.exitCode() + ")"
+                : o.signal() > 0 ? " (its leader was killed by signal " + o.signal() + ")" : "";
+    }
+}
