@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The CLI's exit statuses follow coreutils timeout; its errors name what was wrong. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class MainTest {
+class MainTest extends LeakCheckedTest {
     record Result(int status, String out, String err) {}
 
     static Result cli(String... args) {
