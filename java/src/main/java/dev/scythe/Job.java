@@ -68,8 +68,13 @@ public final class Job {
     }
 
     /**
-     * Ends the job: SIGTERM (then SIGCONT) to its whole session, SIGKILL after the spec's grace. Returns false if it
-     * had already ended or was already being ended. Any thread; does not wait.
+     * Ends the job: SIGTERM (then SIGCONT) to its whole session, SIGKILL after the spec's grace. Any thread; does not
+     * wait.
+     *
+     * <p>Returns true if and only if this cancel decided the outcome: the job then ends {@link Outcome.Cancelled} with
+     * this reason (a leader that exited on its own a moment before the supervisor saw it keeps its exit code in the
+     * outcome). Returns false if the job's end was already decided: it had ended, was being ended for another reason
+     * (timeout, stall, limit, token) or was already cancelled.
      */
     public synchronized boolean cancel(int reason) {
         return handle != null && scythe_h.scythe_job_cancel(handle, reason) == 0;
