@@ -106,13 +106,13 @@ final class DeepenCommand {
                 j.put("attempt", a.number());
                 j.put("depth", a.depth());
                 j.put("window_ms", Durations.millisNumber(a.window()));
-                j.put("outcome", Report.outcome(a.outcome()));
+                j.put("outcome", Outcomes.outcome(a.outcome()));
                 attempts.add(j);
             }
             Map<String, Object> o = Json.object();
             o.put("succeeded", r.succeeded());
             o.put("exit_status", status);
-            o.put("outcome", Report.outcome(r.outcome()));
+            o.put("outcome", Outcomes.outcome(r.outcome()));
             o.put("wall_ms", Durations.millisNumber(r.wall()));
             o.put("attempts", attempts);
             out.println(Json.write(o));
@@ -120,9 +120,9 @@ final class DeepenCommand {
             RunCommand.explain(r.outcome(), command.get(0).display(), job, err);
             for (Deepening.Attempt a : r.attempts()) {
                 out.printf(Locale.ROOT, "attempt %d: depth %d, stall window %s -> %s after %s%n", a.number(),
-                        a.depth(), ms(a.window()), Report.describe(a.outcome()), ms(a.wall()));
+                        a.depth(), ms(a.window()), Outcomes.describe(a.outcome()), ms(a.wall()));
             }
-            out.println("outcome: " + Report.describe(r.outcome()) + " after " + r.attempts().size()
+            out.println("outcome: " + Outcomes.describe(r.outcome()) + " after " + r.attempts().size()
                     + " attempt(s), " + ms(r.wall()));
             if (!r.attempts().isEmpty()) {
                 byte[] text = r.attempts().get(r.attempts().size() - 1).stdout().bytes();

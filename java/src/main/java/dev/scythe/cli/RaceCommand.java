@@ -162,7 +162,7 @@ final class RaceCommand {
         out.printf(Locale.ROOT, row, "entrant", "outcome", "wall", "cpu", "");
         for (RaceResult.Entry e : r.entrants()) {
             boolean won = r.winner().map(w -> w.index() == e.index()).orElse(false);
-            out.printf(Locale.ROOT, row, e.name(), Report.describe(e.outcome()) + (e.started() ? "" : " (not started)"),
+            out.printf(Locale.ROOT, row, e.name(), Outcomes.describe(e.outcome()) + (e.started() ? "" : " (not started)"),
                     ms(e.outcome().usage().wall()), ms(e.outcome().usage().cpu()), won ? "<- winner" : "");
         }
         if (r.winner().isPresent()) {
@@ -199,7 +199,7 @@ final class RaceCommand {
             j.put("started", e.started());
             j.put("succeeded", e.succeeded());
             j.put("pid", e.pid() > 0 ? e.pid() : null);
-            j.put("outcome", Report.outcome(e.outcome()));
+            j.put("outcome", Outcomes.outcome(e.outcome()));
             entrants.add(j);
         }
         Map<String, Object> o = Json.object();
@@ -207,7 +207,7 @@ final class RaceCommand {
         o.put("end", end(r));
         o.put("exit_status", status);
         o.put("winner", r.winner().map(RaceResult.Entry::name).orElse(null));
-        o.put("winner_stdout", r.winner().map(w -> Report.output(w.stdout(), base64)).orElse(null));
+        o.put("winner_stdout", r.winner().map(w -> Outcomes.output(w.stdout(), base64)).orElse(null));
         o.put("preemption_latency_ms", r.preemptionNanos().isPresent()
                 ? Durations.millisNumber(Duration.ofNanos(r.preemptionNanos().getAsLong())) : null);
         o.put("wall_ms", Durations.millisNumber(r.wall()));

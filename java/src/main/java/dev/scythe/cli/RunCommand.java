@@ -89,15 +89,15 @@ final class RunCommand {
             }
             if (json) {
                 Map<String, Object> o = Json.object();
-                o.put("command", Report.command(j));
+                o.put("command", Outcomes.command(j));
                 o.put("pid", j.pid() > 0 ? j.pid() : null);
                 o.put("containment", j.containment() == null ? null : j.containment().name().toLowerCase(
                         java.util.Locale.ROOT));
                 o.put("exit_status", status);
-                o.put("outcome", Report.outcome(outcome));
+                o.put("outcome", Outcomes.outcome(outcome));
                 boolean ran = !(outcome instanceof Outcome.SpawnFailed);
-                o.put("stdout", ran ? Report.output(j.stdout(), base64) : null);
-                o.put("stderr", ran ? Report.output(j.stderr(), base64) : null);
+                o.put("stdout", ran ? Outcomes.output(j.stdout(), base64) : null);
+                o.put("stderr", ran ? Outcomes.output(j.stderr(), base64) : null);
                 out.println(Json.write(o));
             } else if (capture && !(outcome instanceof Outcome.SpawnFailed)) {
                 out.write(j.stdout().bytes(), 0, j.stdout().bytes().length); // bytes as CMD wrote them

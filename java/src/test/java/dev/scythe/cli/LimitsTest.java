@@ -61,4 +61,16 @@ class LimitsTest extends LeakCheckedTest {
         assertEquals(122, r.status(), r.err());
         assertTrue(r.err().contains("scythe: CPU time limit of 100.000 ms exceeded; job killed"), r.err());
     }
+
+    @Test
+    void raceTakesTheJobOptions() {
+        assumeTrue(Scythe.capabilities().contains("cgroup_pids"), "needs the pids controller (cgroup_pids)");
+        // Regression: race lacked --containment and the limit options that run has.
+        Result r = MainTest.cli("race", "--json", "--containment", "cgroup", "--process-limit", "4", "--", "sh", "-c",
+                "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait", ":::", "sh", "-c", "sleep 0.5; exit 0");
+        assertEquals(0, r.status(), r.out() + r.err());
+        JsonNode first = JsonSchemaTest.valid(r).get("entrants").get(0).get("outcome");
+        assertEquals("resource_exceeded", first.get("kind").asString(), first.toString());
+        assertEquals("processes", first.get("resource").asString());
+    }
 }

@@ -12,8 +12,8 @@ import java.util.Map;
  * The pieces every command's JSON shares (docs/cli.md): one outcome object, one output object, and the names of
  * outcomes used in human-readable output too.
  */
-final class Report {
-    private Report() {}
+final class Outcomes {
+    private Outcomes() {}
 
     /** The outcome's kind, as JSON and tables spell it. */
     static String kind(Outcome o) {
