@@ -290,6 +290,38 @@ class ProcessLevelTest {
         }
     }
 
+    @Test
+    void aJvmStartedWithSigchldIgnoredStillGetsEveryStatus() throws Exception {
+        // Regression: with SIGCHLD ignored the kernel reaped every job and each was reported a success.
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        // bash, not dash: dash does not pass an ignored SIGCHLD on to what it execs.
+        Process p = new ProcessBuilder("bash", "-c", "trap '' CHLD; exec \"$0\" --enable-native-access=ALL-UNNAMED -cp "
+                + "\"$1\" \"$2\"", java, System.getProperty("java.class.path"), PrintOutcomes.class.getName())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("SIGCHLD ignored at start: true"), "the JVM really started with SIGCHLD ignored: " + out);
+        assertTrue(out.contains("Failure[exitCode=3"), out);
+        assertTrue(out.contains("Crashed[signal=9"), out);
+        assertTrue(out.contains("Success["), out);
+    }
+
+    /** Prints whether SIGCHLD was ignored when it started, then the outcomes of three jobs. */
+    public static final class PrintOutcomes {
+        public static void main(String[] args) throws Exception {
+            String status = Files.readString(Path.of("/proc/self/status"));
+            long ign = Long.parseLong(status.lines().filter(l -> l.startsWith("SigIgn:")).findFirst().orElseThrow()
+                    .substring(7).trim(), 16);
+            System.out.println("SIGCHLD ignored at start: " + ((ign & (1L << (17 - 1))) != 0));
+            try (dev.scythe.Supervisor s = new dev.scythe.Supervisor()) {
+                for (String script : new String[] {"exit 3", "kill -9 $$", "exit 0"}) {
+                    System.out.println(s.start(dev.scythe.ProcessSpec.of("sh", "-c", script)).await());
+                }
+            }
+        }
+    }
+
     /** Starts a job with a grandchild, prints its pid, then exits the JVM normally without closing anything. */
     public static final class ExitWithLiveJob {
         public static void main(String[] args) throws Exception {
