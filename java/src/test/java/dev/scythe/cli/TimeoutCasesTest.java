@@ -193,8 +193,9 @@ class TimeoutCasesTest {
         // coreutils tests/timeout/timeout-group.sh: the outer timeout's signal reaches the inner one, which acts on it.
         // Sharper than the coreutils case: with --containment session only the inner scythe can kill its sleep, and
         // with --grace 20 the outer never SIGKILLs it in time; the inner's exit code (143) comes from --json.
+        // 3 s: time for the inner JVM to start and spawn its job on a loaded machine before the outer fires.
         List<String> command = new ArrayList<>(List.of("run", "--json", "--containment", "session", "--grace", "20",
-                "--timeout", "1", "--"));
+                "--timeout", "3", "--"));
         command.addAll(cli("--default-signal=INT,TERM", "run", "--timeout", "30", "--", "sleep", "60"));
         try (Started s = new Started(cli("--default-signal=INT,TERM", command.toArray(String[]::new)), dir)) {
             Seen sleep = s.tree.await(List.of("sleep", "60"), 20_000);
