@@ -13,10 +13,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /** {@code scythe deepen}: progressive deepening from the command line. */
-final class DeepenCommand {
-    static final String SYNOPSIS = "scythe deepen --max-depth N --per-depth-timeout D PROBE [OPTIONS] [--] CMD ... "
+final class DeepenCommand extends Command {
+    private static final String SYNOPSIS = "scythe deepen --max-depth N --per-depth-timeout D PROBE [OPTIONS] [--] CMD ... "
             + "{depth} ...";
-    static final String ABOUT = """
+    private static final String ABOUT = """
             Progressive deepening: runs CMD with {depth} replaced by the depth (first --max-depth) and a stall
             window of depth x --per-depth-timeout; when an attempt stalls, kills it, halves the depth (not below
             --min-depth) and starts again, so CMD resumes from what it keeps on disk. Stops at the first attempt
@@ -28,6 +28,11 @@ final class DeepenCommand {
     private boolean json;
     private final JobOptions job = new JobOptions();
 
+    DeepenCommand() {
+        super(SYNOPSIS, ABOUT);
+    }
+
+    @Override
     Options options() {
         Options o = new Options("deepen")
                 .value("--max-depth", "N", "the first attempt's depth (1 to 2147483647)",
@@ -47,7 +52,8 @@ final class DeepenCommand {
         return job.declareProbes(o, false);
     }
 
-    static String statuses() {
+    @Override
+    String statuses() {
         return """
                 Exit status:
                   0               an attempt ended without stalling, and succeeded
@@ -60,6 +66,7 @@ final class DeepenCommand {
                 """;
     }
 
+    @Override
     int run(List<Arg> args, PrintStream out, PrintStream err) {
         List<Arg> command = options().parse(args);
         if (command.isEmpty()) {

@@ -13,9 +13,9 @@ import java.util.List;
 import java.util.Set;
 
 /** {@code scythe evaluate}: every prover alone, the portfolio and the virtual best solver over a corpus. */
-final class EvaluateCommand {
-    static final String SYNOPSIS = "scythe evaluate [--corpus DIR] [--timeout D] [--out DIR] [--provers NAME,...]";
-    static final String ABOUT = """
+final class EvaluateCommand extends Command {
+    private static final String SYNOPSIS = "scythe evaluate [--corpus DIR] [--timeout D] [--out DIR] [--provers NAME,...]";
+    private static final String ABOUT = """
             The main job: runs every installed prover alone on every corpus problem it takes (DIMACS: minisat,
             picosat, cadical, cryptominisat; SMT-LIB: z3, cvc5, cvc4, boolector; TPTP: eprover, spass), then the
             portfolio (a race of them, first definite verdict wins), each under --timeout, and checks every answer
@@ -27,6 +27,11 @@ final class EvaluateCommand {
     private Duration timeout = Duration.ofSeconds(5);
     private Set<String> only;
 
+    EvaluateCommand() {
+        super(SYNOPSIS, ABOUT);
+    }
+
+    @Override
     Options options() {
         return new Options("evaluate")
                 .value("--corpus", "DIR", "the corpus: problems and DIR/index.tsv (default corpus)",
@@ -39,7 +44,8 @@ final class EvaluateCommand {
                         v -> only = new java.util.LinkedHashSet<>(List.of(v.text().split(","))));
     }
 
-    static String statuses() {
+    @Override
+    String statuses() {
         return """
                 Exit status:
                   0               every answer agreed with the known status
@@ -49,6 +55,7 @@ final class EvaluateCommand {
                 """;
     }
 
+    @Override
     int run(List<Arg> args, PrintStream out, PrintStream err) {
         List<Arg> rest = options().parse(args);
         if (!rest.isEmpty()) {

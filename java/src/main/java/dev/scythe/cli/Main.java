@@ -61,17 +61,17 @@ public final class Main {
         if (name.equals("--version")) {
             name = "version";
         }
+        if (name.equals("version")) {
+            return version(rest, out, err);
+        }
+        Command command = command(name);
+        if (command == null) {
+            return usage(err, null, "unknown command '" + name + "'");
+        }
         try {
-            return switch (name) {
-                case "run" -> new RunCommand().run(rest, out, err);
-                case "race" -> new RaceCommand().run(rest, out, err);
-                case "deepen" -> new DeepenCommand().run(rest, out, err);
-                case "evaluate" -> new EvaluateCommand().run(rest, out, err);
-                case "version" -> version(rest, out, err);
-                default -> usage(err, null, "unknown command '" + name + "'");
-            };
+            return command.run(rest, out, err);
         } catch (Options.HelpRequested h) {
-            out.print(help(name));
+            out.print(command.help());
             return 0;
         } catch (UsageException | IllegalArgumentException e) {
             // IllegalArgumentException: a builder of the library refused a combination; its message names it.
@@ -86,43 +86,15 @@ public final class Main {
         }
     }
 
-    /** The help of one command: synopsis, what it does, its options and its exit statuses. */
-    static String help(String command) {
-        String synopsis, about, options, statuses;
-        switch (command) {
-            case "run" -> {
-                synopsis = RunCommand.SYNOPSIS;
-                about = RunCommand.ABOUT;
-                options = new RunCommand().options().help();
-                statuses = RunCommand.statuses();
-            }
-            case "race" -> {
-                synopsis = RaceCommand.SYNOPSIS;
-                about = RaceCommand.ABOUT;
-                options = new RaceCommand().options().help();
-                statuses = RaceCommand.statuses();
-            }
-            case "deepen" -> {
-                synopsis = DeepenCommand.SYNOPSIS;
-                about = DeepenCommand.ABOUT;
-                options = new DeepenCommand().options().help();
-                statuses = DeepenCommand.statuses();
-            }
-            case "evaluate" -> {
-                synopsis = EvaluateCommand.SYNOPSIS;
-                about = EvaluateCommand.ABOUT;
-                options = new EvaluateCommand().options().help();
-                statuses = EvaluateCommand.statuses();
-            }
-            case "version" -> {
-                return "Usage: scythe version\n\nPrints the library version and the kernel features it found.\n";
-            }
-            default -> {
-                return USAGE;
-            }
-        }
-        return "Usage: " + synopsis + "\n\n" + about + "\n\nOptions:\n" + options + "\nDurations: "
-                + Durations.GRAMMAR.replace(" (bare", "\n  (bare") + ".\n\n" + statuses;
+    /** A new instance of the named command, or null. */
+    static Command command(String name) {
+        return switch (name) {
+            case "run" -> new RunCommand();
+            case "race" -> new RaceCommand();
+            case "deepen" -> new DeepenCommand();
+            case "evaluate" -> new EvaluateCommand();
+            default -> null;
+        };
     }
 
     private static int usage(PrintStream err, String command, String problem) {
@@ -134,9 +106,10 @@ public final class Main {
     private static int version(List<Arg> rest, PrintStream out, PrintStream err) {
         if (!rest.isEmpty()) {
             if (rest.get(0).text().equals("--help") || rest.get(0).text().equals("-h")) {
-                throw new Options.HelpRequested();
+                out.print("Usage: scythe version\n\nPrints the library version and the kernel features it found.\n");
+                return 0;
             }
-            throw new UsageException("version takes no arguments");
+            return usage(err, "version", "version takes no arguments");
         }
         if (!Scythe.isAvailable()) {
             err.println("scythe: native library unavailable: " + Scythe.unavailabilityCause());

@@ -17,9 +17,9 @@ import java.util.Map;
 import java.util.Set;
 
 /** {@code scythe race}: a portfolio of commands separated by {@code :::}. */
-final class RaceCommand {
-    static final String SYNOPSIS = "scythe race [OPTIONS] [--] CMD [ARGS...] ::: CMD [ARGS...] ::: ...";
-    static final String ABOUT = """
+final class RaceCommand extends Command {
+    private static final String SYNOPSIS = "scythe race [OPTIONS] [--] CMD [ARGS...] ::: CMD [ARGS...] ::: ...";
+    private static final String ABOUT = """
             Races the commands (entrants, separated by :::) on one goal. Each entrant is a job of its own, with
             the job options below. Prints a table (entrant, outcome, wall, CPU), the winner and its stdout.""";
     static final int EXIT_NO_WINNER = 1;
@@ -33,6 +33,11 @@ final class RaceCommand {
     private boolean json, base64;
     private final JobOptions job = new JobOptions();
 
+    RaceCommand() {
+        super(SYNOPSIS, ABOUT);
+    }
+
+    @Override
     Options options() {
         Options o = new Options("race")
                 .value("--mode", "M", "first (default): the first success wins and every other entrant is\n"
@@ -53,7 +58,8 @@ final class RaceCommand {
         return job.declare(o);
     }
 
-    static String statuses() {
+    @Override
+    String statuses() {
         return """
                 Exit status:
                   0               an entrant won
@@ -82,6 +88,7 @@ final class RaceCommand {
         return out;
     }
 
+    @Override
     int run(List<Arg> args, PrintStream out, PrintStream err) {
         List<List<Arg>> commands = split(options().parse(args));
         if (base64 && !json) {

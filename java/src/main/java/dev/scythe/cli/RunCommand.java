@@ -11,9 +11,9 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code scythe run}: one command, supervised, with coreutils {@code timeout}'s exit statuses. */
-final class RunCommand {
-    static final String SYNOPSIS = "scythe run [OPTIONS] [--] CMD [ARGS...]";
-    static final String ABOUT = """
+final class RunCommand extends Command {
+    private static final String SYNOPSIS = "scythe run [OPTIONS] [--] CMD [ARGS...]";
+    private static final String ABOUT = """
             Runs CMD as the leader of its own session (and, by default, its own cgroup leaf), supervised by
             Scythe's native loop. When it ends, times out, hits a limit or scythe is interrupted, everything left
             in its session (and cgroup) is killed before scythe exits. CMD's arguments reach it byte for byte.""";
@@ -22,6 +22,11 @@ final class RunCommand {
     private boolean json, base64;
     private final JobOptions job = new JobOptions();
 
+    RunCommand() {
+        super(SYNOPSIS, ABOUT);
+    }
+
+    @Override
     Options options() {
         Options o = new Options("run")
                 .value("--timeout", "D", "wall-clock limit (0 or inf: none); then SIGTERM to the whole job,\n"
@@ -36,7 +41,8 @@ final class RunCommand {
         return job.declareProbes(o, true);
     }
 
-    static String statuses() {
+    @Override
+    String statuses() {
         return """
                 Exit status (as coreutils timeout, docs/cli.md):
                   CMD's own       CMD exited on its own
@@ -52,6 +58,7 @@ final class RunCommand {
                 """;
     }
 
+    @Override
     int run(List<Arg> args, PrintStream out, PrintStream err) {
         List<Arg> command = options().parse(args);
         if (command.isEmpty()) {
