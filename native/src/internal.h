@@ -65,6 +65,11 @@ uint32_t scythe__progress_flags(const scythe__progress *p);
 /* Leader's CPU time (its own and its reaped children's), or -errno. */
 int64_t scythe__os_proc_cpu_ns(pid_t pid);
 
+/* ---- regex.c ---- */
+#include <regex.h>
+/* Compiles regex in the one dialect of the library: POSIX extended, REG_NEWLINE, REG_NOSUB. -EINVAL, -ENOMEM. */
+int scythe__regex_compile(regex_t *re, const char *regex);
+
 /* ---- cgroup.c ---- */
 typedef struct scythe__cgroup {
     bool active;

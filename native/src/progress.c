@@ -49,14 +49,6 @@ static int64_t clamp(int64_t v, int64_t lo, int64_t hi) {
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-int scythe_regex_check(const char *regex) {
-    regex_t re;
-    if (!regex || regcomp(&re, regex, REG_EXTENDED | REG_NOSUB) != 0)
-        return -EINVAL;
-    regfree(&re);
-    return 0;
-}
-
 /* ---- tree: inotify ---- */
 
 static int remember_wd(scythe__progress *p, int wd, const char *path) {
@@ -169,10 +161,8 @@ int scythe__progress_new(scythe__progress **out, const scythe_spawn_options *o) 
     p->ino_fd = -1;
     int rc = 0;
     if ((o->probes & SCYTHE_PROBE_OUTPUT) && o->progress_regex) {
-        if (regcomp(&p->regex, o->progress_regex, REG_EXTENDED | REG_NOSUB) != 0) {
-            rc = -EINVAL;
+        if ((rc = scythe__regex_compile(&p->regex, o->progress_regex)))
             goto fail;
-        }
         p->has_regex = true;
     }
     if (o->probes & SCYTHE_PROBE_TREE) {

@@ -265,6 +265,34 @@ static void test_token_claim_race(void) {
     }
 }
 
+/* Regression: success criteria search whole captured output by lines (REG_NEWLINE), NUL bytes included. */
+static void test_regex_search(void) {
+    int m = -1;
+    const char both[] = "sat\nunsat\n";
+    CHECK_RC(scythe_regex_search(&m, "^unsat$", (const uint8_t *)both, sizeof both - 1));
+    CHECK(m == 1);
+    const char longer[] = "unsatisfiable\n";
+    CHECK_RC(scythe_regex_search(&m, "^unsat$", (const uint8_t *)longer, sizeof longer - 1));
+    CHECK(m == 0);
+    CHECK_RC(scythe_regex_search(&m, "^sat$", (const uint8_t *)both + 4, 6)); /* "unsat\n": not a line of "sat" */
+    CHECK(m == 0);
+    const char nul[] = "c noise\0more\ns UNSATISFIABLE\n"; /* a NUL before the match does not end the text */
+    CHECK_RC(scythe_regex_search(&m, "^s UNSAT", (const uint8_t *)nul, sizeof nul - 1));
+    CHECK(m == 1);
+    CHECK_RC(scythe_regex_search(&m, "more", (const uint8_t *)nul, sizeof nul - 1)); /* text after the NUL */
+    CHECK(m == 1);
+    CHECK_RC(scythe_regex_search(&m, "sat.unsat", (const uint8_t *)both, sizeof both - 1)); /* . stops at \n */
+    CHECK(m == 0);
+    CHECK_RC(scythe_regex_search(&m, "^unsat", (const uint8_t *)both, 5)); /* only text[0..len) is searched */
+    CHECK(m == 0);
+    CHECK_RC(scythe_regex_search(&m, "^$", NULL, 0));
+    CHECK(m == 1);
+    m = -1;
+    CHECK(scythe_regex_search(&m, "(", (const uint8_t *)both, sizeof both - 1) == -EINVAL && m == -1);
+    CHECK(scythe_regex_search(NULL, "x", (const uint8_t *)both, 1) == -EINVAL);
+    CHECK(scythe_regex_check("(") == -EINVAL && scythe_regex_check("^unsat$") == 0);
+}
+
 /* ---- tests: processes -------------------------------------------------------------------------------------------- */
 
 static void test_exit_codes_and_output(void) {
@@ -1194,6 +1222,7 @@ static const struct test tests[] = {
     {"capture_head_tail", test_capture_head_tail},
     {"token_basics", test_token_basics},
     {"token_claim_race", test_token_claim_race},
+    {"regex_search", test_regex_search},
     {"exit_codes_and_output", test_exit_codes_and_output},
     {"spawn_failures", test_spawn_failures},
     {"child_state_is_clean", test_child_state_is_clean},
