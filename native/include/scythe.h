@@ -129,6 +129,12 @@ SCYTHE_API int32_t scythe_token_winner(const scythe_token *token);
 typedef struct scythe_loop scythe_loop;
 typedef struct scythe_job scythe_job;
 
+/* Exit statuses: the library reaps its own children, and only it may. scythe_loop_new(), scythe_spawn() and
+ * scythe_guard_start() set SIGCHLD back to SIG_DFL where the process ignores it (SIG_IGN) and clear SA_NOCLDWAIT from a
+ * handler (the handler stays): either makes the kernel reap children itself and lose their statuses. SIG_DFL also
+ * ignores the signal, but keeps zombies for wait. A status lost anyway (the host reaped with waitpid(-1), or set
+ * SIG_IGN again while a job ran) ends the job with SCYTHE_END_LOST, never with a success. */
+
 SCYTHE_API int scythe_loop_new(scythe_loop **out);
 
 /* Kills (SIGKILL to each session) and reaps every job still running, then frees the loop. Must not race with
@@ -153,6 +159,9 @@ SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
 #define SCYTHE_END_CPU_LIMIT 6 /* its CPU time passed cpu_limit_ns */
 #define SCYTHE_END_MEMORY    7 /* it passed memory_limit_bytes (the OOM killer acted in its cgroup) */
 #define SCYTHE_END_PROCESSES 8 /* it tried to pass process_limit */
+#define SCYTHE_END_LOST      9 /* the leader's exit status could not be collected: another party reaped it (a
+                                  waitpid(-1) elsewhere in the host, or the kernel, if SIGCHLD was set to SIG_IGN or
+                                  SA_NOCLDWAIT after the spawn). exit_code -1, term_signal 0. Never a success. */
 
 /* Containment levels (scythe_spawn_options.containment, scythe_event.containment) */
 #define SCYTHE_CONTAIN_SESSION 0 /* its own session: killpg reaches everything that stays in the process group */
@@ -163,6 +172,9 @@ SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
 #define SCYTHE_EVENT_TREE_WALKED 0x1u /* the progress tree was watched by walking mtimes (forced, or inotify's
                                          watch limit ran out) */
 #define SCYTHE_EVENT_DOSSIER     0x2u /* a hang dossier was written for this job before it was killed */
+#define SCYTHE_EVENT_STATUS_LOST 0x4u /* the leader's exit status could not be collected (exit_code -1, term_signal 0):
+                                         end is SCYTHE_END_LOST, or the end Scythe had already decided (a timeout, a
+                                         cancel, ...), which stays */
 
 typedef struct scythe_event {
     uint64_t user_data;    /* as given in scythe_spawn_options */

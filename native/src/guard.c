@@ -41,6 +41,8 @@ int scythe_guard_start(const char *guard_exe) {
         rc = -EALREADY;
         goto out;
     }
+    if ((rc = scythe__os_keep_child_status()))
+        goto out; /* the guard is our child too */
     if ((memfd = memfd_create("scythe-guard-table", MFD_CLOEXEC)) < 0 || ftruncate(memfd, (off_t)bytes) < 0 ||
         (map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0)) == MAP_FAILED ||
         pipe2(pipefd, O_CLOEXEC) < 0) {

@@ -29,6 +29,9 @@ int scythe__os_pidfd_send_signal(int pidfd, int sig);
 int scythe__os_reap(int pidfd, scythe_event *ev);
 int scythe__os_probe_close_range(void);
 int scythe__os_probe_waitid_pidfd(int pidfd);
+/* Makes sure the kernel keeps our children's exit statuses for us: SIGCHLD back from SIG_IGN to SIG_DFL, SA_NOCLDWAIT
+ * cleared. Called before every spawn. */
+int scythe__os_keep_child_status(void);
 void scythe__os_close(int fd);
 
 /* ---- output.c: head-and-tail capture of one stream ---- */

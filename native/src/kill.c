@@ -12,7 +12,12 @@ int scythe__kill_session(scythe_job *job, int sig) {
     if (sig == SIGKILL && job->cgroup)
         scythe__cgroup_kill(job->cgroup); /* everything in its cgroup, whatever session it moved to */
     int rc = scythe__os_pidfd_send_signal(job->pidfd, sig);
-    /* The leader may already be a zombie (ESRCH) while the rest of its group lives on: killpg still matters. */
+    /* ESRCH through the pidfd: the leader is not even a zombie any more, so another party reaped it (we have not), and
+     * once its group is empty its pid, the group id, may be handed out again. No killpg then: the session's other
+     * processes (at the session level) outlive a leader someone else reaped, but no stranger's group is signalled. */
+    if (rc == -ESRCH)
+        return rc;
+    /* A zombie leader still pins the group id while the rest of its group lives on: killpg matters. */
     if (killpg(job->pid, sig) == 0)
         return 0;
     return rc;

@@ -44,10 +44,12 @@ int scythe_loop_new(scythe_loop **out) {
     uint32_t caps = scythe_capabilities();
     if ((caps & SCYTHE_CAP_REQUIRED) != SCYTHE_CAP_REQUIRED)
         return -ENOSYS;
+    int rc = scythe__os_keep_child_status();
+    if (rc)
+        return rc;
     scythe_loop *loop = calloc(1, sizeof *loop);
     if (!loop)
         return -ENOMEM;
-    int rc = 0;
     loop->evfd = loop->tfd = -1;
     pthread_mutex_init(&loop->lock, NULL);
     loop->evfd_watch.kind = W_EVENTFD;
@@ -148,7 +150,8 @@ static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
         if ((peak = scythe__cgroup_peak_kib(job->cgroup)) >= 0)
             job->ev.max_rss_kib = peak;
         int limit = scythe__cgroup_check(job->cgroup);
-        if (limit && (job->ev.end == SCYTHE_END_SIGNALED || job->ev.end == SCYTHE_END_EXITED))
+        if (limit && (job->ev.end == SCYTHE_END_SIGNALED || job->ev.end == SCYTHE_END_EXITED ||
+                      job->ev.end == SCYTHE_END_LOST))
             job->ev.end = limit; /* e.g. the OOM killer ended the leader */
         scythe__cgroup_destroy(job->cgroup);
     }
@@ -246,14 +249,22 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     scythe__kill_session(job, SIGKILL);
     scythe__guard_remove(job->guard_slot);
     job->guard_slot = 0;
-    int rc = scythe__os_reap(job->pidfd, &job->ev);
-    (void)rc; /* only EINVAL/ECHILD, impossible for our own unreaped child */
+    bool lost = scythe__os_reap(job->pidfd, &job->ev) < 0;
+    if (lost) {
+        /* ECHILD: another party reaped our child (a waitpid(-1) elsewhere in the host, or the kernel because SIGCHLD
+         * was set to SIG_IGN after our last spawn). Its status is gone; an exit we cannot see is never a success. */
+        job->ev.exit_code = -1;
+        job->ev.term_signal = 0;
+        job->ev.flags |= SCYTHE_EVENT_STATUS_LOST;
+    }
     job->ev.reaped_ns = scythe__now_ns();
     scythe__os_close(job->pidfd);
     job->pidfd = -1;
     if (job->end) {
-        job->ev.end = job->end;
+        job->ev.end = job->end; /* decided by us before the exit: still true */
         job->ev.cancel_reason = job->cancel_reason;
+    } else if (lost) {
+        job->ev.end = SCYTHE_END_LOST;
     } else {
         job->ev.end = job->ev.exit_code >= 0 ? SCYTHE_END_EXITED : SCYTHE_END_SIGNALED;
     }

@@ -81,6 +81,28 @@ int scythe__os_probe_waitid_pidfd(int pidfd) {
     return errno == ECHILD ? 0 : -errno;
 }
 
+int scythe__os_keep_child_status(void) {
+    /* With SIGCHLD at SIG_IGN, or with SA_NOCLDWAIT, the kernel reaps our children itself as they exit: waitid then
+     * fails with ECHILD and the exit status is lost. Daemons, and test harnesses such as coreutils' timeout tests,
+     * start programs that way, and exec keeps SIG_IGN. SIG_DFL is safe to restore: the default action of SIGCHLD is
+     * to ignore the signal, yet the kernel keeps zombies for wait. A handler the host installed stays; only its
+     * SA_NOCLDWAIT goes. One sigaction query per spawn is cheap next to posix_spawn. */
+    struct sigaction sa;
+    if (sigaction(SIGCHLD, NULL, &sa) < 0)
+        return -errno;
+    bool ignored = !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN;
+    if (!ignored && !(sa.sa_flags & SA_NOCLDWAIT))
+        return 0;
+    if (ignored) {
+        sa.sa_handler = SIG_DFL;
+        sa.sa_flags = 0;
+        sigemptyset(&sa.sa_mask);
+    } else {
+        sa.sa_flags &= ~SA_NOCLDWAIT;
+    }
+    return sigaction(SIGCHLD, &sa, NULL) < 0 ? -errno : 0;
+}
+
 void scythe__os_close(int fd) {
     /* Never retried: on Linux the fd is gone even when close reports EINTR. */
     if (fd >= 0)

@@ -177,6 +177,8 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         return rc;
     if (o->token && scythe__token_state(o->token))
         return -ECANCELED;
+    if ((rc = scythe__os_keep_child_status()))
+        return rc;
 
     scythe_job *job = calloc(1, sizeof *job);
     if (!job)

@@ -812,6 +812,55 @@ static pid_t start_supervisor(const char *mode, const char *guard, FILE **out) {
     return sup;
 }
 
+/* Regression: a host with SIGCHLD ignored (or SA_NOCLDWAIT) still gets its jobs' real statuses, never a success. */
+static void test_sigchld_ignored_keeps_statuses(void) {
+    const char *modes[] = {"ign", "nocldwait"};
+    for (int k = 0; k < 2; k++) {
+        FILE *f;
+        pid_t child = start_supervisor("--child-sigchld", modes[k], &f);
+        CHECK(child > 0);
+        char line[256] = "";
+        int got = f && fgets(line, sizeof line, f);
+        if (f)
+            fclose(f);
+        int st = 0;
+        CHECK(waitpid(child, &st, 0) == child); /* its jobs exit on their own; it reaps them before it exits */
+        int e1, c1, s1, e2, c2, s2, disposition, waitable;
+        CHECK(got && sscanf(line, "%d %d %d %d %d %d %d %d", &e1, &c1, &s1, &e2, &c2, &s2, &disposition, &waitable) == 8);
+        if (e1 != SCYTHE_END_EXITED || e2 != SCYTHE_END_SIGNALED)
+            fprintf(stderr, "  %s: end/exit/signal of 'exit 3', 'kill -9 $$', disposition, waitable: %s", modes[k], line);
+        CHECK(e1 == SCYTHE_END_EXITED && c1 == 3 && s1 == 0);
+        CHECK(e2 == SCYTHE_END_SIGNALED && c2 == -1 && s2 == SIGKILL);
+        CHECK(disposition == 1); /* SIG_IGN became SIG_DFL; a handler stayed, without SA_NOCLDWAIT */
+        CHECK(waitable == 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    CHECK(no_children());
+}
+
+/* Regression: a leader that another party reaped ends SCYTHE_END_LOST with exit_code -1, never EXITED 0. */
+static void test_reaped_elsewhere_is_lost(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"sh", "-c", "exit 0", NULL};
+    o.argv = argv;
+    int rc;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    /* Deterministic: the loop is not running, so this blocking waitpid is first to reap the leader. */
+    int st;
+    CHECK(waitpid(scythe_job_pid(job), &st, 0) == scythe_job_pid(job) && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    scythe_event ev;
+    CHECK(collect(loop, &ev, 1) == 1);
+    CHECK(ev.end == SCYTHE_END_LOST && ev.exit_code == -1 && ev.term_signal == 0);
+    CHECK(ev.flags & SCYTHE_EVENT_STATUS_LOST);
+    CHECK(scythe_job_cancel(job, 1) == -EALREADY);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    CHECK(no_children());
+}
+
 /* The supervisor is killed with SIGKILL while its jobs run: the guard kills every session within a second. */
 static void test_guard_kills_sessions_of_a_dead_supervisor(void) {
     const char *guard = getenv("SCYTHE_GUARD");
@@ -1210,6 +1259,52 @@ static int child_report(void) {
     return 0;
 }
 
+static void on_sigchld(int sig) {
+    (void)sig;
+}
+
+/* A host with SIGCHLD ignored ("ign", set after scythe_loop_new, so scythe_spawn must undo it) or handled with
+ * SA_NOCLDWAIT ("nocldwait", set before scythe_loop_new). Prints end, exit code and signal of 'exit 3' and of
+ * 'kill -9 $$', then 1 if the disposition is as it should be now, then the number of waitable children left. */
+static int child_sigchld(const char *how) {
+    int ign = !strcmp(how, "ign");
+    struct sigaction sa = {0}, now;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = ign ? SIG_IGN : on_sigchld;
+    sa.sa_flags = ign ? 0 : SA_NOCLDWAIT;
+    scythe_loop *loop;
+    if ((!ign && sigaction(SIGCHLD, &sa, NULL)) || scythe_loop_new(&loop) || (ign && sigaction(SIGCHLD, &sa, NULL)))
+        return 2;
+    const char *exits[] = {"sh", "-c", "exit 3", NULL}, *killed[] = {"sh", "-c", "kill -9 $$", NULL};
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    scythe_job *jobs[2];
+    scythe_event evs[2], by_job[2];
+    for (int i = 0; i < 2; i++) {
+        o.argv = i ? killed : exits;
+        o.user_data = (uint64_t)i;
+        int rc = scythe_spawn(&jobs[i], loop, &o);
+        if (rc) {
+            fprintf(stderr, "  --child-sigchld %s: scythe_spawn: %s\n", how, scythe_strerror(rc));
+            return 3;
+        }
+    }
+    if (collect(loop, evs, 2) != 2)
+        return 4;
+    for (int i = 0; i < 2; i++)
+        by_job[evs[i].user_data] = evs[i];
+    sigaction(SIGCHLD, NULL, &now);
+    int disposition = ign ? now.sa_handler == SIG_DFL
+                          : now.sa_handler == on_sigchld && !(now.sa_flags & SA_NOCLDWAIT);
+    siginfo_t si = {0};
+    int waitable = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
+    printf("%d %d %d %d %d %d %d %d\n", by_job[0].end, by_job[0].exit_code, by_job[0].term_signal, by_job[1].end,
+           by_job[1].exit_code, by_job[1].term_signal, disposition, waitable);
+    for (int i = 0; i < 2; i++)
+        scythe_job_free(jobs[i]);
+    scythe_loop_free(loop);
+    return 0;
+}
+
 /* ---- runner -------------------------------------------------------------------------------------------------------- */
 
 struct test {
@@ -1239,6 +1334,8 @@ static const struct test tests[] = {
     {"stall_output_probe", test_stall_output_probe},
     {"stall_heartbeat_and_host_probes", test_stall_heartbeat_and_host_probes},
     {"cpu_limit", test_cpu_limit},
+    {"sigchld_ignored_keeps_statuses", test_sigchld_ignored_keeps_statuses},
+    {"reaped_elsewhere_is_lost", test_reaped_elsewhere_is_lost},
     {"guard_kills_sessions_of_a_dead_supervisor", test_guard_kills_sessions_of_a_dead_supervisor},
     {"guard_kills_and_removes_the_cgroups_of_a_dead_supervisor",
      test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor},
@@ -1252,6 +1349,8 @@ static const struct test tests[] = {
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--child-report"))
         return child_report();
+    if (argc > 2 && !strcmp(argv[1], "--child-sigchld"))
+        return child_sigchld(argv[2]);
     if (argc > 2 && !strcmp(argv[1], "--child-guarded-cgroup")) { /* the same, with escapees in its cgroups */
         scythe_loop *loop;
         if (scythe_guard_start(argv[2]) || scythe_loop_new(&loop))
