@@ -291,7 +291,13 @@ SCYTHE_API int32_t scythe_job_pid(const scythe_job *job);
 SCYTHE_API int scythe_job_pidfd(const scythe_job *job);
 
 /* Asks the loop to end the job: TERM to the whole session (and CONT, so stopped processes see it), then KILL after
- * the grace period. Any thread. -EALREADY if the job already ended or was already being cancelled. */
+ * the grace period. Any thread; lock-free.
+ *
+ * Returns 0 if and only if the job's event will say SCYTHE_END_CANCELLED with this reason: the request got in before
+ * the loop decided how the job ends. A leader that had already exited on its own when the loop took the request is
+ * not signalled; its event still says CANCELLED, with the real exit_code / term_signal. Returns -EALREADY if the job
+ * already ended or its end was already decided (its exit seen, a timeout, a stall, a CPU, memory or process limit,
+ * its token, an earlier cancel); its event then says that end. A job freed by scythe_job_free() has no event. */
 SCYTHE_API int scythe_job_cancel(scythe_job *job, uint32_t reason);
 
 /* Captured output of a PIPE stream (1 stdout, 2 stderr), valid once the job's event was delivered and until the

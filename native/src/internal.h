@@ -137,7 +137,9 @@ struct scythe_job {
     int state;
     int end;                   /* SCYTHE_END_* once decided by us (timeout/cancel), else 0 */
     uint32_t cancel_reason;
-    _Atomic uint64_t cancel_request; /* SCYTHE_TOKEN_CANCELLED_BIT | reason, set by any thread */
+    /* The cancel door: 0 (open), SCYTHE_TOKEN_CANCELLED_BIT | reason (a request from any thread, by compare-and-set
+     * from 0), or SCYTHE__CANCEL_CLOSED once the loop decided the job's end (see scythe__close_cancel_door). */
+    _Atomic uint64_t cancel_request;
     bool detached;             /* freed by the host before completion: no event, freed by the loop */
     bool killed_hard;          /* SIGKILL already sent */
     scythe_token *token;
@@ -187,10 +189,16 @@ void scythe__loop_wake(scythe_loop *loop);
 int scythe__loop_add(scythe_loop *loop, scythe_job *job);
 
 /* ---- kill.c ---- */
+#define SCYTHE__CANCEL_CLOSED (UINT64_C(1) << 63) /* never a request: those are SCYTHE_TOKEN_CANCELLED_BIT | reason */
+/* Closes the job's cancel door for good and returns the request that got in first (SCYTHE_TOKEN_CANCELLED_BIT |
+ * reason), or 0. The loop calls it whenever it decides how a running job ends (its exit observed, a timeout, a stall,
+ * a limit, a token); a request found there wins: the end is SCYTHE_END_CANCELLED with its reason. */
+uint64_t scythe__close_cancel_door(scythe_job *job);
 /* Sends sig to the job's whole session: the leader through its pidfd, the rest of the group by killpg. Only while
  * the leader is unreaped, so the group id cannot have been reused; afterwards -ESRCH. */
 int scythe__kill_session(scythe_job *job, int sig);
-/* Starts ending a running job for `end` (SCYTHE_END_TIMEOUT / _CANCELLED): TERM + CONT, KILL after the grace. */
+/* Starts ending a running job for `end` (SCYTHE_END_TIMEOUT / _CANCELLED / ...): TERM + CONT, KILL after the grace.
+ * Closes the cancel door first: a pending scythe_job_cancel request turns `end` into CANCELLED with its reason. */
 void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now);
 /* Sends KILL if the grace of a terminating job has run out. */
 void scythe__escalate(scythe_job *job, int64_t now);

@@ -243,6 +243,15 @@ static void maybe_complete(scythe_loop *loop, scythe_job *job, int64_t now) {
 static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     if (job->state >= J_REAPED)
         return;
+    if (job->state == J_RUNNING) {
+        /* The leader exited before we decided anything: that decides the end, unless a cancel request got in
+         * first, which then wins (its 0 promised a CANCELLED event; the real exit status is reported with it). */
+        uint64_t req = scythe__close_cancel_door(job);
+        if (req) {
+            job->end = SCYTHE_END_CANCELLED;
+            job->cancel_reason = (uint32_t)req;
+        }
+    }
     job->ev.exit_ns = scythe__now_ns();
     /* Whatever the leader left in its session dies with it, and before the reap, while the group id is still
      * pinned by the zombie leader. */
@@ -486,17 +495,14 @@ int scythe_loop_live_jobs(scythe_loop *loop, size_t *out) {
 int scythe_job_cancel(scythe_job *job, uint32_t reason) {
     if (!job)
         return -EINVAL;
-    scythe_loop *loop = job->loop;
-    int rc = -EALREADY;
-    uint64_t expected = 0;
-    pthread_mutex_lock(&loop->lock);
-    if (job->state == J_RUNNING &&
-        atomic_compare_exchange_strong(&job->cancel_request, &expected, SCYTHE_TOKEN_CANCELLED_BIT | reason))
-        rc = 0;
-    pthread_mutex_unlock(&loop->lock);
-    if (!rc)
-        scythe__loop_wake(loop);
-    return rc;
+    /* Through the door, lock-free: it is open only until the loop decides the job's end (scythe__close_cancel_door),
+     * so a request that gets in is the one that decides it. */
+    uint64_t open = 0;
+    if (!atomic_compare_exchange_strong_explicit(&job->cancel_request, &open, SCYTHE_TOKEN_CANCELLED_BIT | reason,
+                                                 memory_order_acq_rel, memory_order_acquire))
+        return -EALREADY;
+    scythe__loop_wake(job->loop);
+    return 0;
 }
 
 int scythe_job_progress(scythe_job *job) {

@@ -857,6 +857,95 @@ static void test_reaped_elsewhere_is_lost(void) {
     CHECK(ev.flags & SCYTHE_EVENT_STATUS_LOST);
     CHECK(scythe_job_cancel(job, 1) == -EALREADY);
     scythe_job_free(job);
+    /* A cancel that got in before the loop saw anything still decides the end; the status is just as lost. */
+    job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    CHECK(waitpid(scythe_job_pid(job), &st, 0) == scythe_job_pid(job));
+    CHECK_RC(scythe_job_cancel(job, 55));
+    CHECK(collect(loop, &ev, 1) == 1);
+    CHECK(ev.end == SCYTHE_END_CANCELLED && ev.cancel_reason == 55 && ev.exit_code == -1 && ev.term_signal == 0);
+    CHECK(ev.flags & SCYTHE_EVENT_STATUS_LOST);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    CHECK(no_children());
+}
+
+struct canceller {
+    _Atomic(scythe_job *) job; /* set by the test for each round, cleared by the canceller when it is done */
+    _Atomic int64_t at_ns;     /* when to cancel */
+    _Atomic int rc;
+    _Atomic int stop;
+};
+
+static void *cancel_thread(void *p) {
+    struct canceller *c = p;
+    while (!atomic_load(&c->stop)) {
+        scythe_job *job = atomic_load(&c->job);
+        if (!job)
+            continue;
+        int64_t at = atomic_load(&c->at_ns);
+        while (scythe__now_ns() < at) {
+        }
+        atomic_store(&c->rc, scythe_job_cancel(job, 77));
+        atomic_store(&c->job, NULL);
+    }
+    return NULL;
+}
+
+/* Regression: scythe_job_cancel returns 0 exactly when the event says CANCELLED with its reason, even when the cancel
+ * races the leader's own exit (it once returned 0 for jobs then reported as EXITED 0: a success). */
+static void test_cancel_racing_exit_tells_the_truth(void) {
+    enum { ROUNDS = 500 };
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    int fds = count_fds();
+    struct canceller c = {0};
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, cancel_thread, &c) == 0);
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"true", NULL};
+    o.argv = argv;
+    int won_signalled = 0, won_after_exit = 0, lost = 0, wrong = 0, spread_us = 1500;
+    unsigned seed = 12345;
+    for (int r = 0; r < ROUNDS && !wrong; r++) {
+        scythe_job *job;
+        int rc = scythe_spawn(&job, loop, &o);
+        if (rc) {
+            wrong++;
+            break;
+        }
+        /* A random moment around the leader's exit (true exits about a millisecond after the spawn returns here). */
+        atomic_store(&c.at_ns, scythe__now_ns() + (int64_t)(rand_r(&seed) % spread_us) * 1000);
+        atomic_store(&c.job, job);
+        scythe_event ev = {0};
+        size_t got = collect(loop, &ev, 1);
+        while (atomic_load(&c.job)) {
+        }
+        int crc = atomic_load(&c.rc);
+        int cancelled = got == 1 && ev.end == SCYTHE_END_CANCELLED && ev.cancel_reason == 77;
+        if (got != 1 || (crc == 0) != cancelled || (crc != 0 && crc != -EALREADY) ||
+            (crc && !(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0))) {
+            fprintf(stderr, "  round %d: cancel returned %d, event end %d exit %d signal %d reason %u\n", r, crc, ev.end,
+                    ev.exit_code, ev.term_signal, ev.cancel_reason);
+            wrong++;
+        } else if (crc) {
+            lost++;
+        } else if (ev.exit_code == 0) {
+            won_after_exit++; /* the leader had exited on its own, the request was in first: still CANCELLED */
+        } else {
+            won_signalled++;
+        }
+        if (scythe_job_cancel(job, 78) != -EALREADY)
+            wrong++;
+        scythe_job_free(job);
+    }
+    atomic_store(&c.stop, 1);
+    pthread_join(th, NULL);
+    printf("     %d rounds: cancel won %d times (%d of them after the leader's own exit 0), came too late %d times\n",
+           ROUNDS, won_signalled + won_after_exit, won_after_exit, lost);
+    CHECK(wrong == 0);
+    CHECK(won_signalled + won_after_exit > 0 && lost > 0); /* both outcomes really raced */
+    CHECK(count_fds() == fds);
     scythe_loop_free(loop);
     CHECK(no_children());
 }
@@ -1336,6 +1425,7 @@ static const struct test tests[] = {
     {"cpu_limit", test_cpu_limit},
     {"sigchld_ignored_keeps_statuses", test_sigchld_ignored_keeps_statuses},
     {"reaped_elsewhere_is_lost", test_reaped_elsewhere_is_lost},
+    {"cancel_racing_exit_tells_the_truth", test_cancel_racing_exit_tells_the_truth},
     {"guard_kills_sessions_of_a_dead_supervisor", test_guard_kills_sessions_of_a_dead_supervisor},
     {"guard_kills_and_removes_the_cgroups_of_a_dead_supervisor",
      test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor},
