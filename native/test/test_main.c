@@ -1048,6 +1048,91 @@ static void test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor(void) 
            " leaves removed\n", n, leaders - 2);
 }
 
+/* The first line of a small /proc file, without its newline ("" if unreadable). */
+static void read_proc(int pid, const char *what, char *buf, size_t n) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, what);
+    buf[0] = 0;
+    if (!strcmp(what, "exe")) {
+        ssize_t k = readlink(path, buf, n - 1);
+        buf[k > 0 ? k : 0] = 0;
+        return;
+    }
+    FILE *f = fopen(path, "r");
+    if (f && fgets(buf, (int)n, f))
+        buf[strcspn(buf, "\n")] = 0;
+    if (f)
+        fclose(f);
+}
+
+/* A zombie of `parent` (a child it failed to reap): the pid is still listed, dead, with that parent. */
+static int zombie_of(int pid, int parent) {
+    char state;
+    int ppid;
+    return session_of_full(pid, &state, &ppid) >= 0 && state == 'Z' && ppid == parent;
+}
+
+/* Regression: a guard killed by someone is reaped and replaced at once on the same table, so a later kill -9 of the
+ * supervisor still kills its jobs. */
+static void test_guard_restarted_after_its_death(void) {
+    const char *guard = getenv("SCYTHE_GUARD");
+    if (!guard) {
+        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+        return;
+    }
+    FILE *f;
+    pid_t sup = start_supervisor("--child-guard-restart", guard, &f);
+    CHECK(sup > 0);
+    int g[4] = {0, 0, 0, 0}, job = 0, waitable = -1;
+    unsigned long long restarts = 0;
+    int got = f && fscanf(f, "%d %d %d %d %d %llu %d", &g[0], &g[1], &g[2], &g[3], &job, &restarts, &waitable) == 7;
+    if (f)
+        fclose(f);
+    /* Everything is looked at while the supervisor lives; then it is killed, and its job must die with it. */
+    char comm[64], exe[512], cmdline[64];
+    for (int i = 0; i < 200; i++) { /* a guard names itself first thing, but it may not have run yet */
+        read_proc(g[3], "comm", comm, sizeof comm);
+        if (!strcmp(comm, "scythe-guard"))
+            break;
+        usleep(10000);
+    }
+    read_proc(g[3], "exe", exe, sizeof exe);
+    read_proc(g[3], "cmdline", cmdline, sizeof cmdline); /* argv[0], up to its NUL */
+    char state;
+    int ppid = 0, g2_sid = g[3] > 0 ? session_of_full(g[3], &state, &ppid) : -1;
+    int new_guard_ok = g2_sid == g[3] && ppid == sup && state != 'Z' && !strcmp(comm, "scythe-guard") &&
+                       !strcmp(cmdline, "scythe-guard") && strstr(exe, "/scythe-guard-copy-") != NULL;
+    int distinct = 1, zombies = 0;
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            distinct &= g[i] > 0 && g[i] != g[j];
+    for (int i = 0; i < 3; i++)
+        zombies += g[i] > 0 && zombie_of(g[i], sup);
+    int job_alive = job > 0 && count_session(job) >= 1;
+    int64_t t0 = scythe__now_ns();
+    kill(sup, SIGKILL);
+    waitpid(sup, NULL, 0);
+    int job_gone = job > 0 && session_gone(job);
+    double ms = (double)(scythe__now_ns() - t0) / 1e6;
+    int guard_gone = g[3] > 0 && pid_dead(g[3]); /* it exits once it has done its work */
+    if (!job_gone && job > 0)
+        kill(job, SIGKILL); /* the test's own leftovers, by pid: the job leads its session alone */
+    if (!guard_gone && g[3] > 0 && new_guard_ok)
+        kill(g[3], SIGKILL);
+    if (!got || !new_guard_ok || restarts != 3 || !distinct || zombies || waitable)
+        fprintf(stderr, "  guards %d %d %d %d, job %d, restarts %llu, waitable %d; last guard: comm '%s' argv0 '%s' exe '%s'\n",
+                g[0], g[1], g[2], g[3], job, restarts, waitable, comm, cmdline, exe);
+    CHECK(got);
+    CHECK(restarts == 3 && distinct);
+    CHECK(new_guard_ok);
+    CHECK(zombies == 0 && waitable == 0); /* the dead guards were reaped */
+    CHECK(job_alive);
+    CHECK(job_gone);
+    printf("     guard killed 3 times, restarted 3 times; the job's session gone %.1f ms after a kill -9 of the supervisor\n", ms);
+    CHECK(ms < 2000);
+    CHECK(guard_gone);
+}
+
 static void test_dossier_before_the_kill(void) {
     char dir[] = "/tmp/scythe-dossier-XXXXXX";
     CHECK(mkdtemp(dir));
@@ -1348,6 +1433,65 @@ static int child_report(void) {
     return 0;
 }
 
+/* Runs `loop` (up to 5 s) until the guard was restarted n times. */
+static int run_until_restarts(scythe_loop *loop, uint64_t n) {
+    int64_t until = scythe__now_ns() + 5000000000LL;
+    while (scythe_guard_restarts() < n && scythe__now_ns() < until) {
+        size_t k;
+        scythe_event ev;
+        if (scythe_loop_run(&k, loop, &ev, 1, 100))
+            return 0;
+    }
+    return scythe_guard_restarts() >= n;
+}
+
+/* A supervisor whose guard is killed three times, each death to be seen by another loop: one made before the guard
+ * started, one made after it (it must have been moved to the first replacement), one made after the first restart.
+ * The guard runs from a copy deleted at once, as hosts do. Prints the four guards' pids, its job's, the restart
+ * count and whether a child of its is waitable (a zombie), then waits to be killed. */
+static int child_guard_restart(const char *guard_src) {
+    char copy[] = "/tmp/scythe-guard-copy-XXXXXX";
+    int in = open(guard_src, O_RDONLY | O_CLOEXEC), out = mkstemp(copy);
+    char buf[65536];
+    ssize_t n;
+    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            return 2;
+    if (in < 0 || out < 0 || fchmod(out, 0755) < 0)
+        return 2;
+    close(in);
+    close(out); /* or the exec fails with ETXTBSY */
+    scythe_loop *loops[3];
+    if (scythe_loop_new(&loops[0]))
+        return 2;
+    int rc = scythe_guard_start(copy);
+    unlink(copy);
+    if (rc || scythe_loop_new(&loops[1]))
+        return 3;
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *sleeper[] = {"sleep", "300", NULL};
+    o.argv = sleeper;
+    scythe_job *job;
+    if (scythe_spawn(&job, loops[1], &o))
+        return 4;
+    pid_t g[4] = {scythe_guard_pid()};
+    for (int i = 0; i < 3; i++) {
+        if (i == 2 && scythe_loop_new(&loops[2]))
+            return 2;
+        if (g[i] > 0)
+            kill(g[i], SIGKILL);
+        run_until_restarts(loops[i], (uint64_t)i + 1);
+        g[i + 1] = scythe_guard_pid();
+    }
+    siginfo_t si = {0};
+    int waitable = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
+    printf("%d %d %d %d %d %llu %d\n", (int)g[0], (int)g[1], (int)g[2], (int)g[3], scythe_job_pid(job),
+           (unsigned long long)scythe_guard_restarts(), waitable);
+    fflush(stdout);
+    pause();
+    return 0;
+}
+
 static void on_sigchld(int sig) {
     (void)sig;
 }
@@ -1429,6 +1573,7 @@ static const struct test tests[] = {
     {"guard_kills_sessions_of_a_dead_supervisor", test_guard_kills_sessions_of_a_dead_supervisor},
     {"guard_kills_and_removes_the_cgroups_of_a_dead_supervisor",
      test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor},
+    {"guard_restarted_after_its_death", test_guard_restarted_after_its_death},
     {"dossier_before_the_kill", test_dossier_before_the_kill},
     {"signal_storm_causes_no_spurious_failure", test_signal_storm_causes_no_spurious_failure},
     {"stale_handle_after_pid_reuse", test_stale_handle_after_pid_reuse},
@@ -1441,6 +1586,8 @@ int main(int argc, char **argv) {
         return child_report();
     if (argc > 2 && !strcmp(argv[1], "--child-sigchld"))
         return child_sigchld(argv[2]);
+    if (argc > 2 && !strcmp(argv[1], "--child-guard-restart"))
+        return child_guard_restart(argv[2]);
     if (argc > 2 && !strcmp(argv[1], "--child-guarded-cgroup")) { /* the same, with escapees in its cgroups */
         scythe_loop *loop;
         if (scythe_guard_start(argv[2]) || scythe_loop_new(&loop))
