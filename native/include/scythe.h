@@ -31,7 +31,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------------- */
 
 #define SCYTHE_VERSION_MAJOR 0
-#define SCYTHE_VERSION_MINOR 1
+#define SCYTHE_VERSION_MINOR 2
 #define SCYTHE_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch, as returned by scythe_version(). */
 #define SCYTHE_VERSION_NUMBER ((SCYTHE_VERSION_MAJOR << 16) | (SCYTHE_VERSION_MINOR << 8) | SCYTHE_VERSION_PATCH)
