@@ -899,7 +899,7 @@ static void test_cancel_racing_exit_tells_the_truth(void) {
     scythe_loop *loop;
     CHECK_RC(scythe_loop_new(&loop));
     int fds = count_fds();
-    struct canceller c = {0};
+    struct canceller c = {.job = NULL};
     pthread_t th;
     CHECK(pthread_create(&th, NULL, cancel_thread, &c) == 0);
     scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
