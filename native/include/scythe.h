@@ -343,8 +343,9 @@ SCYTHE_API int scythe_regex_search(int *matched, const char *regex, const uint8_
  * same table, so every live job is guarded again, counts a restart and returns from scythe_loop_run soon, so the
  * host can log scythe_guard_restarts() and the new scythe_guard_pid(). Between the death and the restart (the time
  * a loop takes to wake up) a kill -9 of this process would leave the jobs running. A death goes unnoticed while no
- * loop runs, until one does. If the restart fails, no guard runs: scythe_guard_pid() returns 0, the count stays, and
- * the host may call scythe_guard_start() again, which guards the live jobs too. */
+ * loop runs, until one does. A guard that exits on its own (it could not run: an executable that does not match this
+ * library) is not restarted. If the restart fails or is not tried, no guard runs: scythe_guard_pid() returns 0, the
+ * count stays, and the host may call scythe_guard_start() again, which guards the live jobs too. */
 SCYTHE_API int scythe_guard_start(const char *guard_exe);
 
 /* The running guard's pid, or 0 if none runs (never started, or its restart failed). */

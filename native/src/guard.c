@@ -241,7 +241,8 @@ bool scythe__guard_check(void) {
     pthread_mutex_lock(&guard_lock);
     /* Loops race here on the same death: only the first finds the guard to reap; the others find the replacement
      * alive (or no guard) and do nothing. */
-    int dead = guard_pidfd >= 0 ? scythe__os_reap_if_exited(guard_pidfd) : 0;
+    int exit_code;
+    int dead = guard_pidfd >= 0 ? scythe__os_reap_if_exited(guard_pidfd, &exit_code) : 0;
     if (dead == 0 || dead < 0) { /* alive, or a waitid error that tells nothing */
         pthread_mutex_unlock(&guard_lock);
         return false;
@@ -251,14 +252,16 @@ bool scythe__guard_check(void) {
     guard_pidfd = -1;
     pid_t pid;
     int pidfd = -1, line;
-    if (scythe__os_keep_child_status() == 0 && spawn_guard_locked(&pid, &pidfd, &line) == 0) {
+    /* Killed (kill -9, the OOM killer): start another. Exited on its own while we live: it could not run (a guard
+     * executable that does not match this library); another would only do the same, in a loop. */
+    if (exit_code < 0 && scythe__os_keep_child_status() == 0 && spawn_guard_locked(&pid, &pidfd, &line) == 0) {
         scythe__os_close(lifeline); /* its reader is dead: nothing to signal any more */
         lifeline = line;
         guard_pid = pid;
         guard_pidfd = pidfd;
         atomic_fetch_add_explicit(&restarts, 1, memory_order_release);
     } else {
-        /* No guard now; scythe_guard_pid() says so with 0, and scythe_guard_start() may be called again. */
+        /* No guard now: scythe_guard_pid() says so with 0, and scythe_guard_start() may be called again. */
         scythe__os_close(lifeline);
         lifeline = -1;
         pidfd = -1;

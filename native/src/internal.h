@@ -32,8 +32,9 @@ int scythe__os_probe_waitid_pidfd(int pidfd);
 /* Makes sure the kernel keeps our children's exit statuses for us: SIGCHLD back from SIG_IGN to SIG_DFL, SA_NOCLDWAIT
  * cleared. Called before every spawn. */
 int scythe__os_keep_child_status(void);
-/* Reaps the process behind pidfd if it exited: 1 (reaped, or already reaped by someone else), 0 (still running). */
-int scythe__os_reap_if_exited(int pidfd);
+/* Reaps the process behind pidfd if it exited: 1 (reaped, or already reaped by someone else), 0 (still running);
+ * *exit_code is its exit status if it exited on its own, else -1 (killed by a signal, or status unknown). */
+int scythe__os_reap_if_exited(int pidfd, int *exit_code);
 void scythe__os_close(int fd);
 
 /* ---- output.c: head-and-tail capture of one stream ---- */
@@ -104,7 +105,8 @@ int scythe__guard_add(pid_t pid);   /* slot + 1, or 0 without a guard */
 /* Links a new loop into the global list (scythe__loop_link) under the guard's lock, so it watches the current guard. */
 int scythe__guard_attach(scythe_loop *loop);
 /* A loop saw the guard's pidfd readable. If the guard died: reaps it, starts a new one on the same table (or leaves
- * none if that fails) and returns true; false if the guard runs (another loop already replaced it). */
+ * none if that fails, or if the guard exited on its own) and returns true; false if the guard runs (another loop
+ * already replaced it). */
 bool scythe__guard_check(void);
 void scythe__guard_remove(int slot); /* before the leader is reaped, so the guard never sees a recycled pid */
 

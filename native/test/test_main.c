@@ -1133,6 +1133,33 @@ static void test_guard_restarted_after_its_death(void) {
     CHECK(guard_gone);
 }
 
+/* Regression: a guard that exits on its own (it cannot run) is reaped and not restarted in a loop; a later
+ * scythe_guard_start() starts a working one. */
+static void test_guard_that_cannot_run_is_not_restarted(void) {
+    const char *guard = getenv("SCYTHE_GUARD");
+    if (!guard) {
+        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+        return;
+    }
+    FILE *f;
+    pid_t sup = start_supervisor("--child-guard-broken", guard, &f);
+    CHECK(sup > 0);
+    int broken = 0, after = -1, waitable = -1, rc = -1, good = 0, st = 0;
+    unsigned long long restarts = 99;
+    int got = f && fscanf(f, "%d %d %llu %d %d %d", &broken, &after, &restarts, &waitable, &rc, &good) == 6;
+    if (f)
+        fclose(f);
+    CHECK(waitpid(sup, &st, 0) == sup); /* it exits on its own, and its working guard with it */
+    int good_gone = good > 0 && pid_dead(good);
+    if (!got || restarts)
+        fprintf(stderr, "  broken guard %d, then %d, %llu restarts, waitable %d; scythe_guard_start: %d, guard %d\n",
+                broken, after, restarts, waitable, rc, good);
+    CHECK(got && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(broken > 0 && after == 0 && restarts == 0 && waitable == 0);
+    CHECK(rc == 0 && good > 0 && good != broken);
+    CHECK(good_gone);
+}
+
 static void test_dossier_before_the_kill(void) {
     char dir[] = "/tmp/scythe-dossier-XXXXXX";
     CHECK(mkdtemp(dir));
@@ -1492,6 +1519,35 @@ static int child_guard_restart(const char *guard_src) {
     return 0;
 }
 
+/* A supervisor whose guard cannot run (/bin/false stands in for a mismatched executable): prints that guard's pid,
+ * the pid after its death was seen, the restart count, whether a child is waitable (a zombie), then the result of
+ * scythe_guard_start(guard) and the new guard's pid. Exits normally. */
+static int child_guard_broken(const char *guard) {
+    scythe_loop *loop;
+    if (scythe_loop_new(&loop) || scythe_guard_start("/bin/false"))
+        return 2;
+    pid_t broken = scythe_guard_pid();
+    int64_t until = scythe__now_ns() + 2000000000LL, quiet = 0;
+    /* Until it is seen dead, and then 300 ms more, in which a restart loop would show. */
+    while (scythe__now_ns() < until && (!quiet || scythe__now_ns() < quiet)) {
+        size_t k;
+        scythe_event ev;
+        if (scythe_loop_run(&k, loop, &ev, 1, 50))
+            return 3;
+        if (!quiet && scythe_guard_pid() == 0)
+            quiet = scythe__now_ns() + 300000000LL;
+    }
+    pid_t after = scythe_guard_pid();
+    siginfo_t si = {0};
+    int waitable = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
+    int rc = scythe_guard_start(guard);
+    printf("%d %d %llu %d %d %d\n", (int)broken, (int)after, (unsigned long long)scythe_guard_restarts(), waitable, rc,
+           (int)scythe_guard_pid());
+    fflush(stdout);
+    scythe_loop_free(loop);
+    return 0;
+}
+
 static void on_sigchld(int sig) {
     (void)sig;
 }
@@ -1574,6 +1630,7 @@ static const struct test tests[] = {
     {"guard_kills_and_removes_the_cgroups_of_a_dead_supervisor",
      test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor},
     {"guard_restarted_after_its_death", test_guard_restarted_after_its_death},
+    {"guard_that_cannot_run_is_not_restarted", test_guard_that_cannot_run_is_not_restarted},
     {"dossier_before_the_kill", test_dossier_before_the_kill},
     {"signal_storm_causes_no_spurious_failure", test_signal_storm_causes_no_spurious_failure},
     {"stale_handle_after_pid_reuse", test_stale_handle_after_pid_reuse},
@@ -1588,6 +1645,8 @@ int main(int argc, char **argv) {
         return child_sigchld(argv[2]);
     if (argc > 2 && !strcmp(argv[1], "--child-guard-restart"))
         return child_guard_restart(argv[2]);
+    if (argc > 2 && !strcmp(argv[1], "--child-guard-broken"))
+        return child_guard_broken(argv[2]);
     if (argc > 2 && !strcmp(argv[1], "--child-guarded-cgroup")) { /* the same, with escapees in its cgroups */
         scythe_loop *loop;
         if (scythe_guard_start(argv[2]) || scythe_loop_new(&loop))
