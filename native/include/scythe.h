@@ -324,9 +324,9 @@ SCYTHE_API int scythe_job_progress(scythe_job *job);
 /* 0 if `regex` compiles in that dialect, else -EINVAL (-ENOMEM if the regex library ran out of memory). */
 SCYTHE_API int scythe_regex_check(const char *regex);
 
-/* Success criteria on output: searches text[0..len) for `regex` and sets *matched to 1 (a match anywhere) or 0.
- * A NUL byte in text does not end it (though . matches no NUL, as POSIX has it); text need not be NUL-terminated. Returns 0, -EINVAL for an invalid
- * regex (or NULL matched, or NULL text with len > 0), -ENOMEM, -EOVERFLOW for len >= 2 GiB. */
+/* Success criteria on output: searches text[0..len) for `regex` and sets *matched to 1 (a match anywhere) or 0. A NUL
+ * byte in text does not end it (though . matches no NUL, as POSIX has it); text need not be NUL-terminated. Returns 0,
+ * -EINVAL for an invalid regex (or NULL matched, or NULL text with len > 0), -ENOMEM, -EOVERFLOW for len >= 2 GiB. */
 SCYTHE_API int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len);
 
 /* ---- crash safety ---------------------------------------------------------------------------------------------- */

@@ -826,9 +826,11 @@ static void test_sigchld_ignored_keeps_statuses(void) {
         int st = 0;
         CHECK(waitpid(child, &st, 0) == child); /* its jobs exit on their own; it reaps them before it exits */
         int e1, c1, s1, e2, c2, s2, disposition, waitable;
-        CHECK(got && sscanf(line, "%d %d %d %d %d %d %d %d", &e1, &c1, &s1, &e2, &c2, &s2, &disposition, &waitable) == 8);
+        CHECK(got &&
+              sscanf(line, "%d %d %d %d %d %d %d %d", &e1, &c1, &s1, &e2, &c2, &s2, &disposition, &waitable) == 8);
         if (e1 != SCYTHE_END_EXITED || e2 != SCYTHE_END_SIGNALED)
-            fprintf(stderr, "  %s: end/exit/signal of 'exit 3', 'kill -9 $$', disposition, waitable: %s", modes[k], line);
+            fprintf(stderr, "  %s: end/exit/signal of 'exit 3', 'kill -9 $$', disposition, waitable: %s", modes[k],
+                    line);
         CHECK(e1 == SCYTHE_END_EXITED && c1 == 3 && s1 == 0);
         CHECK(e2 == SCYTHE_END_SIGNALED && c2 == -1 && s2 == SIGKILL);
         CHECK(disposition == 1); /* SIG_IGN became SIG_DFL; a handler stayed, without SA_NOCLDWAIT */
@@ -925,8 +927,8 @@ static void test_cancel_racing_exit_tells_the_truth(void) {
         int cancelled = got == 1 && ev.end == SCYTHE_END_CANCELLED && ev.cancel_reason == 77;
         if (got != 1 || (crc == 0) != cancelled || (crc != 0 && crc != -EALREADY) ||
             (crc && !(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0))) {
-            fprintf(stderr, "  round %d: cancel returned %d, event end %d exit %d signal %d reason %u\n", r, crc, ev.end,
-                    ev.exit_code, ev.term_signal, ev.cancel_reason);
+            fprintf(stderr, "  round %d: cancel returned %d, event end %d exit %d signal %d reason %u\n", r, crc,
+                    ev.end, ev.exit_code, ev.term_signal, ev.cancel_reason);
             wrong++;
         } else if (crc) {
             lost++;
@@ -1120,15 +1122,16 @@ static void test_guard_restarted_after_its_death(void) {
     if (!guard_gone && g[3] > 0 && new_guard_ok)
         kill(g[3], SIGKILL);
     if (!got || !new_guard_ok || restarts != 3 || !distinct || zombies || waitable)
-        fprintf(stderr, "  guards %d %d %d %d, job %d, restarts %llu, waitable %d; last guard: comm '%s' argv0 '%s' exe '%s'\n",
-                g[0], g[1], g[2], g[3], job, restarts, waitable, comm, cmdline, exe);
+        fprintf(stderr, "  guards %d %d %d %d, job %d, restarts %llu, waitable %d; last guard: comm '%s' argv0 '%s'"
+                " exe '%s'\n", g[0], g[1], g[2], g[3], job, restarts, waitable, comm, cmdline, exe);
     CHECK(got);
     CHECK(restarts == 3 && distinct);
     CHECK(new_guard_ok);
     CHECK(zombies == 0 && waitable == 0); /* the dead guards were reaped */
     CHECK(job_alive);
     CHECK(job_gone);
-    printf("     guard killed 3 times, restarted 3 times; the job's session gone %.1f ms after a kill -9 of the supervisor\n", ms);
+    printf("     guard killed 3 times, restarted 3 times; the job's session gone %.1f ms after a kill -9 of the"
+           " supervisor\n", ms);
     CHECK(ms < 2000);
     CHECK(guard_gone);
 }
