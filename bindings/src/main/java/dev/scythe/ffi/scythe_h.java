@@ -77,10 +77,10 @@ public class scythe_h {
     public static int SCYTHE_VERSION_MAJOR() {
         return SCYTHE_VERSION_MAJOR;
     }
-    private static final int SCYTHE_VERSION_MINOR = (int)1L;
+    private static final int SCYTHE_VERSION_MINOR = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_MINOR 1
+     * #define SCYTHE_VERSION_MINOR 2
      * }
      */
     public static int SCYTHE_VERSION_MINOR() {
@@ -238,6 +238,15 @@ public class scythe_h {
      */
     public static int SCYTHE_END_PROCESSES() {
         return SCYTHE_END_PROCESSES;
+    }
+    private static final int SCYTHE_END_LOST = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_END_LOST 9
+     * }
+     */
+    public static int SCYTHE_END_LOST() {
+        return SCYTHE_END_LOST;
     }
     private static final int SCYTHE_CONTAIN_SESSION = (int)0L;
     /**
@@ -1721,6 +1730,67 @@ public class scythe_h {
         }
     }
 
+    private static class scythe_regex_search {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER,
+            scythe_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_regex_search");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len)
+     * }
+     */
+    public static FunctionDescriptor scythe_regex_search$descriptor() {
+        return scythe_regex_search.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len)
+     * }
+     */
+    public static MethodHandle scythe_regex_search$handle() {
+        return scythe_regex_search.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len)
+     * }
+     */
+    public static MemorySegment scythe_regex_search$address() {
+        return scythe_regex_search.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len)
+     * }
+     */
+    public static int scythe_regex_search(MemorySegment matched, MemorySegment regex, MemorySegment text, long len) {
+        var mh$ = scythe_regex_search.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_regex_search", matched, regex, text, len);
+            }
+            return (int)mh$.invokeExact(matched, regex, text, len);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class scythe_guard_start {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_INT,
@@ -1830,6 +1900,62 @@ public class scythe_h {
                 traceDowncall("scythe_guard_pid");
             }
             return (int)mh$.invokeExact();
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_guard_restarts {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_LONG    );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_guard_restarts");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint64_t scythe_guard_restarts()
+     * }
+     */
+    public static FunctionDescriptor scythe_guard_restarts$descriptor() {
+        return scythe_guard_restarts.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint64_t scythe_guard_restarts()
+     * }
+     */
+    public static MethodHandle scythe_guard_restarts$handle() {
+        return scythe_guard_restarts.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint64_t scythe_guard_restarts()
+     * }
+     */
+    public static MemorySegment scythe_guard_restarts$address() {
+        return scythe_guard_restarts.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint64_t scythe_guard_restarts()
+     * }
+     */
+    public static long scythe_guard_restarts() {
+        var mh$ = scythe_guard_restarts.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_guard_restarts");
+            }
+            return (long)mh$.invokeExact();
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2064,10 +2190,10 @@ public class scythe_h {
            throw new AssertionError("should not reach here", ex$);
         }
     }
-    private static final int SCYTHE_VERSION_NUMBER = (int)256L;
+    private static final int SCYTHE_VERSION_NUMBER = (int)512L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_NUMBER 256
+     * #define SCYTHE_VERSION_NUMBER 512
      * }
      */
     public static int SCYTHE_VERSION_NUMBER() {
@@ -2198,6 +2324,15 @@ public class scythe_h {
      */
     public static int SCYTHE_EVENT_DOSSIER() {
         return SCYTHE_EVENT_DOSSIER;
+    }
+    private static final int SCYTHE_EVENT_STATUS_LOST = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_EVENT_STATUS_LOST 4
+     * }
+     */
+    public static int SCYTHE_EVENT_STATUS_LOST() {
+        return SCYTHE_EVENT_STATUS_LOST;
     }
     private static final int SCYTHE_PROBE_OUTPUT = (int)1L;
     /**
