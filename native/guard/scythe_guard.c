@@ -2,7 +2,9 @@
  *
  * Started once per supervising process by scythe_guard_start(), in a session of its own, with
  *   fd 0: the read end of the lifeline pipe, whose write end only the supervisor holds (O_CLOEXEC), and
- *   fd 3: the table of live sessions, a shared memory file the supervisor updates with plain stores.
+ *   fd 3: the table of live sessions, a shared memory file the supervisor updates with plain stores,
+ *   fd 4: this executable, which we were exec'ed from (/proc/self/fd/4): the supervisor keeps it to start a new guard
+ *   if this one dies, on the same table, which it reads from its start like the first guard did.
  *   argv[1..3]: the parents of the supervisor's cgroup leaves in the v2, v1 memory and v1 pids hierarchies ("-":
  *   none), BASE/scythe-PID, each holding one leaf per job.
  * It sleeps in read(0). When the supervisor dies, for any reason (exit, kill -9, the OOM killer), the kernel closes
@@ -24,6 +26,7 @@
 #include <time.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -109,6 +112,9 @@ static void remove_tree(const char *dir) {
 }
 
 int main(int argc, char **argv) {
+    close(4); /* our own executable, the exec's way in; not needed, and not to be held for our whole life */
+    /* Exec'ed as /proc/self/fd/4, the kernel named us "4": ps and /proc/PID/comm should say what we are. */
+    prctl(PR_SET_NAME, "scythe-guard", 0, 0, 0);
     struct stat st;
     if (fstat(3, &st) < 0 || st.st_size < (off_t)sizeof(struct table))
         return 2;

@@ -31,7 +31,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------------- */
 
 #define SCYTHE_VERSION_MAJOR 0
-#define SCYTHE_VERSION_MINOR 1
+#define SCYTHE_VERSION_MINOR 2
 #define SCYTHE_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch, as returned by scythe_version(). */
 #define SCYTHE_VERSION_NUMBER ((SCYTHE_VERSION_MAJOR << 16) | (SCYTHE_VERSION_MINOR << 8) | SCYTHE_VERSION_PATCH)
@@ -324,9 +324,9 @@ SCYTHE_API int scythe_job_progress(scythe_job *job);
 /* 0 if `regex` compiles in that dialect, else -EINVAL (-ENOMEM if the regex library ran out of memory). */
 SCYTHE_API int scythe_regex_check(const char *regex);
 
-/* Success criteria on output: searches text[0..len) for `regex` and sets *matched to 1 (a match anywhere) or 0.
- * A NUL byte in text does not end it (though . matches no NUL, as POSIX has it); text need not be NUL-terminated. Returns 0, -EINVAL for an invalid
- * regex (or NULL matched, or NULL text with len > 0), -ENOMEM, -EOVERFLOW for len >= 2 GiB. */
+/* Success criteria on output: searches text[0..len) for `regex` and sets *matched to 1 (a match anywhere) or 0. A NUL
+ * byte in text does not end it (though . matches no NUL, as POSIX has it); text need not be NUL-terminated. Returns 0,
+ * -EINVAL for an invalid regex (or NULL matched, or NULL text with len > 0), -ENOMEM, -EOVERFLOW for len >= 2 GiB. */
 SCYTHE_API int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len);
 
 /* ---- crash safety ---------------------------------------------------------------------------------------------- */
@@ -336,11 +336,23 @@ SCYTHE_API int scythe_regex_search(int *matched, const char *regex, const uint8_
  * stores, no system call); when this process dies for any reason (exit, kill -9, the OOM killer), the guard's
  * lifeline pipe breaks and it sends SIGKILL to every listed session; at the cgroup level it also kills everything in
  * this process's cgroup leaves at once (cgroup.kill of their common parent) and removes them. -EALREADY if a guard
- * runs already. The executable may be deleted once this returns. */
+ * runs already. The executable may be deleted once this returns: the library keeps an fd to it.
+ *
+ * The guard is this process's child, and its death is noticed at once: every loop watches its pidfd. If anyone kills
+ * it, the first loop to see it (inside scythe_loop_run) reaps it, starts a new guard from the same executable on the
+ * same table, so every live job is guarded again, counts a restart and returns from scythe_loop_run soon, so the
+ * host can log scythe_guard_restarts() and the new scythe_guard_pid(). Between the death and the restart (the time
+ * a loop takes to wake up) a kill -9 of this process would leave the jobs running. A death goes unnoticed while no
+ * loop runs, until one does. A guard that exits on its own (it could not run: an executable that does not match this
+ * library) is not restarted. If the restart fails or is not tried, no guard runs: scythe_guard_pid() returns 0, the
+ * count stays, and the host may call scythe_guard_start() again, which guards the live jobs too. */
 SCYTHE_API int scythe_guard_start(const char *guard_exe);
 
-/* The guard's pid, or 0 if none was started. */
+/* The running guard's pid, or 0 if none runs (never started, or its restart failed). */
 SCYTHE_API int32_t scythe_guard_pid(void);
+
+/* How many times a dead guard was replaced by a new one. */
+SCYTHE_API uint64_t scythe_guard_restarts(void);
 
 /* ---- heartbeats, for cooperating jobs written in any language ---------------------------------------------------- */
 

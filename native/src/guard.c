@@ -1,7 +1,12 @@
 /* Crash safety: one guard process per supervising process (native/guard/scythe_guard.c) holds a lifeline pipe to it
  * and reads the sessions to kill from a shared table that the loops update with plain atomic stores, no system
  * call; it also gets the parents of the process's cgroup leaves, which it kills and removes as a whole. See
- * scythe_guard_start() in scythe.h. */
+ * scythe_guard_start() in scythe.h.
+ *
+ * The guard is our child and its death is an event from the kernel: every loop watches its pidfd. The loop that sees
+ * it first reaps it and starts a new guard on the same table, from the same executable, which the host may have
+ * deleted by then: we keep an fd to it and exec it as /proc/self/fd/4 (posix_spawn has no fexecve; the fd is dup'ed
+ * to 4 by the spawn's file actions because everything above is closed before the exec). */
 #include "internal.h"
 
 #include <errno.h>
@@ -11,10 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define GUARD_SLOTS 65536u
 #define TABLE_MAGIC 0x53435947u /* must match the guard */
+#define TABLE_FD 3              /* the guard's fds, as scythe_guard.c expects them */
+#define EXE_FD 4
+#define EXE_PATH "/proc/self/fd/4" /* EXE_FD, resolved in the child after its dup2s */
 
 struct guard_table {
     uint32_t magic;
@@ -22,59 +31,72 @@ struct guard_table {
     _Atomic int32_t pid[];
 };
 
-static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct guard_table *table; /* NULL: no guard */
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER; /* before loops_lock, after any loop's lock */
+static struct guard_table *table; /* NULL: never started */
+static int table_fd = -1;         /* the table's memfd (CLOEXEC): fd 3 of every guard, replacements included */
+static int exe_fd = -1;           /* the guard executable (O_PATH, CLOEXEC): the host may delete the file */
 static int lifeline = -1;         /* write end; closing it (by exiting) is the signal */
-static pid_t guard_pid;
+static pid_t guard_pid;           /* 0: no guard runs */
+static int guard_pidfd = -1;      /* watched by every loop */
+static _Atomic uint64_t restarts;
 static uint32_t *free_slots;      /* stack of free slot indexes */
 static uint32_t free_top;
 
-int scythe_guard_start(const char *guard_exe) {
-    if (!guard_exe || !guard_exe[0])
-        return -EINVAL;
-    pthread_mutex_lock(&guard_lock);
-    int rc = 0, memfd = -1, pipefd[2] = {-1, -1};
-    size_t bytes = sizeof(struct guard_table) + GUARD_SLOTS * sizeof(int32_t);
-    void *map = MAP_FAILED;
-    uint32_t *stack = NULL;
-    if (table) {
-        rc = -EALREADY;
-        goto out;
-    }
-    if ((rc = scythe__os_keep_child_status()))
-        goto out; /* the guard is our child too */
-    if ((memfd = memfd_create("scythe-guard-table", MFD_CLOEXEC)) < 0 || ftruncate(memfd, (off_t)bytes) < 0 ||
-        (map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0)) == MAP_FAILED ||
-        pipe2(pipefd, O_CLOEXEC) < 0) {
-        rc = -errno;
-        goto out;
-    }
-    if (!(stack = malloc(GUARD_SLOTS * sizeof *stack))) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    struct guard_table *t = map;
-    t->magic = TABLE_MAGIC;
-    t->slots = GUARD_SLOTS;
+/* Moves fd to MIN or above (CLOEXEC), so the spawn's dup2s onto 0, 3 and 4 never overwrite a source still needed. */
+static int at_least(int fd, int min) {
+    if (fd < 0 || fd >= min)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, min);
+    int err = errno;
+    scythe__os_close(fd);
+    return moved < 0 ? -err : moved;
+}
 
+/* Starts a guard on the table with a new lifeline; the caller holds guard_lock. */
+static int spawn_guard_locked(pid_t *pid_out, int *pidfd_out, int *lifeline_out) {
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return -errno;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
+    int rc = posix_spawn_file_actions_init(&fa);
+    if (rc) {
+        scythe__os_close(pipefd[0]);
+        scythe__os_close(pipefd[1]);
+        return -rc;
+    }
+    if ((rc = posix_spawnattr_init(&attr))) {
+        posix_spawn_file_actions_destroy(&fa);
+        scythe__os_close(pipefd[0]);
+        scythe__os_close(pipefd[1]);
+        return -rc;
+    }
     sigset_t none, all;
     sigemptyset(&none);
     memset(&all, 0xff, sizeof all); /* see spawn.c: every signal to its default, glibc's internal ones included */
-    posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, memfd, 3);
+    /* The lifeline's read end goes first: it is the only source that may sit on 3 or 4 (table_fd and exe_fd are
+     * kept at 5 and above). */
+    rc = posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
+    if (!rc)
+        rc = posix_spawn_file_actions_adddup2(&fa, table_fd, TABLE_FD);
+    if (!rc)
+        rc = posix_spawn_file_actions_adddup2(&fa, exe_fd, EXE_FD);
     /* Not the supervisor's stdout/stderr: nobody waiting for their EOF should wait for the guard. */
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
+    if (!rc)
+        rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (!rc)
+        rc = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    if (!rc)
+        rc = posix_spawn_file_actions_addclosefrom_np(&fa, EXE_FD + 1);
+    if (!rc)
+        rc = posix_spawnattr_setsigmask(&attr, &none);
+    if (!rc)
+        rc = posix_spawnattr_setsigdefault(&attr, &all);
     /* Its own session: a terminal's Ctrl-C to the supervisor's process group must not reach the guard first. */
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    /* The parents of this process's cgroup leaves ("-": none), for the guard to kill and remove. */
+    if (!rc)
+        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    /* The parents of this process's cgroup leaves ("-": none), for the guard to kill and remove; probed once, so a
+     * replacement gets the same ones. */
     char *argv[5] = {(char *)"scythe-guard"};
     for (int i = 0; i < 3; i++) {
         const char *dir = scythe__cgroup_parent(i);
@@ -83,37 +105,171 @@ int scythe_guard_start(const char *guard_exe) {
     argv[4] = NULL;
     char *envp[] = {NULL};
     pid_t pid;
-    rc = -posix_spawn(&pid, guard_exe, &fa, &attr, argv, envp);
+    if (!rc)
+        rc = posix_spawn(&pid, EXE_PATH, &fa, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
-    if (rc)
+    scythe__os_close(pipefd[0]);
+    if (rc) {
+        scythe__os_close(pipefd[1]);
+        return -rc;
+    }
+    int pidfd = scythe__os_pidfd_open(pid);
+    if (pidfd < 0) {
+        /* Our unreaped child, so the pid is still the guard's. A guard nobody watches would be a silent one. */
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+            /* retry: interrupted by a signal to this thread */
+        }
+        scythe__os_close(pipefd[1]);
+        return pidfd;
+    }
+    *pid_out = pid;
+    *pidfd_out = pidfd;
+    *lifeline_out = pipefd[1];
+    return 0;
+}
+
+/* Makes the new guard's pidfd the one every loop watches; the caller holds guard_lock. */
+static void watch_locked(int old_pidfd, int new_pidfd) {
+    scythe__loops_watch_guard(old_pidfd, new_pidfd);
+    scythe__os_close(old_pidfd);
+}
+
+int scythe_guard_start(const char *guard_exe) {
+    if (!guard_exe || !guard_exe[0])
+        return -EINVAL;
+    pthread_mutex_lock(&guard_lock);
+    int rc = 0, memfd = -1, exe = -1;
+    size_t bytes = sizeof(struct guard_table) + GUARD_SLOTS * sizeof(int32_t);
+    void *map = MAP_FAILED;
+    uint32_t *stack = NULL;
+    bool new_table = !table;
+    if (guard_pid) {
+        rc = -EALREADY;
         goto out;
-    for (uint32_t i = 0; i < GUARD_SLOTS; i++)
-        stack[i] = GUARD_SLOTS - 1 - i;
-    free_slots = stack;
-    free_top = GUARD_SLOTS;
-    stack = NULL;
-    table = t;
-    map = MAP_FAILED;
-    lifeline = pipefd[1];
-    pipefd[1] = -1;
+    }
+    if ((rc = scythe__os_keep_child_status()))
+        goto out; /* the guard is our child too */
+    int fd = open(guard_exe, O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if ((exe = at_least(fd, EXE_FD + 1)) < 0) {
+        rc = exe;
+        exe = -1;
+        goto out;
+    }
+    if (new_table) {
+        if ((memfd = memfd_create("scythe-guard-table", MFD_CLOEXEC)) < 0 || ftruncate(memfd, (off_t)bytes) < 0 ||
+            (map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0)) == MAP_FAILED) {
+            rc = -errno;
+            goto out;
+        }
+        if ((memfd = at_least(memfd, EXE_FD + 1)) < 0) {
+            rc = memfd;
+            memfd = -1;
+            goto out;
+        }
+        if (!(stack = malloc(GUARD_SLOTS * sizeof *stack))) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        struct guard_table *t = map;
+        t->magic = TABLE_MAGIC;
+        t->slots = GUARD_SLOTS;
+        table_fd = memfd;
+    }
+    /* After a failed restart the table is still there, with every live job listed: the new guard covers them. */
+    int old_exe = exe_fd;
+    exe_fd = exe;
+    pid_t pid;
+    int pidfd, line;
+    if ((rc = spawn_guard_locked(&pid, &pidfd, &line))) {
+        exe_fd = old_exe;
+        if (new_table)
+            table_fd = -1;
+        goto out;
+    }
+    scythe__os_close(old_exe);
+    exe = -1;
+    if (new_table) {
+        for (uint32_t i = 0; i < GUARD_SLOTS; i++)
+            stack[i] = GUARD_SLOTS - 1 - i;
+        free_slots = stack;
+        free_top = GUARD_SLOTS;
+        stack = NULL;
+        table = map;
+        map = MAP_FAILED;
+        memfd = -1;
+    }
+    lifeline = line;
     guard_pid = pid;
+    guard_pidfd = pidfd;
+    watch_locked(-1, pidfd);
 out:
     if (map != MAP_FAILED)
         munmap(map, bytes);
     free(stack);
-    scythe__os_close(memfd); /* the mappings keep the table */
-    scythe__os_close(pipefd[0]);
-    scythe__os_close(pipefd[1]);
+    scythe__os_close(memfd);
+    scythe__os_close(exe);
     pthread_mutex_unlock(&guard_lock);
     return rc;
 }
 
 int32_t scythe_guard_pid(void) {
     pthread_mutex_lock(&guard_lock);
-    int32_t pid = table ? guard_pid : 0;
+    int32_t pid = guard_pid;
     pthread_mutex_unlock(&guard_lock);
     return pid;
+}
+
+uint64_t scythe_guard_restarts(void) {
+    return atomic_load_explicit(&restarts, memory_order_acquire);
+}
+
+int scythe__guard_attach(scythe_loop *loop) {
+    pthread_mutex_lock(&guard_lock);
+    /* Under guard_lock, so a restart either finds this loop in the list or happens before and is seen here. */
+    int rc = scythe__loop_link(loop, guard_pidfd);
+    pthread_mutex_unlock(&guard_lock);
+    return rc;
+}
+
+bool scythe__guard_check(void) {
+    pthread_mutex_lock(&guard_lock);
+    /* Loops race here on the same death: only the first finds the guard to reap; the others find the replacement
+     * alive (or no guard) and do nothing. */
+    int exit_code;
+    int dead = guard_pidfd >= 0 ? scythe__os_reap_if_exited(guard_pidfd, &exit_code) : 0;
+    if (dead == 0 || dead < 0) { /* alive, or a waitid error that tells nothing */
+        pthread_mutex_unlock(&guard_lock);
+        return false;
+    }
+    int old_pidfd = guard_pidfd;
+    guard_pid = 0;
+    guard_pidfd = -1;
+    pid_t pid;
+    int pidfd = -1, line;
+    /* Killed (kill -9, the OOM killer): start another. Exited on its own while we live: it could not run (a guard
+     * executable that does not match this library); another would only do the same, in a loop. */
+    if (exit_code < 0 && scythe__os_keep_child_status() == 0 && spawn_guard_locked(&pid, &pidfd, &line) == 0) {
+        scythe__os_close(lifeline); /* its reader is dead: nothing to signal any more */
+        lifeline = line;
+        guard_pid = pid;
+        guard_pidfd = pidfd;
+        atomic_fetch_add_explicit(&restarts, 1, memory_order_release);
+    } else {
+        /* No guard now: scythe_guard_pid() says so with 0, and scythe_guard_start() may be called again. */
+        scythe__os_close(lifeline);
+        lifeline = -1;
+        pidfd = -1;
+    }
+    /* The dead guard's pidfd leaves every epoll set, or it would stay readable for good. */
+    watch_locked(old_pidfd, pidfd);
+    pthread_mutex_unlock(&guard_lock);
+    return true;
 }
 
 int scythe__guard_add(pid_t pid) {

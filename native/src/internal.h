@@ -32,6 +32,9 @@ int scythe__os_probe_waitid_pidfd(int pidfd);
 /* Makes sure the kernel keeps our children's exit statuses for us: SIGCHLD back from SIG_IGN to SIG_DFL, SA_NOCLDWAIT
  * cleared. Called before every spawn. */
 int scythe__os_keep_child_status(void);
+/* Reaps the process behind pidfd if it exited: 1 (reaped, or already reaped by someone else), 0 (still running);
+ * *exit_code is its exit status if it exited on its own, else -1 (killed by a signal, or status unknown). */
+int scythe__os_reap_if_exited(int pidfd, int *exit_code);
 void scythe__os_close(int fd);
 
 /* ---- output.c: head-and-tail capture of one stream ---- */
@@ -99,6 +102,12 @@ int scythe__clone_spawn(pid_t *pid, int *pidfd, const scythe_spawn_options *o, c
 
 /* ---- guard.c ---- */
 int scythe__guard_add(pid_t pid);   /* slot + 1, or 0 without a guard */
+/* Links a new loop into the global list (scythe__loop_link) under the guard's lock, so it watches the current guard. */
+int scythe__guard_attach(scythe_loop *loop);
+/* A loop saw the guard's pidfd readable. If the guard died: reaps it, starts a new one on the same table (or leaves
+ * none if that fails, or if the guard exited on its own) and returns true; false if the guard runs (another loop
+ * already replaced it). */
+bool scythe__guard_check(void);
 void scythe__guard_remove(int slot); /* before the leader is reaped, so the guard never sees a recycled pid */
 
 /* ---- token.c ---- */
@@ -115,7 +124,7 @@ static inline uint64_t scythe__token_state(const scythe_token *t) {
 }
 
 /* ---- loop.c ---- */
-enum scythe__watch_kind { W_EVENTFD, W_TIMER, W_PIDFD, W_STDOUT, W_STDERR, W_STDIN, W_INOTIFY };
+enum scythe__watch_kind { W_EVENTFD, W_TIMER, W_PIDFD, W_STDOUT, W_STDERR, W_STDIN, W_INOTIFY, W_GUARD };
 
 typedef struct scythe__watch {
     scythe_job *job; /* NULL for the loop's own fds */
@@ -168,7 +177,7 @@ struct scythe_job {
 struct scythe_loop {
     pthread_mutex_t lock;
     int epfd, evfd, tfd;
-    scythe__watch evfd_watch, timer_watch;
+    scythe__watch evfd_watch, timer_watch, guard_watch;
     scythe_job *jobs;          /* every job the host has not freed */
     scythe_job *graveyard;     /* detached jobs completed during this batch, freed at its end */
     size_t live;
@@ -185,6 +194,10 @@ struct scythe_loop {
 /* Wakes every live loop so it re-checks its jobs' tokens (token.c calls this after a cancel). */
 void scythe__loops_wake_all(void);
 void scythe__loop_wake(scythe_loop *loop);
+/* Adds a new loop to the global list, watching the guard's pidfd if >= 0 (guard.c calls it under its lock). */
+int scythe__loop_link(scythe_loop *loop, int guard_pidfd);
+/* Every loop stops watching old_pidfd and watches new_pidfd (either may be -1); guard.c calls it under its lock. */
+void scythe__loops_watch_guard(int old_pidfd, int new_pidfd);
 /* Registers a freshly spawned job (spawn.c). Takes the loop lock. */
 int scythe__loop_add(scythe_loop *loop, scythe_job *job);
 

@@ -1,5 +1,6 @@
 /* The event loop: one epoll set over every job's pidfd and pipes, an eventfd for wake-ups (cancel requests, token
- * flips, new deadlines) and a timerfd armed for the earliest due time (deadline, KILL escalation, output drain).
+ * flips, new deadlines), a timerfd armed for the earliest due time (deadline, KILL escalation, output drain) and the
+ * guard's pidfd (its death restarts it, see guard.c).
  * One thread runs it; other threads only add jobs, set request words and write the eventfd, all under `lock`,
  * which the loop drops while it sleeps in epoll_wait. */
 #include "internal.h"
@@ -38,6 +39,32 @@ static int ep_add(scythe_loop *loop, int fd, uint32_t events, scythe__watch *w) 
     return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+int scythe__loop_link(scythe_loop *loop, int guard_pidfd) {
+    int rc;
+    if (guard_pidfd >= 0 && (rc = ep_add(loop, guard_pidfd, EPOLLIN, &loop->guard_watch)))
+        return rc;
+    pthread_mutex_lock(&loops_lock);
+    loop->gnext = loops_head;
+    if (loops_head)
+        loops_head->gprev = loop;
+    loops_head = loop;
+    pthread_mutex_unlock(&loops_lock);
+    return 0;
+}
+
+void scythe__loops_watch_guard(int old_pidfd, int new_pidfd) {
+    pthread_mutex_lock(&loops_lock);
+    for (scythe_loop *l = loops_head; l; l = l->gnext) {
+        /* Removed by hand: closing the fd would not remove it while a child being spawned still holds a copy. */
+        if (old_pidfd >= 0)
+            epoll_ctl(l->epfd, EPOLL_CTL_DEL, old_pidfd, NULL);
+        /* ENOMEM or the user's epoll watch limit: this loop alone will not notice the next death; others will. */
+        if (new_pidfd >= 0)
+            (void)ep_add(l, new_pidfd, EPOLLIN, &l->guard_watch);
+    }
+    pthread_mutex_unlock(&loops_lock);
+}
+
 int scythe_loop_new(scythe_loop **out) {
     if (!out)
         return -EINVAL;
@@ -54,6 +81,7 @@ int scythe_loop_new(scythe_loop **out) {
     pthread_mutex_init(&loop->lock, NULL);
     loop->evfd_watch.kind = W_EVENTFD;
     loop->timer_watch.kind = W_TIMER;
+    loop->guard_watch.kind = W_GUARD;
     if ((loop->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
         (loop->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
         (loop->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
@@ -61,14 +89,8 @@ int scythe_loop_new(scythe_loop **out) {
         goto fail;
     }
     if ((rc = ep_add(loop, loop->evfd, EPOLLIN, &loop->evfd_watch)) ||
-        (rc = ep_add(loop, loop->tfd, EPOLLIN, &loop->timer_watch)))
+        (rc = ep_add(loop, loop->tfd, EPOLLIN, &loop->timer_watch)) || (rc = scythe__guard_attach(loop)))
         goto fail;
-    pthread_mutex_lock(&loops_lock);
-    loop->gnext = loops_head;
-    if (loops_head)
-        loops_head->gprev = loop;
-    loops_head = loop;
-    pthread_mutex_unlock(&loops_lock);
     *out = loop;
     return 0;
 fail:
@@ -450,6 +472,11 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
             case W_INOTIFY:
                 if (w->job->state == J_RUNNING && scythe__progress_fd(w->job->progress) >= 0)
                     scythe__progress_inotify(w->job->progress, scythe__now_ns());
+                break;
+            case W_GUARD:
+                /* The guard died: it is replaced now, and the host hears of it (scythe_guard_restarts) soon. */
+                if (scythe__guard_check())
+                    atomic_store(&loop->interrupt, 1);
                 break;
             }
         }

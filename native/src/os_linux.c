@@ -68,6 +68,22 @@ int scythe__os_reap(int pidfd, scythe_event *ev) {
     return 0;
 }
 
+int scythe__os_reap_if_exited(int pidfd, int *exit_code) {
+    siginfo_t si = {0};
+    long rc;
+    *exit_code = -1;
+    do {
+        rc = syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | WNOHANG, NULL);
+    } while (rc < 0 && errno == EINTR); /* a signal to this thread: retry */
+    if (rc < 0)
+        return errno == ECHILD ? 1 : -errno; /* ECHILD: someone else reaped it; gone all the same */
+    if (si.si_pid == 0)
+        return 0; /* WNOHANG leaves si_pid 0 while the process runs */
+    if (si.si_code == CLD_EXITED)
+        *exit_code = si.si_status;
+    return 1;
+}
+
 int scythe__os_probe_close_range(void) {
     /* An empty range at the very top: closes nothing, fails only with ENOSYS on kernels without the call. */
     return syscall(SYS_close_range, ~0U, ~0U, 0) < 0 ? -errno : 0;

@@ -826,9 +826,11 @@ static void test_sigchld_ignored_keeps_statuses(void) {
         int st = 0;
         CHECK(waitpid(child, &st, 0) == child); /* its jobs exit on their own; it reaps them before it exits */
         int e1, c1, s1, e2, c2, s2, disposition, waitable;
-        CHECK(got && sscanf(line, "%d %d %d %d %d %d %d %d", &e1, &c1, &s1, &e2, &c2, &s2, &disposition, &waitable) == 8);
+        CHECK(got &&
+              sscanf(line, "%d %d %d %d %d %d %d %d", &e1, &c1, &s1, &e2, &c2, &s2, &disposition, &waitable) == 8);
         if (e1 != SCYTHE_END_EXITED || e2 != SCYTHE_END_SIGNALED)
-            fprintf(stderr, "  %s: end/exit/signal of 'exit 3', 'kill -9 $$', disposition, waitable: %s", modes[k], line);
+            fprintf(stderr, "  %s: end/exit/signal of 'exit 3', 'kill -9 $$', disposition, waitable: %s", modes[k],
+                    line);
         CHECK(e1 == SCYTHE_END_EXITED && c1 == 3 && s1 == 0);
         CHECK(e2 == SCYTHE_END_SIGNALED && c2 == -1 && s2 == SIGKILL);
         CHECK(disposition == 1); /* SIG_IGN became SIG_DFL; a handler stayed, without SA_NOCLDWAIT */
@@ -905,8 +907,25 @@ static void test_cancel_racing_exit_tells_the_truth(void) {
     scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
     const char *argv[] = {"true", NULL};
     o.argv = argv;
-    int won_signalled = 0, won_after_exit = 0, lost = 0, wrong = 0, spread_us = 1500;
+    int won_signalled = 0, won_after_exit = 0, lost = 0, wrong = 0;
     unsigned seed = 12345;
+    /* Cancel at a random moment within twice the usual time from spawn to exit seen, measured here, so that both
+     * outcomes happen on a fast machine and on a slow one. */
+    int64_t took[21];
+    for (int i = 0; i < 21; i++) {
+        scythe_job *job;
+        scythe_event ev = run_one(loop, argv, &o, &job);
+        took[i] = ev.exit_ns - ev.start_ns;
+        scythe_job_free(job);
+        for (int j = i; j > 0 && took[j] < took[j - 1]; j--) {
+            int64_t t = took[j];
+            took[j] = took[j - 1];
+            took[j - 1] = t;
+        }
+    }
+    int spread_us = (int)(took[10] * 2 / 1000);
+    if (spread_us < 100)
+        spread_us = 100;
     for (int r = 0; r < ROUNDS && !wrong; r++) {
         scythe_job *job;
         int rc = scythe_spawn(&job, loop, &o);
@@ -914,7 +933,6 @@ static void test_cancel_racing_exit_tells_the_truth(void) {
             wrong++;
             break;
         }
-        /* A random moment around the leader's exit (true exits about a millisecond after the spawn returns here). */
         atomic_store(&c.at_ns, scythe__now_ns() + (int64_t)(rand_r(&seed) % spread_us) * 1000);
         atomic_store(&c.job, job);
         scythe_event ev = {0};
@@ -925,8 +943,8 @@ static void test_cancel_racing_exit_tells_the_truth(void) {
         int cancelled = got == 1 && ev.end == SCYTHE_END_CANCELLED && ev.cancel_reason == 77;
         if (got != 1 || (crc == 0) != cancelled || (crc != 0 && crc != -EALREADY) ||
             (crc && !(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0))) {
-            fprintf(stderr, "  round %d: cancel returned %d, event end %d exit %d signal %d reason %u\n", r, crc, ev.end,
-                    ev.exit_code, ev.term_signal, ev.cancel_reason);
+            fprintf(stderr, "  round %d: cancel returned %d, event end %d exit %d signal %d reason %u\n", r, crc,
+                    ev.end, ev.exit_code, ev.term_signal, ev.cancel_reason);
             wrong++;
         } else if (crc) {
             lost++;
@@ -941,8 +959,8 @@ static void test_cancel_racing_exit_tells_the_truth(void) {
     }
     atomic_store(&c.stop, 1);
     pthread_join(th, NULL);
-    printf("     %d rounds: cancel won %d times (%d of them after the leader's own exit 0), came too late %d times\n",
-           ROUNDS, won_signalled + won_after_exit, won_after_exit, lost);
+    printf("     %d rounds, cancels spread over %d us: cancel won %d times (%d of them after the leader's own exit 0),"
+           " came too late %d times\n", ROUNDS, spread_us, won_signalled + won_after_exit, won_after_exit, lost);
     CHECK(wrong == 0);
     CHECK(won_signalled + won_after_exit > 0 && lost > 0); /* both outcomes really raced */
     CHECK(count_fds() == fds);
@@ -1046,6 +1064,119 @@ static void test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor(void) 
     CHECK(stat(parent, &st) < 0 && errno == ENOENT);
     printf("     guard: %d processes of a SIGKILLed supervisor's cgroups gone, %d of them outside the jobs' sessions;"
            " leaves removed\n", n, leaders - 2);
+}
+
+/* The first line of a small /proc file, without its newline ("" if unreadable). */
+static void read_proc(int pid, const char *what, char *buf, size_t n) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, what);
+    buf[0] = 0;
+    if (!strcmp(what, "exe")) {
+        ssize_t k = readlink(path, buf, n - 1);
+        buf[k > 0 ? k : 0] = 0;
+        return;
+    }
+    FILE *f = fopen(path, "r");
+    if (f && fgets(buf, (int)n, f))
+        buf[strcspn(buf, "\n")] = 0;
+    if (f)
+        fclose(f);
+}
+
+/* A zombie of `parent` (a child it failed to reap): the pid is still listed, dead, with that parent. */
+static int zombie_of(int pid, int parent) {
+    char state;
+    int ppid;
+    return session_of_full(pid, &state, &ppid) >= 0 && state == 'Z' && ppid == parent;
+}
+
+/* Regression: a guard killed by someone is reaped and replaced at once on the same table, so a later kill -9 of the
+ * supervisor still kills its jobs. */
+static void test_guard_restarted_after_its_death(void) {
+    const char *guard = getenv("SCYTHE_GUARD");
+    if (!guard) {
+        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+        return;
+    }
+    FILE *f;
+    pid_t sup = start_supervisor("--child-guard-restart", guard, &f);
+    CHECK(sup > 0);
+    int g[4] = {0, 0, 0, 0}, job = 0, waitable = -1;
+    unsigned long long restarts = 0;
+    int got = f && fscanf(f, "%d %d %d %d %d %llu %d", &g[0], &g[1], &g[2], &g[3], &job, &restarts, &waitable) == 7;
+    if (f)
+        fclose(f);
+    /* Everything is looked at while the supervisor lives; then it is killed, and its job must die with it. */
+    char comm[64], exe[512], cmdline[64];
+    for (int i = 0; i < 200; i++) { /* a guard names itself first thing, but it may not have run yet */
+        read_proc(g[3], "comm", comm, sizeof comm);
+        if (!strcmp(comm, "scythe-guard"))
+            break;
+        usleep(10000);
+    }
+    read_proc(g[3], "exe", exe, sizeof exe);
+    read_proc(g[3], "cmdline", cmdline, sizeof cmdline); /* argv[0], up to its NUL */
+    char state;
+    int ppid = 0, g2_sid = g[3] > 0 ? session_of_full(g[3], &state, &ppid) : -1;
+    int new_guard_ok = g2_sid == g[3] && ppid == sup && state != 'Z' && !strcmp(comm, "scythe-guard") &&
+                       !strcmp(cmdline, "scythe-guard") && strstr(exe, "/scythe-guard-copy-") != NULL;
+    int distinct = 1, zombies = 0;
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            distinct &= g[i] > 0 && g[i] != g[j];
+    for (int i = 0; i < 3; i++)
+        zombies += g[i] > 0 && zombie_of(g[i], sup);
+    int job_alive = job > 0 && count_session(job) >= 1;
+    int64_t t0 = scythe__now_ns();
+    kill(sup, SIGKILL);
+    waitpid(sup, NULL, 0);
+    int job_gone = job > 0 && session_gone(job);
+    double ms = (double)(scythe__now_ns() - t0) / 1e6;
+    int guard_gone = g[3] > 0 && pid_dead(g[3]); /* it exits once it has done its work */
+    if (!job_gone && job > 0)
+        kill(job, SIGKILL); /* the test's own leftovers, by pid: the job leads its session alone */
+    if (!guard_gone && g[3] > 0 && new_guard_ok)
+        kill(g[3], SIGKILL);
+    if (!got || !new_guard_ok || restarts != 3 || !distinct || zombies || waitable)
+        fprintf(stderr, "  guards %d %d %d %d, job %d, restarts %llu, waitable %d; last guard: comm '%s' argv0 '%s'"
+                " exe '%s'\n", g[0], g[1], g[2], g[3], job, restarts, waitable, comm, cmdline, exe);
+    CHECK(got);
+    CHECK(restarts == 3 && distinct);
+    CHECK(new_guard_ok);
+    CHECK(zombies == 0 && waitable == 0); /* the dead guards were reaped */
+    CHECK(job_alive);
+    CHECK(job_gone);
+    printf("     guard killed 3 times, restarted 3 times; the job's session gone %.1f ms after a kill -9 of the"
+           " supervisor\n", ms);
+    CHECK(ms < 2000);
+    CHECK(guard_gone);
+}
+
+/* Regression: a guard that exits on its own (it cannot run) is reaped and not restarted in a loop; a later
+ * scythe_guard_start() starts a working one. */
+static void test_guard_that_cannot_run_is_not_restarted(void) {
+    const char *guard = getenv("SCYTHE_GUARD");
+    if (!guard) {
+        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+        return;
+    }
+    FILE *f;
+    pid_t sup = start_supervisor("--child-guard-broken", guard, &f);
+    CHECK(sup > 0);
+    int broken = 0, after = -1, waitable = -1, rc = -1, good = 0, st = 0;
+    unsigned long long restarts = 99;
+    int got = f && fscanf(f, "%d %d %llu %d %d %d", &broken, &after, &restarts, &waitable, &rc, &good) == 6;
+    if (f)
+        fclose(f);
+    CHECK(waitpid(sup, &st, 0) == sup); /* it exits on its own, and its working guard with it */
+    int good_gone = good > 0 && pid_dead(good);
+    if (!got || restarts)
+        fprintf(stderr, "  broken guard %d, then %d, %llu restarts, waitable %d; scythe_guard_start: %d, guard %d\n",
+                broken, after, restarts, waitable, rc, good);
+    CHECK(got && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(broken > 0 && after == 0 && restarts == 0 && waitable == 0);
+    CHECK(rc == 0 && good > 0 && good != broken);
+    CHECK(good_gone);
 }
 
 static void test_dossier_before_the_kill(void) {
@@ -1348,6 +1479,94 @@ static int child_report(void) {
     return 0;
 }
 
+/* Runs `loop` (up to 5 s) until the guard was restarted n times. */
+static int run_until_restarts(scythe_loop *loop, uint64_t n) {
+    int64_t until = scythe__now_ns() + 5000000000LL;
+    while (scythe_guard_restarts() < n && scythe__now_ns() < until) {
+        size_t k;
+        scythe_event ev;
+        if (scythe_loop_run(&k, loop, &ev, 1, 100))
+            return 0;
+    }
+    return scythe_guard_restarts() >= n;
+}
+
+/* A supervisor whose guard is killed three times, each death to be seen by another loop: one made before the guard
+ * started, one made after it (it must have been moved to the first replacement), one made after the first restart.
+ * The guard runs from a copy deleted at once, as hosts do. Prints the four guards' pids, its job's, the restart
+ * count and whether a child of its is waitable (a zombie), then waits to be killed. */
+static int child_guard_restart(const char *guard_src) {
+    char copy[] = "/tmp/scythe-guard-copy-XXXXXX";
+    int in = open(guard_src, O_RDONLY | O_CLOEXEC), out = mkstemp(copy);
+    char buf[65536];
+    ssize_t n;
+    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            return 2;
+    if (in < 0 || out < 0 || fchmod(out, 0755) < 0)
+        return 2;
+    close(in);
+    close(out); /* or the exec fails with ETXTBSY */
+    scythe_loop *loops[3];
+    if (scythe_loop_new(&loops[0]))
+        return 2;
+    int rc = scythe_guard_start(copy);
+    unlink(copy);
+    if (rc || scythe_loop_new(&loops[1]))
+        return 3;
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *sleeper[] = {"sleep", "300", NULL};
+    o.argv = sleeper;
+    scythe_job *job;
+    if (scythe_spawn(&job, loops[1], &o))
+        return 4;
+    pid_t g[4] = {scythe_guard_pid()};
+    for (int i = 0; i < 3; i++) {
+        if (i == 2 && scythe_loop_new(&loops[2]))
+            return 2;
+        if (g[i] > 0)
+            kill(g[i], SIGKILL);
+        run_until_restarts(loops[i], (uint64_t)i + 1);
+        g[i + 1] = scythe_guard_pid();
+    }
+    siginfo_t si = {0};
+    int waitable = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
+    printf("%d %d %d %d %d %llu %d\n", (int)g[0], (int)g[1], (int)g[2], (int)g[3], scythe_job_pid(job),
+           (unsigned long long)scythe_guard_restarts(), waitable);
+    fflush(stdout);
+    pause();
+    return 0;
+}
+
+/* A supervisor whose guard cannot run (/bin/false stands in for a mismatched executable): prints that guard's pid,
+ * the pid after its death was seen, the restart count, whether a child is waitable (a zombie), then the result of
+ * scythe_guard_start(guard) and the new guard's pid. Exits normally. */
+static int child_guard_broken(const char *guard) {
+    scythe_loop *loop;
+    if (scythe_loop_new(&loop) || scythe_guard_start("/bin/false"))
+        return 2;
+    pid_t broken = scythe_guard_pid();
+    int64_t until = scythe__now_ns() + 2000000000LL, quiet = 0;
+    /* Until it is seen dead, and then 300 ms more, in which a restart loop would show. */
+    while (scythe__now_ns() < until && (!quiet || scythe__now_ns() < quiet)) {
+        size_t k;
+        scythe_event ev;
+        if (scythe_loop_run(&k, loop, &ev, 1, 50))
+            return 3;
+        if (!quiet && scythe_guard_pid() == 0)
+            quiet = scythe__now_ns() + 300000000LL;
+    }
+    pid_t after = scythe_guard_pid();
+    siginfo_t si = {0};
+    int waitable = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
+    int rc = scythe_guard_start(guard);
+    printf("%d %d %llu %d %d %d\n", (int)broken, (int)after, (unsigned long long)scythe_guard_restarts(), waitable, rc,
+           (int)scythe_guard_pid());
+    fflush(stdout);
+    scythe_loop_free(loop);
+    return 0;
+}
+
 static void on_sigchld(int sig) {
     (void)sig;
 }
@@ -1429,6 +1648,8 @@ static const struct test tests[] = {
     {"guard_kills_sessions_of_a_dead_supervisor", test_guard_kills_sessions_of_a_dead_supervisor},
     {"guard_kills_and_removes_the_cgroups_of_a_dead_supervisor",
      test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor},
+    {"guard_restarted_after_its_death", test_guard_restarted_after_its_death},
+    {"guard_that_cannot_run_is_not_restarted", test_guard_that_cannot_run_is_not_restarted},
     {"dossier_before_the_kill", test_dossier_before_the_kill},
     {"signal_storm_causes_no_spurious_failure", test_signal_storm_causes_no_spurious_failure},
     {"stale_handle_after_pid_reuse", test_stale_handle_after_pid_reuse},
@@ -1441,6 +1662,10 @@ int main(int argc, char **argv) {
         return child_report();
     if (argc > 2 && !strcmp(argv[1], "--child-sigchld"))
         return child_sigchld(argv[2]);
+    if (argc > 2 && !strcmp(argv[1], "--child-guard-restart"))
+        return child_guard_restart(argv[2]);
+    if (argc > 2 && !strcmp(argv[1], "--child-guard-broken"))
+        return child_guard_broken(argv[2]);
     if (argc > 2 && !strcmp(argv[1], "--child-guarded-cgroup")) { /* the same, with escapees in its cgroups */
         scythe_loop *loop;
         if (scythe_guard_start(argv[2]) || scythe_loop_new(&loop))

@@ -77,10 +77,10 @@ public class scythe_h {
     public static int SCYTHE_VERSION_MAJOR() {
         return SCYTHE_VERSION_MAJOR;
     }
-    private static final int SCYTHE_VERSION_MINOR = (int)1L;
+    private static final int SCYTHE_VERSION_MINOR = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_MINOR 1
+     * #define SCYTHE_VERSION_MINOR 2
      * }
      */
     public static int SCYTHE_VERSION_MINOR() {
@@ -1905,6 +1905,62 @@ public class scythe_h {
         }
     }
 
+    private static class scythe_guard_restarts {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_LONG    );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_guard_restarts");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint64_t scythe_guard_restarts()
+     * }
+     */
+    public static FunctionDescriptor scythe_guard_restarts$descriptor() {
+        return scythe_guard_restarts.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint64_t scythe_guard_restarts()
+     * }
+     */
+    public static MethodHandle scythe_guard_restarts$handle() {
+        return scythe_guard_restarts.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint64_t scythe_guard_restarts()
+     * }
+     */
+    public static MemorySegment scythe_guard_restarts$address() {
+        return scythe_guard_restarts.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint64_t scythe_guard_restarts()
+     * }
+     */
+    public static long scythe_guard_restarts() {
+        var mh$ = scythe_guard_restarts.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_guard_restarts");
+            }
+            return (long)mh$.invokeExact();
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class scythe_heartbeat_open {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_INT,
@@ -2134,10 +2190,10 @@ public class scythe_h {
            throw new AssertionError("should not reach here", ex$);
         }
     }
-    private static final int SCYTHE_VERSION_NUMBER = (int)256L;
+    private static final int SCYTHE_VERSION_NUMBER = (int)512L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_NUMBER 256
+     * #define SCYTHE_VERSION_NUMBER 512
      * }
      */
     public static int SCYTHE_VERSION_NUMBER() {
