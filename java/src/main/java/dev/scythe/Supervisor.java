@@ -52,6 +52,12 @@ public final class Supervisor implements AutoCloseable {
             NativeLibrary.check(scythe_h.scythe_loop_new(out), "scythe_loop_new");
             loop = out.get(ValueLayout.ADDRESS, 0);
         }
+        synchronized (Supervisor.class) {
+            if (guardPidSeen < 0) { // the guard as it is now, for the log should it die
+                guardPidSeen = scythe_h.scythe_guard_pid();
+                guardRestartsSeen = guardRestartsSeenFast = scythe_h.scythe_guard_restarts();
+            }
+        }
         thread = new Thread(this::runLoop, "scythe-loop-" + THREAD_IDS.incrementAndGet());
         thread.setDaemon(true);
         thread.start();
@@ -314,10 +320,52 @@ public final class Supervisor implements AutoCloseable {
                     dispatch(events.asSlice(i * size, size), view);
                 }
                 CancelToken.pollWatched();
+                noticeGuard(n == 0);
             }
         } catch (Throwable t) {
             LOG.log(System.Logger.Level.ERROR, "scythe loop thread died", t);
         }
+    }
+
+    private static long guardRestartsSeen;     // guarded by Supervisor.class
+    private static volatile long guardRestartsSeenFast;
+    private static int guardPidSeen = -1;      // guarded by Supervisor.class; -1: not looked at yet
+
+    /**
+     * Says in the log when the guard died: libscythe watches it (a pidfd in every loop) and starts another at once,
+     * on the same table of live jobs, and the loop returns here, with no events, to tell. One acquire load when
+     * nothing happened; the guard's pid is read only on a return without events.
+     */
+    private static void noticeGuard(boolean noEvents) {
+        long restarts = scythe_h.scythe_guard_restarts();
+        if (restarts == guardRestartsSeenFast && !noEvents) {
+            return;
+        }
+        synchronized (Supervisor.class) {
+            if (restarts == guardRestartsSeen && guardPidSeen >= 0) {
+                int pid = guardPidSeen == 0 ? 0 : scythe_h.scythe_guard_pid();
+                if (pid == 0 && guardPidSeen > 0) {
+                    LOG.log(System.Logger.Level.ERROR, "the scythe guard (pid " + guardPidSeen + ") died and could not "
+                            + "be restarted: if this JVM is killed with -9, its " + liveJobsOfAll() + " live jobs will "
+                            + "outlive it");
+                    guardPidSeen = 0;
+                }
+                return;
+            }
+            int pid = scythe_h.scythe_guard_pid();
+            if (restarts != guardRestartsSeen) {
+                LOG.log(System.Logger.Level.WARNING, "the scythe guard" + (guardPidSeen > 0 ? " (pid " + guardPidSeen
+                        + ")" : "") + " died; restarted as pid " + pid + ", covering the " + liveJobsOfAll() + " live jobs of this JVM (restart " + restarts
+                        + ")");
+            }
+            guardRestartsSeen = restarts;
+            guardRestartsSeenFast = restarts;
+            guardPidSeen = pid;
+        }
+    }
+
+    private static int liveJobsOfAll() {
+        return OPEN.stream().mapToInt(Supervisor::liveJobs).sum();
     }
 
     private void dispatch(MemorySegment ev, MemorySegment view) {

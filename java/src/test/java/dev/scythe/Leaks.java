@@ -205,7 +205,7 @@ public final class Leaks {
      * Processes in session {@code sid} that still run, or that are zombies of ours. A killed grandchild is reparented
      * to init and stays a zombie until init reaps it: dead, and not ours to reap, so it does not count.
      */
-    static List<Long> inSession(long sid) {
+    public static List<Long> inSession(long sid) {
         long self = ProcessHandle.current().pid();
         List<Long> out = new ArrayList<>();
         for (long pid : allPids()) {

@@ -222,6 +222,70 @@ class ProcessLevelTest {
         }
     }
 
+    @Test
+    void aKilledGuardIsRestartedAndAKillMinus9LaterStillCleansUp() throws Exception {
+        // Regression: with its guard killed the JVM ran on silently, and a later kill -9 of it left its jobs and its
+        // v2 parent cgroup behind.
+        Process child = jvm(StartJobsAndWait.class.getName()).start();
+        BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        List<Long> sessions = List.of();
+        try {
+            String line = r.readLine();
+            assertTrue(line != null && line.startsWith("pids "), "child said: " + line);
+            sessions = java.util.Arrays.stream(line.substring(5).trim().split(" ")).map(Long::parseLong).toList();
+            // At the cgroup level (the default where the machine allows), the parent of the jobs' leaves, each hierarchy.
+            java.util.Set<Path> parents = new java.util.TreeSet<>();
+            for (long sid : sessions) {
+                cgroupLeaves(sid).forEach(leaf -> parents.add(leaf.getParent()));
+            }
+            long guard = guardOf(child.pid());
+            assertTrue(guard > 0, "the child JVM has a guard");
+            new ProcessBuilder("kill", "-KILL", Long.toString(guard)).start().waitFor();
+            long restarted = -1;
+            for (int i = 0; i < 500 && (restarted <= 0 || restarted == guard); i++) {
+                Thread.sleep(10);
+                restarted = guardOf(child.pid());
+            }
+            assertTrue(restarted > 0 && restarted != guard, "a new guard replaced " + guard + ": " + restarted);
+            String log = r.readLine() + "\n" + r.readLine();
+            assertTrue(log.contains("scythe guard (pid " + guard + ") died; restarted as pid " + restarted
+                    + ", covering the 5 live jobs"), "the JVM said so in its log: " + log);
+            child.destroyForcibly(); // SIGKILL: only the new guard can act
+            child.waitFor();
+            for (long sid : sessions) {
+                assertTrue(sessionGone(sid), "the restarted guard killed session " + sid);
+            }
+            for (Path parent : parents) {
+                for (int i = 0; i < 500 && Files.exists(parent); i++) {
+                    Thread.sleep(10);
+                }
+                assertTrue(!Files.exists(parent), "the restarted guard removed " + parent);
+            }
+        } finally {
+            child.destroyForcibly();
+            child.waitFor();
+            for (long sid : sessions) { // only if the guard failed: what this test started, by session
+                for (long pid : dev.scythe.Leaks.inSession(sid)) {
+                    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+        }
+    }
+
+    /** The pid of jvm's guard: its child whose command is scythe-guard; -1 if none (yet). */
+    static long guardOf(long jvm) throws Exception {
+        for (long kid : children(jvm)) {
+            try {
+                if (Files.readString(Path.of("/proc/" + kid + "/comm")).trim().equals("scythe-guard")) {
+                    return kid;
+                }
+            } catch (java.io.IOException gone) {
+                // exited meanwhile
+            }
+        }
+        return -1;
+    }
+
     /** The session of pid, or -1 if it is gone or a zombie. */
     static long sessionOf(long pid) {
         String[] f = dev.scythe.Leaks.stat(pid);
