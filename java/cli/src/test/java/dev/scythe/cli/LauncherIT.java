@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class LauncherIT extends LeakCheckedTest {
-    static final Path SCYTHE = Path.of("..", "scripts", "scythe").toAbsolutePath().normalize();
+    static final Path SCYTHE = dev.scythe.Checkout.resolve("scripts/scythe");
     static final byte[] CAFE_LATIN1 = {'c', 'a', 'f', (byte) 0xe9};
 
     record Run(int status, byte[] out, String err) {

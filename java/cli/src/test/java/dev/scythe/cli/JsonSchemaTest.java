@@ -27,7 +27,7 @@ import tools.jackson.databind.json.JsonMapper;
 class JsonSchemaTest extends LeakCheckedTest {
     static final JsonMapper MAPPER = JsonMapper.builder().build();
     static final Schema SCHEMA = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
-            .getSchema(read(Path.of("..", "docs", "cli.schema.json")), InputFormat.JSON);
+            .getSchema(read(dev.scythe.Checkout.resolve("docs/cli.schema.json")), InputFormat.JSON);
 
     private static String read(Path p) {
         try {

@@ -70,7 +70,7 @@ class EvaluationTest {
             System.out.println("EvaluationTest: skipping absent provers " + absent);
         }
         Assumptions.assumeFalse(installed.isEmpty(), "no prover installed (apt-get install z3 minisat eprover ...)");
-        Path corpus = Path.of("..", "corpus").toAbsolutePath().normalize();
+        Path corpus = dev.scythe.Checkout.resolve("corpus");
         List<Provers.Problem> slice = Provers.load(corpus).stream()
                 .filter(pr -> List.of("php-7-6.cnf", "planted3sat-150-0.cnf", "factor-prime-16.smt2",
                         "uf-holes-4-4.smt2", "chain-5-thm.p", "chain-5-csa.p").contains(pr.name())).toList();

@@ -126,7 +126,7 @@ class MainTest extends LeakCheckedTest {
 
     @Test
     void deepenPrintsEveryAttempt(@TempDir Path dir) throws Exception {
-        Path prover = Path.of(getClass().getResource("/deepening-prover.sh").toURI());
+        Path prover = dev.scythe.Checkout.resolve("java/core/src/test/resources/deepening-prover.sh");
         Files.createDirectories(dir.resolve("proof"));
         Result r = cli("deepen", "--max-depth", "1000", "--per-depth-timeout", "1ms", "--progress",
                 dir.resolve("proof").toString(), "--", "sh", prover.toString(), "{depth}", dir.toString());
