@@ -3,21 +3,38 @@ package dev.scythe;
 import dev.scythe.ffi.scythe_h;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Locale;
 
 /**
  * Loads libscythe once: from {@code -Dscythe.library.path=/path/libscythe.so} if set, else from the jar's
- * {@code META-INF/native/<platform>/libscythe.so}, extracted to a private temporary file. A failure is remembered
- * and reported by {@link Scythe#unavailabilityCause()}, not thrown from class initialisation; every later use
- * throws it wrapped in an {@link UnsatisfiedLinkError}.
+ * {@code META-INF/native/<platform>/}, extracted once into a versioned cache directory (below) and loaded from there.
+ * A failure is remembered and reported by {@link Scythe#unavailabilityCause()}, not thrown from class
+ * initialisation; every later use throws it wrapped in an {@link UnsatisfiedLinkError}.
+ *
+ * <p>The cache directory is {@code -Dscythe.native.dir}, else {@code $SCYTHE_NATIVE_DIR}, else
+ * {@code $XDG_CACHE_HOME/scythe} or {@code ~/.cache/scythe}; the files go to {@code native/VERSION-HASH/PLATFORM/}
+ * in it, named by the library version and a hash of their contents, so two versions never share a file and a jar
+ * loaded again finds its files in place. Not {@code /tmp}: it is often mounted {@code noexec}.
+ *
+ * <p>Loading the library starts nothing; the guard process starts when the first {@link Supervisor} opens.
  */
 final class NativeLibrary {
     static final String PATH_PROPERTY = "scythe.library.path";
+    static final String DIR_PROPERTY = "scythe.native.dir";
+    static final String DIR_ENV = "SCYTHE_NATIVE_DIR";
+    private static final String[] FILES = {"libscythe.so", "scythe-guard"};
+    private static Path guardExe; // set once by load()
     private static final Throwable CAUSE = load();
+    private static Throwable guardCause; // guarded by NativeLibrary.class
+    private static boolean guardTried;   // guarded by NativeLibrary.class
 
     private NativeLibrary() {}
 
@@ -60,43 +77,47 @@ final class NativeLibrary {
         return "linux-" + a;
     }
 
-    private static Throwable guardCause;
-
     private static Throwable load() {
         try {
             String override = System.getProperty(PATH_PROPERTY);
-            Path lib = override != null ? Path.of(override).toAbsolutePath() : extract(platform(), "libscythe.so");
-            System.load(lib.toString());
+            Path lib = override != null ? Path.of(override).toAbsolutePath() : extract(platform());
+            try {
+                System.load(lib.toString());
+            } catch (UnsatisfiedLinkError e) {
+                UnsatisfiedLinkError named = new UnsatisfiedLinkError("cannot load " + lib + ": " + e.getMessage()
+                        + " (on a noexec filesystem? move the files with -D" + DIR_PROPERTY + " or " + DIR_ENV + ")");
+                named.initCause(e);
+                throw named;
+            }
             checkVersion(scythe_h.scythe_version());
-            Path guard = lib.resolveSibling("scythe-guard");
-            if (override == null) {
-                extract(platform(), "scythe-guard", lib.getParent());
-            }
-            guardCause = startGuard(guard);
-            if (override == null) {
-                Files.deleteIfExists(lib); // mapped, and the guard runs: nothing to clean up later
-                Files.deleteIfExists(guard);
-                Files.deleteIfExists(lib.getParent());
-            }
+            guardExe = lib.resolveSibling("scythe-guard");
             return null;
         } catch (Throwable t) {
             return t;
         }
     }
 
-    /** Starts the guard that kills every job if this JVM dies; returns why it could not start, or null. */
-    private static Throwable startGuard(Path guard) {
-        if (!Files.isExecutable(guard) && !guard.toFile().setExecutable(true, true)) {
-            return new IllegalStateException("no executable guard at " + guard);
+    /**
+     * Starts the guard that kills every job if this JVM dies, once, when the first supervisor opens; remembers why it
+     * could not start.
+     */
+    static synchronized void ensureGuard() {
+        if (guardTried) {
+            return;
+        }
+        guardTried = true;
+        if (!Files.isExecutable(guardExe) && !guardExe.toFile().setExecutable(true, true)) {
+            guardCause = new IllegalStateException("no executable guard at " + guardExe);
+            return;
         }
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-            int rc = scythe_h.scythe_guard_start(arena.allocateFrom(guard.toString()));
-            return rc == 0 ? null : new ScytheException("scythe_guard_start", rc, strerror(rc));
+            int rc = scythe_h.scythe_guard_start(arena.allocateFrom(guardExe.toString()));
+            guardCause = rc == 0 ? null : new ScytheException("scythe_guard_start", rc, strerror(rc));
         }
     }
 
-    static Throwable guardCause() {
-        return guardCause;
+    static synchronized Throwable guardCause() {
+        return guardTried ? guardCause : new IllegalStateException("no supervisor has been opened yet");
     }
 
     static void checkVersion(int version) {
@@ -108,22 +129,63 @@ final class NativeLibrary {
         }
     }
 
-    private static Path extract(String platform, String name) throws IOException {
-        Path dir = Files.createTempDirectory("scythe-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        return extract(platform, name, dir);
+    /** The cache directory: the property, else the environment variable, else the user's cache directory. */
+    static Path cacheRoot() {
+        String dir = System.getProperty(DIR_PROPERTY);
+        if (dir == null || dir.isEmpty()) {
+            dir = System.getenv(DIR_ENV);
+        }
+        if (dir != null && !dir.isEmpty()) {
+            return Path.of(dir).toAbsolutePath();
+        }
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isEmpty() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("scythe").toAbsolutePath();
     }
 
-    private static Path extract(String platform, String name, Path dir) throws IOException {
-        String resource = "/META-INF/native/" + platform + "/" + name;
-        try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new UnsupportedOperationException("no " + resource + " on the class path for platform "
-                        + platform + " (is the scythe-native jar missing?)");
-            }
-            Path file = dir.resolve(name);
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-            return file;
+    /**
+     * Extracts the platform's files into {@code cacheRoot()/native/VERSION-HASH/PLATFORM/} unless they are there
+     * already, each written to a temporary name and moved in place, so concurrent JVMs never see half a file.
+     */
+    private static Path extract(String platform) throws IOException {
+        byte[][] contents = new byte[FILES.length][];
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
+        for (int i = 0; i < FILES.length; i++) {
+            String resource = "/META-INF/native/" + platform + "/" + FILES[i];
+            try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
+                if (in == null) {
+                    throw new UnsupportedOperationException("no " + resource + " in the Scythe jar for platform "
+                            + platform);
+                }
+                contents[i] = in.readAllBytes();
+            }
+            sha.update(contents[i]);
+        }
+        String version = scythe_h.SCYTHE_VERSION_MAJOR() + "." + scythe_h.SCYTHE_VERSION_MINOR() + "."
+                + scythe_h.SCYTHE_VERSION_PATCH();
+        String hash = HexFormat.of().formatHex(sha.digest(), 0, 8);
+        Path dir = cacheRoot().resolve("native").resolve(version + "-" + hash).resolve(platform);
+        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        for (int i = 0; i < FILES.length; i++) {
+            Path file = dir.resolve(FILES[i]);
+            if (Files.isRegularFile(file) && Files.size(file) == contents[i].length
+                    && java.util.Arrays.equals(Files.readAllBytes(file), contents[i])) {
+                continue; // extracted before, by this or another JVM
+            }
+            Path tmp = Files.createTempFile(dir, FILES[i], ".part");
+            Files.write(tmp, contents[i]);
+            tmp.toFile().setExecutable(true, true);
+            try {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return dir.resolve(FILES[0]);
     }
 }

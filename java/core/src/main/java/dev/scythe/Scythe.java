@@ -27,7 +27,8 @@ public final class Scythe {
 
     /**
      * The pid of the guard process that kills every job should this JVM die (kill -9, OOM killer), or 0 when it
-     * could not start ({@link #guardUnavailabilityCause()}).
+     * could not start ({@link #guardUnavailabilityCause()}) or before the first {@link Supervisor} opened: loading
+     * the library starts no process.
      */
     public static int guardPid() {
         NativeLibrary.ensure();

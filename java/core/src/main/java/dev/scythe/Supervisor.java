@@ -47,6 +47,7 @@ public final class Supervisor implements AutoCloseable {
     /** Opens a supervisor with its own loop thread. */
     public Supervisor() {
         NativeLibrary.ensure();
+        NativeLibrary.ensureGuard(); // the first supervisor starts the guard; loading the library starts nothing
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             NativeLibrary.check(scythe_h.scythe_loop_new(out), "scythe_loop_new");

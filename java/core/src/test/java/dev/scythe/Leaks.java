@@ -17,6 +17,7 @@ import java.util.stream.Stream;
 public final class Leaks {
     static {
         CancelToken.create(); // starts the token cleaner thread once, before any baseline is taken
+        new Supervisor().close(); // and the guard, with its fds, which the first supervisor starts
     }
 
     /** Open fd count, and this process's threads by kernel tid with their names. */
