@@ -21,7 +21,9 @@ import java.util.WeakHashMap;
  * one of several racers win: the first claim cancels the token with {@link #REASON_PREEMPTED}.
  *
  * <p>{@link #onCancel} callbacks run once, on the thread that cancelled through this class, or on a supervisor's
- * loop thread when the cancel came from elsewhere (another runtime, a parent token); they must not block.
+ * loop thread when the cancel came from elsewhere (another runtime, a parent token); they must not block. A child
+ * token with callbacks is kept alive by its parent until they ran, so a child that nobody else references still runs
+ * them when the parent is cancelled.
  */
 public final class CancelToken {
     public static final int REASON_USER = 1;
@@ -49,6 +51,11 @@ public final class CancelToken {
     private final long stateAddress; // of the native state word, valid until the Cleaner frees the token
     private final CancelToken parent; // keeps the Java parent reachable as long as a child is
     private List<Runnable> callbacks; // guarded by this; null once fired
+    /**
+     * Children with pending callbacks, held strongly: a child nobody else references can still be cancelled through
+     * this token, and its callbacks must then run. Guarded by this.
+     */
+    private List<CancelToken> childrenWithCallbacks;
 
     private CancelToken(CancelToken parent) {
         NativeLibrary.ensure();
@@ -91,6 +98,7 @@ public final class CancelToken {
     /** Cancels with a reason code (any int; values below 256 are Scythe's). True if this call cancelled it. */
     public boolean cancel(int reason) {
         boolean changed = scythe_h.scythe_token_cancel(handle, reason) == 0;
+        java.lang.ref.Reference.reachabilityFence(this); // the Cleaner must not free the token during the downcall
         pollWatched();
         return changed;
     }
@@ -118,6 +126,7 @@ public final class CancelToken {
             throw new IllegalArgumentException("claim index must be >= 0, got " + index);
         }
         boolean won = scythe_h.scythe_token_claim(handle, index) == 0;
+        java.lang.ref.Reference.reachabilityFence(this);
         pollWatched();
         return won;
     }
@@ -125,6 +134,7 @@ public final class CancelToken {
     /** The index of the winning claim, if any. */
     public OptionalInt winner() {
         int w = scythe_h.scythe_token_winner(handle);
+        java.lang.ref.Reference.reachabilityFence(this);
         return w < 0 ? OptionalInt.empty() : OptionalInt.of(w);
     }
 
@@ -140,10 +150,28 @@ public final class CancelToken {
                 action = null;
             }
         }
+        if (action == null && parent != null) {
+            parent.holdChild(this);
+        }
         if (action != null) {
             run(action);
         } else if (isCancelled()) {
             fire();
+        }
+    }
+
+    private synchronized void holdChild(CancelToken child) {
+        if (childrenWithCallbacks == null) {
+            childrenWithCallbacks = new ArrayList<>();
+        }
+        if (!childrenWithCallbacks.contains(child)) {
+            childrenWithCallbacks.add(child);
+        }
+    }
+
+    private synchronized void releaseChild(CancelToken child) {
+        if (childrenWithCallbacks != null) {
+            childrenWithCallbacks.remove(child);
         }
     }
 
@@ -154,6 +182,9 @@ public final class CancelToken {
             callbacks = null;
         }
         WATCHED.remove(this);
+        if (parent != null) {
+            parent.releaseChild(this);
+        }
         if (todo != null) {
             todo.forEach(CancelToken::run);
         }

@@ -49,13 +49,37 @@ public final class Job {
         return exit.copy();
     }
 
-    /** Waits for the outcome. */
+    /**
+     * Waits for the outcome.
+     *
+     * @throws ScytheException if the supervisor's loop thread died before the job completed (the job was killed)
+     */
     public Outcome await() throws InterruptedException {
         try {
             return exit.get();
         } catch (ExecutionException e) {
-            throw new IllegalStateException("job future failed", e.getCause());
+            throw failure(e);
         }
+    }
+
+    /**
+     * Waits at most {@code timeout} for the outcome; empty if the job is still running then.
+     *
+     * @throws ScytheException if the supervisor's loop thread died before the job completed (the job was killed)
+     */
+    public java.util.Optional<Outcome> await(java.time.Duration timeout) throws InterruptedException {
+        try {
+            return java.util.Optional.of(exit.get(timeout.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS));
+        } catch (java.util.concurrent.TimeoutException e) {
+            return java.util.Optional.empty();
+        } catch (ExecutionException e) {
+            throw failure(e);
+        }
+    }
+
+    private static RuntimeException failure(ExecutionException e) {
+        return e.getCause() instanceof ScytheException se ? se
+                : new IllegalStateException("job future failed", e.getCause());
     }
 
     public boolean isDone() {
@@ -113,6 +137,17 @@ public final class Job {
         released = true;
         handle = null;
         pid = leaderPid;
+    }
+
+    /** The native job is about to be freed with its loop: no call may reach the handle after this. */
+    synchronized void abandon() {
+        released = true;
+        handle = null;
+    }
+
+    /** The loop died before this job completed. */
+    void fail(Throwable cause) {
+        exit.completeExceptionally(cause);
     }
 
     void complete(Outcome outcome, Output out, Output err) {

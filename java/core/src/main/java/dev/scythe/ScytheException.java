@@ -14,12 +14,19 @@ public final class ScytheException extends RuntimeException {
         this.errno = -negativeErrno;
     }
 
-    /** The native function that failed, for example {@code scythe_loop_new}. */
+    /** A failure that ends a job or a supervisor, with the native failure (or other error) that caused it. */
+    ScytheException(String message, Throwable cause) {
+        super(message + ": " + cause.getMessage(), cause);
+        this.function = cause instanceof ScytheException se ? se.function : null;
+        this.errno = cause instanceof ScytheException se ? se.errno : 0;
+    }
+
+    /** The native function that failed, for example {@code scythe_loop_new}; null if no native call failed. */
     public String function() {
         return function;
     }
 
-    /** The positive errno value, for example 2 for ENOENT. */
+    /** The positive errno value, for example 2 for ENOENT; 0 if no native call failed. */
     public int errno() {
         return errno;
     }

@@ -42,6 +42,8 @@ public final class Supervisor implements AutoCloseable {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed; // guarded by lifecycle's write lock
     private volatile boolean stopping;
+    private volatile Throwable death;   // why the loop thread died, or null
+    private boolean loopFreed;          // guarded by lifecycle's write lock
     private java.util.concurrent.ScheduledExecutorService probes; // guarded by this; started on first use
 
     /** Opens a supervisor with its own loop thread. */
@@ -69,6 +71,10 @@ public final class Supervisor implements AutoCloseable {
     public Job start(ProcessSpec spec) {
         lifecycle.readLock().lock();
         try {
+            if (death != null) {
+                throw new IllegalStateException("this supervisor's loop thread died, so it can start nothing: "
+                        + death, death);
+            }
             if (closed) {
                 throw new IllegalStateException("supervisor is closed");
             }
@@ -311,10 +317,8 @@ public final class Supervisor implements AutoCloseable {
             long size = scythe_event.sizeof();
             while (!(stopping && jobs.isEmpty())) {
                 int rc = scythe_h.scythe_loop_run(count, loop, events, BATCH, -1);
-                if (rc < 0) {
-                    LOG.log(System.Logger.Level.ERROR, "scythe_loop_run failed: " + rc + " ("
-                            + NativeLibrary.strerror(rc) + ")");
-                    continue;
+                if (rc < 0) { // EINTR is retried inside; anything else will fail again: never spin on it
+                    throw new ScytheException("scythe_loop_run", rc, NativeLibrary.strerror(rc));
                 }
                 long n = count.get(ValueLayout.JAVA_LONG, 0);
                 for (long i = 0; i < n; i++) {
@@ -324,8 +328,33 @@ public final class Supervisor implements AutoCloseable {
                 noticeGuard(n == 0);
             }
         } catch (Throwable t) {
-            LOG.log(System.Logger.Level.ERROR, "scythe loop thread died", t);
+            die(t);
         }
+    }
+
+    /**
+     * The loop thread cannot go on: kill every job natively (the loop is freed, which kills and reaps them), make
+     * every pending job's future fail with the cause, and every later start throw. Runs on the dying loop thread, so
+     * nothing races with the loop itself; the write lock keeps out a concurrent start.
+     */
+    private void die(Throwable cause) {
+        LOG.log(System.Logger.Level.ERROR, "scythe loop thread " + thread.getName() + " died; failing its "
+                + jobs.size() + " live jobs", cause);
+        List<Job> pending;
+        lifecycle.writeLock().lock();
+        try {
+            death = cause;
+            pending = List.copyOf(jobs.values());
+            pending.forEach(Job::abandon); // no Java call reaches a native job handle after this
+            jobs.clear();
+            scythe_h.scythe_loop_free(loop);
+            loopFreed = true;
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+        OPEN.remove(this);
+        ScytheException failure = new ScytheException("the supervisor's loop thread died; the job was killed", cause);
+        pending.forEach(j -> j.fail(failure));
     }
 
     private static long guardRestartsSeen;     // guarded by Supervisor.class
@@ -482,7 +511,16 @@ public final class Supervisor implements AutoCloseable {
                 interrupted = true; // finish closing: jobs must not outlive their supervisor
             }
         }
-        scythe_h.scythe_loop_free(loop); // kills and reaps anything the thread left, should it have died
+        lifecycle.writeLock().lock();
+        try {
+            if (!loopFreed) {
+                jobs.values().forEach(Job::abandon);
+                scythe_h.scythe_loop_free(loop); // kills and reaps anything the thread left
+                loopFreed = true;
+            }
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
         synchronized (this) {
             if (probes != null) {
                 probes.shutdownNow();

@@ -99,4 +99,18 @@ class CancelTokenTest {
         assertEquals(OptionalInt.of(winner.get()), t.winner());
         assertEquals(OptionalInt.of(CancelToken.REASON_PREEMPTED), t.reason());
     }
+
+    @Test
+    void aChildNobodyReferencesStillRunsItsCallbacks() throws Exception {
+        // Regression: a child token with callbacks but no Java reference was collected, and its callbacks lost.
+        CancelToken parent = CancelToken.create();
+        java.util.concurrent.atomic.AtomicBoolean ran = new java.util.concurrent.atomic.AtomicBoolean();
+        parent.child().onCancel(() -> ran.set(true));
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        parent.cancel();
+        org.junit.jupiter.api.Assertions.assertTrue(ran.get(), "the child's callback ran when its parent was cancelled");
+    }
 }
