@@ -152,7 +152,7 @@ public final class Race {
             if (winner >= 0) {
                 return new Outcome.Preempted(winner, -1, 0, Usage.NONE);
             } else if (raceToken.isCancelled()) {
-                return Supervisor.cancelled(raceToken, 0, Usage.NONE);
+                return Events.cancelled(raceToken, 0, Usage.NONE);
             }
             return new Outcome.TimedOut(-1, 0, Usage.NONE);
         }
