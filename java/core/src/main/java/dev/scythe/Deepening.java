@@ -127,8 +127,8 @@ public final class Deepening {
         private Builder(ProcessSpec template) {
             this.template = Objects.requireNonNull(template, "template");
             if (template.progress() == null) {
-                throw new IllegalArgumentException("the template needs progress probes (and a stall window, which "
-                        + "each attempt replaces with depth x per-depth timeout)");
+                throw new IllegalArgumentException("the template needs progress probes (each attempt gets a stall "
+                        + "window of depth x per-depth timeout; the template needs none)");
             }
         }
 

@@ -26,14 +26,20 @@ public sealed interface Outcome {
      * mistaken for a timeout (124), a failure of Scythe (125) or a signal sent to Scythe (130, 143).
      */
     int STATUS_RESOURCE_EXCEEDED = 122;
+    /**
+     * Exit status of a job cancelled or preempted that no signal of Scythe's ended: it never ran, or it exited just
+     * as the cancel was accepted. Not 125, which says that Scythe failed.
+     */
+    int STATUS_CANCELLED = 121;
 
     /** Wall time, CPU time and memory; {@link Usage#NONE} for a job that never started. */
     Usage usage();
 
     /**
      * The outcome as one int, as shells and coreutils {@code timeout} report it: the exit code; 128 + n for a job
-     * that crashed on signal n; 124 for a timeout or a stall; 122 for a resource limit; 127 when the program was
-     * not found, 126 when it could not be executed; 125 when its status was lost.
+     * that crashed on signal n, or that Scythe ended with signal n; 124 for a timeout or a stall; 122 for a resource
+     * limit; 121 for a cancel that needed no signal; 127 when the program was not found, 126 when it could not be
+     * executed; 125 when its status was lost.
      */
     int exitStatus();
 
@@ -93,7 +99,7 @@ public sealed interface Outcome {
      */
     record Cancelled(int reason, int exitCode, int signal, Usage usage) implements Outcome {
         public int exitStatus() {
-            return signal > 0 ? 128 + signal : STATUS_SCYTHE_FAILED;
+            return signal > 0 ? 128 + signal : STATUS_CANCELLED;
         }
     }
 
@@ -103,7 +109,7 @@ public sealed interface Outcome {
      */
     record Preempted(int winner, int exitCode, int signal, Usage usage) implements Outcome {
         public int exitStatus() {
-            return signal > 0 ? 128 + signal : STATUS_SCYTHE_FAILED;
+            return signal > 0 ? 128 + signal : STATUS_CANCELLED;
         }
     }
 

@@ -51,8 +51,9 @@ public final class ProcessSpec {
         this.token = b.token;
         this.claimIndex = b.claimIndex;
         this.claimExitCodes = (BitSet) b.claimExitCodes.clone();
-        this.progress = b.stall == null ? null : new Progress(b.stall, b.tree, b.walkTree, b.output, b.outputRegex,
-                b.heartbeat, b.predicate, b.pollEvery);
+        boolean probes = b.tree != null || b.output || b.heartbeat != null || b.predicate != null;
+        this.progress = b.stall == null && !probes ? null : new Progress(b.stall, b.tree, b.walkTree, b.output,
+                b.outputRegex, b.heartbeat, b.predicate, b.pollEvery);
         this.cpuLimit = b.cpuLimit;
         this.dossierDir = b.dossierDir;
         this.containment = b.containment;
@@ -124,7 +125,7 @@ public final class ProcessSpec {
         return dossierDir;
     }
 
-    /** The stall window and its probes, or null. */
+    /** The stall window and its probes, or null; the window is null for probes without one (a Deepening template). */
     public Progress progress() {
         return progress;
     }
@@ -460,12 +461,15 @@ public final class ProcessSpec {
                 throw new IllegalArgumentException("a stall window needs a progress probe: progressTree, "
                         + "progressOutput, heartbeat or progressWhen");
             }
-            if (stall == null && probes) {
-                throw new IllegalArgumentException("progress probes need a stall window (stall(Duration))");
-            }
+            // Probes without a stall window are kept, inert: a Deepening template has probes and gets its window per
+            // attempt.
             if (output && !(stdout instanceof Redirect.Capture) && !(stderr instanceof Redirect.Capture)) {
                 throw new IllegalArgumentException("progressOutput needs stdout or stderr captured, not "
                         + stdout + " and " + stderr);
+            }
+            if (stdout instanceof Redirect.Capture a && stderr instanceof Redirect.Capture b && !a.equals(b)) {
+                throw new IllegalArgumentException("stdout and stderr must be captured with the same head and tail "
+                        + "sizes (libscythe keeps one pair for both), got " + a + " and " + b);
             }
             return new ProcessSpec(this);
         }

@@ -65,7 +65,7 @@ final class SpawnOptions {
         }
         scythe_spawn_options.user_data(o, id);
         Progress p = spec.progress();
-        if (p != null) {
+        if (p != null && p.window() != null) { // probes without a window are inert
             int probes = 0;
             scythe_spawn_options.stall_ns(o, nanos(p.window()));
             if (p.tree() != null) {

@@ -91,7 +91,7 @@ public final class Supervisor implements AutoCloseable {
                 } else {
                     job.attach(out.get(ValueLayout.ADDRESS, 0));
                     Progress p = spec.progress();
-                    if (p != null && p.predicate() != null) {
+                    if (p != null && p.window() != null && p.predicate() != null) {
                         pollPredicate(job, p);
                     }
                 }

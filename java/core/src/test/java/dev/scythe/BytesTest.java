@@ -89,4 +89,13 @@ class BytesTest extends SupervisedTest {
         return new SuccessCriterion.Finished(o, new Output(stdout.getBytes(StandardCharsets.UTF_8), new byte[0],
                 stdout.length(), 0), Output.EMPTY);
     }
+
+    @Test
+    void differentCaptureSizesForTheTwoStreamsAreRefusedNotMerged() {
+        // Regression: per-stream capture sizes were silently merged into one (the larger).
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ProcessSpec.builder("true")
+                .stdout(Redirect.capture(1024, 1024)).stderr(Redirect.capture(64, 64)).build());
+        assertTrue(e.getMessage().contains("same head and tail sizes"), e.getMessage());
+        ProcessSpec.builder("true").stdout(Redirect.capture(1024, 1024)).stderr(Redirect.discard()).build();
+    }
 }

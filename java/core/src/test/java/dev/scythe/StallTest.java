@@ -121,8 +121,9 @@ class StallTest extends SupervisedTest {
     void deepeningHalvesTheDepthAndResumesFromDisk(@TempDir Path dir) throws Exception {
         Path prover = Path.of(getClass().getResource("/deepening-prover.sh").toURI());
         Files.createDirectories(dir.resolve("proof"));
+        // Probes only (regression: Deepening required a stall window in the template, then discarded it).
         ProcessSpec template = ProcessSpec.builder("sh", prover.toString(), "{depth}", dir.toString())
-                .stall(Duration.ofSeconds(1)).progressTree(dir.resolve("proof")).build();
+                .progressTree(dir.resolve("proof")).build();
         Deepening.Result r = Deepening.builder(template).startDepth(1000).perDepthTimeout(Duration.ofMillis(1))
                 .build().run(supervisor);
         assertEquals(List.of(1000, 500, 250, 125, 62), r.attempts().stream().map(Deepening.Attempt::depth).toList());
@@ -158,8 +159,8 @@ class StallTest extends SupervisedTest {
     void badProbeSettingsAreNamed(@TempDir Path dir) throws Exception {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ProcessSpec.builder("z3")
                 .stall(Duration.ofSeconds(1)).build()).getMessage().contains("needs a progress probe"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> ProcessSpec.builder("z3")
-                .progressTree(dir).build()).getMessage().contains("need a stall window"));
+        // Probes without a window are a template's (Deepening sets the window per attempt): kept, inert.
+        assertEquals(null, ProcessSpec.builder("z3").progressTree(dir).build().progress().window());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ProcessSpec.builder("z3")
                 .progressOutput("(")).getMessage().contains("not a valid POSIX extended regex"));
         Outcome missing = supervisor.start(ProcessSpec.builder("true").stall(Duration.ofSeconds(1))

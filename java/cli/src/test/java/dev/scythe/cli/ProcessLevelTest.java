@@ -276,7 +276,9 @@ class ProcessLevelTest {
     static long guardOf(long jvm) throws Exception {
         for (long kid : children(jvm)) {
             try {
-                if (Files.readString(Path.of("/proc/" + kid + "/comm")).trim().equals("scythe-guard")) {
+                // The executable, not comm: a new guard renames itself only a moment after it starts.
+                if (Files.readSymbolicLink(Path.of("/proc/" + kid + "/exe")).getFileName().toString()
+                        .equals("scythe-guard")) {
                     return kid;
                 }
             } catch (java.io.IOException gone) {
