@@ -175,33 +175,60 @@ public final class Report {
         }
     }
 
+    /** Text made safe to put into HTML, as element content or as an attribute value in either kind of quotes. */
+    static String escape(String text) {
+        StringBuilder b = new StringBuilder(text.length() + 16);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '&' -> b.append("&amp;");
+                case '<' -> b.append("&lt;");
+                case '>' -> b.append("&gt;");
+                case '"' -> b.append("&quot;");
+                case '\'' -> b.append("&#39;");
+                default -> b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    private static String escape(Object o) {
+        return escape(String.valueOf(o));
+    }
+
+    /**
+     * The report: the results table, the wrong answers and crashes, and the cactus plot. Every piece of text in it is
+     * escaped; {@code svg} is markup, the plot from {@link #svg()}, and goes in as it is.
+     */
     public String html(String svg) {
         StringBuilder rows = new StringBuilder();
         for (String s : e.solvers()) {
             Evaluation.Score sc = e.score(s);
             rows.append(String.format(Locale.ROOT, "<tr%s><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td>"
-                    + "<td%s>%d</td><td>%.2f</td></tr>%n", s.equals(Evaluation.PORTFOLIO) ? " class='p'" : "", s,
-                    sc.problems(), sc.solved(), sc.timeouts(), sc.crashed(), sc.wrong() > 0 ? " class='wrong'" : "",
-                    sc.wrong(), sc.par2()));
+                    + "<td%s>%d</td><td>%.2f</td></tr>%n", s.equals(Evaluation.PORTFOLIO) ? " class='p'" : "",
+                    escape(s), sc.problems(), sc.solved(), sc.timeouts(), sc.crashed(),
+                    sc.wrong() > 0 ? " class='wrong'" : "", sc.wrong(), sc.par2()));
         }
         StringBuilder wrong = new StringBuilder(), crashed = new StringBuilder();
         for (Evaluation.Run r : e.runs()) {
             if (r.wrong()) {
-                wrong.append("<li>").append(r.solver()).append(" said ").append(r.verdict()).append(" on ")
-                        .append(r.problem().name()).append(" (known: ").append(r.problem().status()).append(")</li>\n");
+                wrong.append("<li>").append(escape(r.solver())).append(" said ").append(escape(r.verdict()))
+                        .append(" on ").append(escape(r.problem().name())).append(" (known: ")
+                        .append(escape(r.problem().status())).append(")</li>\n");
             }
             if (r.crashed()) {
-                crashed.append("<li>").append(r.solver()).append(" on ").append(r.problem().name()).append("</li>\n");
+                crashed.append("<li>").append(escape(r.solver())).append(" on ").append(escape(r.problem().name()))
+                        .append("</li>\n");
             }
         }
         return "<!doctype html><html><head><meta charset='utf-8'><title>Scythe evaluation</title><style>"
                 + "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
                 + "padding:4px 10px;text-align:right}td:first-child{text-align:left}.p{font-weight:bold}"
                 + ".wrong{color:#c00;font-weight:bold}</style></head><body>\n<h1>Scythe: provers alone, the portfolio, "
-                + "and the virtual best solver</h1>\n<p>" + ZonedDateTime.now() + "; per-problem timeout "
-                + e.timeout().toMillis() / 1000.0 + " s. PAR-2: mean time per problem, counting an unsolved problem "
-                + "as twice the timeout. The virtual best solver takes, per problem, the fastest correct prover alone: "
-                + "the limit any portfolio can reach. A wrong answer is never counted as solved.</p>\n"
+                + "and the virtual best solver</h1>\n<p>" + escape(ZonedDateTime.now()) + "; per-problem timeout "
+                + escape(e.timeout().toMillis() / 1000.0) + " s. PAR-2: mean time per problem, counting an unsolved "
+                + "problem as twice the timeout. The virtual best solver takes, per problem, the fastest correct prover "
+                + "alone: the limit any portfolio can reach. A wrong answer is never counted as solved.</p>\n"
                 + "<table><tr><th>solver</th><th>problems</th><th>solved</th><th>timeouts</th><th>crashed</th>"
                 + "<th>wrong</th><th>PAR-2 (s)</th></tr>\n" + rows + "</table>\n"
                 + (wrong.isEmpty() ? "<p>No wrong answers.</p>" : "<h2>Wrong answers</h2><ul>" + wrong + "</ul>")

@@ -2,6 +2,7 @@ package dev.scythe.eval;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.scythe.eval.Evaluation.Run;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
@@ -35,10 +37,12 @@ import org.w3c.dom.NodeList;
 class ReportTest {
     /** A solver name that would be markup if it reached the report unescaped. */
     static final String HOSTILE = "<script>alert(1)</script>&\"x'.cnf";
+    /** The same for a problem; a file name holds anything but '/', so this one opens a tag that needs no closing. */
+    static final String HOSTILE_FILE = "<img src=x onerror=alert(1)>&\"x'.cnf";
 
     /**
      * Three provers on eight problems, and the portfolio: times from under a millisecond to near the timeout, unsolved
-     * problems, a wrong answer and a crash (both by the hostile solver).
+     * problems, a wrong answer (by the hostile solver on the hostile problem) and a crash (by the hostile solver).
      */
     static Evaluation evaluation() {
         List<Prover> provers = new ArrayList<>();
@@ -47,7 +51,8 @@ class ReportTest {
         }
         List<Problem> problems = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
-            problems.add(new Problem(Path.of("corpus", "p" + i + ".cnf"), "cnf", i % 2 == 0 ? Verdict.SAT : Verdict.UNSAT));
+            problems.add(new Problem(Path.of("corpus", i == 7 ? HOSTILE_FILE : "p" + i + ".cnf"), "cnf",
+                    i % 2 == 0 ? Verdict.SAT : Verdict.UNSAT));
         }
         double[][] seconds = {
             {0.0004, 0.02, 0.3, 1.5, 4.0, 9.0, 11, 11},
@@ -147,5 +152,29 @@ class ReportTest {
             assertTrue(Files.readString(dir.resolve("cactus.svg")).contains("virtual best ("
                     + (said == Verdict.SAT ? 1 : 0) + ")"));
         }
+    }
+
+    @Test
+    void escapeReplacesTheFiveCharactersOfMarkup() {
+        assertEquals("&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;x&#39;.cnf", Report.escape(HOSTILE));
+        assertEquals("plain text, 1 s", Report.escape("plain text, 1 s"));
+        assertEquals("&amp;amp;", Report.escape("&amp;"), "text that looks escaped is text too");
+    }
+
+    /** Regression: names from the corpus and from prover definitions went into report.html as markup. */
+    @Test
+    void theHtmlReportEscapesHostileNames(@TempDir Path dir) throws Exception {
+        new Report(evaluation()).write(dir);
+        String html = Files.readString(dir.resolve("report.html"));
+        String solver = Report.escape(HOSTILE), problem = Report.escape(HOSTILE_FILE);
+        assertTrue(html.contains("<td>" + solver + "</td>"), "the results table names the solver, escaped");
+        assertTrue(html.contains("<li>" + solver + " said SAT on " + problem + " (known: UNSAT)</li>"),
+                "the wrong answer, escaped:\n" + html);
+        assertTrue(html.contains("<li>" + solver + " on p6.cnf</li>"), "the crash, escaped:\n" + html);
+        String lower = html.toLowerCase(Locale.ROOT);
+        for (String raw : List.of("<script", "</script", "<img", HOSTILE, HOSTILE_FILE)) {
+            assertFalse(lower.contains(raw.toLowerCase(Locale.ROOT)), "raw '" + raw + "' in the report");
+        }
+        assertTrue(html.contains("<svg") && html.contains("</svg>"), "the cactus plot is in the report");
     }
 }
