@@ -55,6 +55,12 @@ public final class Evaluation {
         this.timeout = timeout;
     }
 
+    /** Results recorded elsewhere (tests build them in memory), for a table and a report without running anything. */
+    Evaluation(List<Problem> problems, List<Prover> provers, Duration timeout, List<Run> runs) {
+        this(problems, provers, timeout);
+        this.runs.addAll(runs);
+    }
+
     public List<Run> runs() {
         return runs;
     }

@@ -3,23 +3,48 @@ package dev.scythe.eval;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
+import java.awt.Rectangle;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.FieldPosition;
+import java.text.NumberFormat;
+import java.text.ParsePosition;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTickUnit;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.title.TextTitle;
+import org.jfree.chart.ui.RectangleEdge;
+import org.jfree.chart.ui.RectangleInsets;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+import org.jfree.svg.SVGGraphics2D;
 
-/** The pictures people expect from a solver evaluation: a cactus plot (SVG and PNG) and an HTML report. */
+/**
+ * The pictures people expect from a solver evaluation: a cactus plot and an HTML report. The plot is defined once, as
+ * a JFreeChart, and rendered twice: to PNG (ChartUtils) and to SVG (JFreeSVG).
+ */
 public final class Report {
-    private static final int W = 900, H = 560, L = 70, R = 190, T = 40, B = 60;
-    private static final String[] COLORS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-        "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#444444"};
+    static {
+        // the plot is drawn into an image or an SVG document, never onto a screen
+        if (System.getProperty("java.awt.headless") == null) {
+            System.setProperty("java.awt.headless", "true");
+        }
+    }
+
+    static final int W = 900, H = 560;
+    private static final double FASTEST = 0.001;
+    private static final Color[] COLORS = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c),
+        new Color(0xd62728), new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f),
+        new Color(0xbcbd22), new Color(0x17becf), Color.BLACK, new Color(0x444444)};
 
     private final Evaluation e;
 
@@ -37,129 +62,173 @@ public final class Report {
         return out;
     }
 
-    private int maxSolved(List<double[]> curves) {
-        return Math.max(1, curves.stream().mapToInt(c -> c.length).max().orElse(1));
+    /** The series colour of the i-th solver in {@link Evaluation#solvers()} order. */
+    static Color color(int i) {
+        return COLORS[i % COLORS.length];
     }
 
-    private double x(int k, int n) {
-        return L + (W - L - R) * (double) k / n;
-    }
-
-    private double y(double seconds) {
-        // log scale from 1 ms to the timeout: solvers differ by orders of magnitude
-        double lo = Math.log10(0.001), hi = Math.log10(Math.max(0.01, e.timeout().toNanos() / 1e9));
-        double v = Math.log10(Math.max(0.001, seconds));
-        return T + (H - T - B) * (1 - (v - lo) / (hi - lo));
-    }
-
-    public String svg() {
-        List<double[]> curves = curves();
-        int n = maxSolved(curves);
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT,
-                "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif' font-size='12'>%n"
-                        + "<rect width='100%%' height='100%%' fill='white'/>%n", W, H));
-        b.append(String.format(Locale.ROOT, "<text x='%d' y='24' font-size='15'>Problems solved against time (per-problem "
-                + "timeout %s s)</text>%n", L, e.timeout().toMillis() / 1000.0));
-        b.append(String.format(Locale.ROOT, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='black'/>%n", L, H - B, W - R, H - B));
-        b.append(String.format(Locale.ROOT, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='black'/>%n", L, T, L, H - B));
-        for (double s = 0.001; s <= e.timeout().toNanos() / 1e9 * 1.0001; s *= 10) {
-            b.append(String.format(Locale.ROOT, "<text x='%d' y='%.1f' text-anchor='end'>%s</text>%n", L - 6, y(s) + 4,
-                    s < 1 ? String.format(Locale.ROOT, "%.0f ms", s * 1000) : String.format(Locale.ROOT, "%.0f s", s)));
-        }
-        for (int k = 0; k <= n; k += Math.max(1, n / 10)) {
-            b.append(String.format(Locale.ROOT, "<text x='%.1f' y='%d' text-anchor='middle'>%d</text>%n", x(k, n), H - B + 18, k));
-        }
-        b.append(String.format(Locale.ROOT, "<text x='%d' y='%d' text-anchor='middle'>problems solved</text>%n",
-                (L + W - R) / 2, H - 15));
-        b.append(String.format(Locale.ROOT, "<text x='16' y='%d' transform='rotate(-90 16 %d)' text-anchor='middle'>time "
-                + "per problem (log)</text>%n", (T + H - B) / 2, (T + H - B) / 2));
+    /**
+     * The cactus plot: x the number of problems solved, y (log, from 1 ms to the timeout) the time per problem; one
+     * series per solver in {@link Evaluation#solvers()} order, the portfolio and the virtual best drawn bold, the
+     * virtual best dashed. The legend gives each solver's number of problems solved.
+     */
+    JFreeChart chart() {
         List<String> names = e.solvers();
+        List<double[]> curves = curves();
+        XYSeriesCollection data = new XYSeriesCollection();
+        double slowest = 0;
         for (int i = 0; i < names.size(); i++) {
+            XYSeries series = new XYSeries(names.get(i), false, false);
             double[] c = curves.get(i);
-            String color = COLORS[i % COLORS.length];
-            boolean bold = names.get(i).equals(Evaluation.PORTFOLIO) || names.get(i).equals(Evaluation.VBS);
-            StringBuilder pts = new StringBuilder();
             for (int k = 0; k < c.length; k++) {
-                pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x(k + 1, n), y(c[k])));
+                // a log axis has no zero: a run faster than 1 ms is drawn at 1 ms
+                series.add(k + 1, Math.max(FASTEST, c[k]));
+                slowest = Math.max(slowest, c[k]);
             }
-            b.append(String.format(Locale.ROOT, "<polyline fill='none' stroke='%s' stroke-width='%d'%s points='%s'/>%n",
-                    color, bold ? 3 : 1, names.get(i).equals(Evaluation.VBS) ? " stroke-dasharray='6 4'" : "", pts));
-            int ly = T + 10 + i * 18;
-            b.append(String.format(Locale.ROOT, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='%s' stroke-width='%d'/>"
-                    + "<text x='%d' y='%d'>%s (%d)</text>%n", W - R + 15, ly, W - R + 40, ly, color, bold ? 3 : 1,
-                    W - R + 46, ly + 4, names.get(i), c.length));
+            data.addSeries(series);
         }
-        return b.append("</svg>\n").toString();
-    }
+        double timeout = e.timeout().toNanos() / 1e9;
 
-    public void png(Path file) throws IOException {
-        System.setProperty("java.awt.headless", "true");
-        List<double[]> curves = curves();
-        int n = maxSolved(curves);
-        BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, W, H);
-        g.setColor(Color.BLACK);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 15));
-        g.drawString("Problems solved against time (per-problem timeout " + e.timeout().toMillis() / 1000.0 + " s)", L, 24);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        g.drawLine(L, H - B, W - R, H - B);
-        g.drawLine(L, T, L, H - B);
-        for (double s = 0.001; s <= e.timeout().toNanos() / 1e9 * 1.0001; s *= 10) {
-            String label = s < 1 ? String.format(Locale.ROOT, "%.0f ms", s * 1000) : String.format(Locale.ROOT, "%.0f s", s);
-            g.drawString(label, L - 8 - g.getFontMetrics().stringWidth(label), (int) y(s) + 4);
-        }
-        for (int k = 0; k <= n; k += Math.max(1, n / 10)) {
-            g.drawString(Integer.toString(k), (int) x(k, n) - 4, H - B + 18);
-        }
-        g.drawString("problems solved", (L + W - R) / 2 - 45, H - 15);
-        List<String> names = e.solvers();
+        NumberAxis x = new NumberAxis("problems solved");
+        x.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+        x.setRange(0, Math.max(1, curves.stream().mapToInt(c -> c.length).max().orElse(1)));
+        // log scale from 1 ms to the timeout: solvers differ by orders of magnitude
+        LogAxis y = new LogAxis("time per problem (log)");
+        // a hair below 1 ms, or the rounding in log10(0.001) leaves out the 1 ms tick
+        y.setRange(FASTEST * 0.999, Math.max(0.01, Math.max(timeout, slowest)));
+        // a major tick per decade, minor ticks at 2..9 times it
+        y.setTickUnit(new NumberTickUnit(1, new SecondsFormat(), 9));
+        y.setNumberFormatOverride(new SecondsFormat());
+        y.setMinorTickMarksVisible(true);
+
+        XYLineAndShapeRenderer lines = new XYLineAndShapeRenderer(true, false);
+        lines.setDrawSeriesLineAsPath(true);
+        lines.setLegendItemLabelGenerator((dataset, series) -> dataset.getSeriesKey(series) + " ("
+                + dataset.getItemCount(series) + ")");
         for (int i = 0; i < names.size(); i++) {
-            double[] c = curves.get(i);
-            boolean bold = names.get(i).equals(Evaluation.PORTFOLIO) || names.get(i).equals(Evaluation.VBS);
-            g.setColor(Color.decode(COLORS[i % COLORS.length]));
-            g.setStroke(new BasicStroke(bold ? 3f : 1.2f));
-            for (int k = 1; k < c.length; k++) {
-                g.drawLine((int) x(k, n), (int) y(c[k - 1]), (int) x(k + 1, n), (int) y(c[k]));
-            }
-            int ly = T + 10 + i * 18;
-            g.drawLine(W - R + 15, ly, W - R + 40, ly);
-            g.setColor(Color.BLACK);
-            g.drawString(names.get(i) + " (" + c.length + ")", W - R + 46, ly + 4);
+            boolean vbs = names.get(i).equals(Evaluation.VBS);
+            boolean bold = vbs || names.get(i).equals(Evaluation.PORTFOLIO);
+            lines.setSeriesPaint(i, color(i));
+            lines.setSeriesStroke(i, vbs ? new BasicStroke(3f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f,
+                    new float[] {6f, 4f}, 0f) : new BasicStroke(bold ? 3f : 1.2f));
+            // one problem solved is one point, and a line through one point is invisible
+            lines.setSeriesShapesVisible(i, curves.get(i).length == 1);
         }
-        g.dispose();
-        ImageIO.write(img, "png", file.toFile());
+
+        XYPlot plot = new XYPlot(data, x, y, lines);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setOutlineVisible(false);
+        BasicStroke thin = new BasicStroke(1f);
+        plot.setDomainGridlinesVisible(false);
+        plot.setRangeGridlineStroke(thin);
+        plot.setRangeGridlinePaint(new Color(0xe6e6e6));
+        Font font = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+        for (var axis : List.of(x, y)) {
+            axis.setLabelFont(font);
+            axis.setTickLabelFont(font);
+            axis.setAxisLinePaint(Color.BLACK);
+            axis.setAxisLineStroke(thin);
+            axis.setTickMarkPaint(Color.BLACK);
+            axis.setTickMarkStroke(thin);
+            axis.setTickMarkOutsideLength(4);
+            axis.setMinorTickMarkOutsideLength(2);
+            // JFreeChart places tick labels by these insets alone, as if tick marks had no length
+            axis.setTickLabelInsets(new RectangleInsets(4, 8, 4, 8));
+        }
+        JFreeChart chart = new JFreeChart(null, font, plot, true);
+        chart.setTitle(new TextTitle(String.format(Locale.ROOT, "Problems solved against time (per-problem timeout "
+                + "%s s)", e.timeout().toMillis() / 1000.0), new Font(Font.SANS_SERIF, Font.PLAIN, 15)));
+        chart.setBackgroundPaint(Color.WHITE);
+        chart.getLegend().setPosition(RectangleEdge.RIGHT);
+        chart.getLegend().setItemFont(font);
+        return chart;
     }
 
+    /** The cactus plot as one {@code <svg>} element (a complete SVG file, and embeddable in HTML as it is). */
+    public String svg() {
+        SVGGraphics2D g = new SVGGraphics2D(W, H);
+        chart().draw(g, new Rectangle(0, 0, W, H));
+        return g.getSVGElement() + "\n";
+    }
+
+    /** The cactus plot as a PNG of {@value #W} x {@value #H} pixels. */
+    public void png(Path file) throws IOException {
+        ChartUtils.saveChartAsPNG(file.toFile(), chart(), W, H);
+    }
+
+    /** Tick labels of the time axis: 1 ms, 10 ms, 100 ms, 1 s, 10 s. */
+    private static final class SecondsFormat extends NumberFormat {
+        @Override
+        public StringBuffer format(double seconds, StringBuffer to, FieldPosition pos) {
+            return to.append(seconds < 1 ? String.format(Locale.ROOT, "%.0f ms", seconds * 1000)
+                    : String.format(Locale.ROOT, "%.0f s", seconds));
+        }
+
+        @Override
+        public StringBuffer format(long seconds, StringBuffer to, FieldPosition pos) {
+            return format((double) seconds, to, pos);
+        }
+
+        @Override
+        public Number parse(String source, ParsePosition pos) {
+            throw new UnsupportedOperationException("tick labels are only written");
+        }
+    }
+
+    /** Text made safe to put into HTML, as element content or as an attribute value in either kind of quotes. */
+    static String escape(String text) {
+        StringBuilder b = new StringBuilder(text.length() + 16);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '&' -> b.append("&amp;");
+                case '<' -> b.append("&lt;");
+                case '>' -> b.append("&gt;");
+                case '"' -> b.append("&quot;");
+                case '\'' -> b.append("&#39;");
+                default -> b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    private static String escape(Object o) {
+        return escape(String.valueOf(o));
+    }
+
+    /**
+     * The report: the results table, the wrong answers and crashes, and the cactus plot. Every piece of text in it is
+     * escaped; {@code svg} is markup, the plot from {@link #svg()}, and goes in as it is.
+     */
     public String html(String svg) {
         StringBuilder rows = new StringBuilder();
         for (String s : e.solvers()) {
             Evaluation.Score sc = e.score(s);
             rows.append(String.format(Locale.ROOT, "<tr%s><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td>"
-                    + "<td%s>%d</td><td>%.2f</td></tr>%n", s.equals(Evaluation.PORTFOLIO) ? " class='p'" : "", s,
-                    sc.problems(), sc.solved(), sc.timeouts(), sc.crashed(), sc.wrong() > 0 ? " class='wrong'" : "",
-                    sc.wrong(), sc.par2()));
+                    + "<td%s>%d</td><td>%.2f</td></tr>%n", s.equals(Evaluation.PORTFOLIO) ? " class='p'" : "",
+                    escape(s), sc.problems(), sc.solved(), sc.timeouts(), sc.crashed(),
+                    sc.wrong() > 0 ? " class='wrong'" : "", sc.wrong(), sc.par2()));
         }
         StringBuilder wrong = new StringBuilder(), crashed = new StringBuilder();
         for (Evaluation.Run r : e.runs()) {
             if (r.wrong()) {
-                wrong.append("<li>").append(r.solver()).append(" said ").append(r.verdict()).append(" on ")
-                        .append(r.problem().name()).append(" (known: ").append(r.problem().status()).append(")</li>\n");
+                wrong.append("<li>").append(escape(r.solver())).append(" said ").append(escape(r.verdict()))
+                        .append(" on ").append(escape(r.problem().name())).append(" (known: ")
+                        .append(escape(r.problem().status())).append(")</li>\n");
             }
             if (r.crashed()) {
-                crashed.append("<li>").append(r.solver()).append(" on ").append(r.problem().name()).append("</li>\n");
+                crashed.append("<li>").append(escape(r.solver())).append(" on ").append(escape(r.problem().name()))
+                        .append("</li>\n");
             }
         }
         return "<!doctype html><html><head><meta charset='utf-8'><title>Scythe evaluation</title><style>"
                 + "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
                 + "padding:4px 10px;text-align:right}td:first-child{text-align:left}.p{font-weight:bold}"
                 + ".wrong{color:#c00;font-weight:bold}</style></head><body>\n<h1>Scythe: provers alone, the portfolio, "
-                + "and the virtual best solver</h1>\n<p>" + ZonedDateTime.now() + "; per-problem timeout "
-                + e.timeout().toMillis() / 1000.0 + " s. PAR-2: mean time per problem, counting an unsolved problem "
-                + "as twice the timeout. The virtual best solver takes, per problem, the fastest correct prover alone: "
-                + "the limit any portfolio can reach. A wrong answer is never counted as solved.</p>\n"
+                + "and the virtual best solver</h1>\n<p>" + escape(ZonedDateTime.now()) + "; per-problem timeout "
+                + escape(e.timeout().toMillis() / 1000.0) + " s. PAR-2: mean time per problem, counting an unsolved "
+                + "problem as twice the timeout. The virtual best solver takes, per problem, the fastest correct prover "
+                + "alone: the limit any portfolio can reach. A wrong answer is never counted as solved.</p>\n"
                 + "<table><tr><th>solver</th><th>problems</th><th>solved</th><th>timeouts</th><th>crashed</th>"
                 + "<th>wrong</th><th>PAR-2 (s)</th></tr>\n" + rows + "</table>\n"
                 + (wrong.isEmpty() ? "<p>No wrong answers.</p>" : "<h2>Wrong answers</h2><ul>" + wrong + "</ul>")
