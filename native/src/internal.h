@@ -79,7 +79,7 @@ int scythe__regex_compile(regex_t *re, const char *regex);
 /* ---- cgroup.c ---- */
 typedef struct scythe__cgroup {
     bool active;
-    char dir[3][PATH_MAX]; /* v2 leaf, v1 memory leaf, v1 pids leaf ("" if none) */
+    char dir[3][PATH_MAX]; /* v2 leaf; the leaf with the memory, the process limit: v1's, or the v2 leaf ("": none) */
     int procs_fd[3];       /* their cgroup.procs, written by the child before exec; -1 if none */
 } scythe__cgroup;
 uint32_t scythe__cgroup_caps(void);

@@ -19,7 +19,7 @@
 
 extern char **environ;
 
-static int failures_in_test;
+int failures_in_test; /* also counted by the tests in test_cgroup_v2.c */
 static scythe_loop *loop_keep; /* the loop of the last run_contained, freed by the caller */
 static const char *self_exe = "/proc/self/exe";
 
@@ -1615,6 +1615,14 @@ static int child_sigchld(const char *how) {
 
 /* ---- runner -------------------------------------------------------------------------------------------------------- */
 
+/* test_cgroup_v2.c */
+void test_cgroup_v2_limits(void);
+void test_cgroup_v2_supervisor_moves_into_a_leaf(void);
+void test_cgroup_v2_no_move_beside_other_processes(void);
+void test_cgroup_v2_nested_supervisor(void);
+void test_cgroup_v2_in_vm(void);
+int cgroup_v2_child_main(int argc, char **argv); /* runs one of its child modes, or returns -1 */
+
 struct test {
     const char *name;
     void (*fn)(void);
@@ -1655,9 +1663,17 @@ static const struct test tests[] = {
     {"stale_handle_after_pid_reuse", test_stale_handle_after_pid_reuse},
     {"cgroup_catches_escapees", test_cgroup_catches_escapees},
     {"cgroup_limits", test_cgroup_limits},
+    {"cgroup_v2_limits", test_cgroup_v2_limits},
+    {"cgroup_v2_supervisor_moves_into_a_leaf", test_cgroup_v2_supervisor_moves_into_a_leaf},
+    {"cgroup_v2_no_move_beside_other_processes", test_cgroup_v2_no_move_beside_other_processes},
+    {"cgroup_v2_nested_supervisor", test_cgroup_v2_nested_supervisor},
+    {"cgroup_v2_in_vm", test_cgroup_v2_in_vm},
 };
 
 int main(int argc, char **argv) {
+    int v2_child = cgroup_v2_child_main(argc, argv);
+    if (v2_child >= 0)
+        return v2_child;
     if (argc > 1 && !strcmp(argv[1], "--child-report"))
         return child_report();
     if (argc > 2 && !strcmp(argv[1], "--child-sigchld"))
