@@ -172,7 +172,7 @@ int scythe_guard_start(const char *guard_exe) {
             memfd = -1;
             goto out;
         }
-        if (!(stack = malloc(GUARD_SLOTS * sizeof *stack))) {
+        if (!(stack = scythe__malloc(GUARD_SLOTS * sizeof *stack))) {
             rc = -ENOMEM;
             goto out;
         }

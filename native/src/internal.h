@@ -37,6 +37,15 @@ int scythe__os_keep_child_status(void);
 int scythe__os_reap_if_exited(int pidfd, int *exit_code);
 void scythe__os_close(int fd);
 
+/* ---- alloc.c: every allocation of the library, released with free() ---- */
+void *scythe__malloc(size_t n);
+void *scythe__calloc(size_t n, size_t size);
+void *scythe__realloc(void *p, size_t n);
+char *scythe__strdup(const char *s);
+/* Fault injection, for the C tests only: -1 (always, outside them) lets every allocation through; n >= 0 lets n more
+ * through, then every one fails until it is set back to -1. */
+extern _Atomic int64_t scythe__alloc_budget;
+
 /* ---- output.c: head-and-tail capture of one stream ---- */
 typedef struct scythe__capture {
     uint8_t *head;

@@ -74,7 +74,7 @@ int scythe_loop_new(scythe_loop **out) {
     int rc = scythe__os_keep_child_status();
     if (rc)
         return rc;
-    scythe_loop *loop = calloc(1, sizeof *loop);
+    scythe_loop *loop = scythe__calloc(1, sizeof *loop);
     if (!loop)
         return -ENOMEM;
     loop->evfd = loop->tfd = -1;
@@ -192,7 +192,7 @@ static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     }
     if (loop->queue_len == loop->queue_cap) {
         size_t n = loop->queue_cap ? loop->queue_cap * 2 : 64;
-        scythe_event *q = realloc(loop->queue, n * sizeof *q);
+        scythe_event *q = scythe__realloc(loop->queue, n * sizeof *q);
         if (!q)
             abort(); /* out of memory for an 112-byte event: nothing sensible is left to do */
         loop->queue = q;

@@ -20,7 +20,7 @@ static int head_reserve(scythe__capture *c, size_t need) {
         n *= 2;
     if (n > c->head_cap)
         n = c->head_cap;
-    uint8_t *p = realloc(c->head, n);
+    uint8_t *p = scythe__realloc(c->head, n);
     if (!p)
         return -ENOMEM;
     c->head = p;
@@ -43,7 +43,7 @@ int scythe__capture_append(scythe__capture *c, const uint8_t *data, size_t n) {
     }
     if (!n || !c->tail_cap)
         return 0;
-    if (!c->tail && !(c->tail = malloc(c->tail_cap)))
+    if (!c->tail && !(c->tail = scythe__malloc(c->tail_cap)))
         return -ENOMEM;
     if (n >= c->tail_cap) {
         memcpy(c->tail, data + (n - c->tail_cap), c->tail_cap);
@@ -65,7 +65,7 @@ int scythe__capture_finish(scythe__capture *c) {
     /* Make the ring linear, oldest byte first. When it never wrapped, it already is. */
     if (c->tail_len < c->tail_cap || c->tail_pos == 0)
         return 0;
-    uint8_t *lin = malloc(c->tail_cap);
+    uint8_t *lin = scythe__malloc(c->tail_cap);
     if (!lin)
         return -ENOMEM;
     memcpy(lin, c->tail + c->tail_pos, c->tail_cap - c->tail_pos);

@@ -180,7 +180,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
     if ((rc = scythe__os_keep_child_status()))
         return rc;
 
-    scythe_job *job = calloc(1, sizeof *job);
+    scythe_job *job = scythe__calloc(1, sizeof *job);
     if (!job)
         return -ENOMEM;
     job->pidfd = -1;
@@ -194,7 +194,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         job->out_fd[i] = -1;
     const scythe_stdio *in = &o->stdio[0];
     if (in->mode == SCYTHE_STDIO_PIPE && in->input_len) {
-        if (!(job->input = malloc(in->input_len))) {
+        if (!(job->input = scythe__malloc(in->input_len))) {
             rc = -ENOMEM;
             goto fail;
         }
@@ -216,7 +216,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         goto fail;
     }
     if (containment != SCYTHE_CONTAIN_SESSION || mem > 0 || nproc > 0) {
-        if (!(job->cgroup = malloc(sizeof *job->cgroup))) {
+        if (!(job->cgroup = scythe__malloc(sizeof *job->cgroup))) {
             rc = -ENOMEM;
             goto fail;
         }
@@ -277,7 +277,8 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         job->cpu_limit_ns = o->cpu_limit_ns;
         job->next_cpu_check_ns = job->ev.start_ns;
     }
-    if (o->version >= 4 && o->dossier_dir && o->dossier_dir[0] && !(job->dossier_dir = strdup(o->dossier_dir))) {
+    if (o->version >= 4 && o->dossier_dir && o->dossier_dir[0] &&
+        !(job->dossier_dir = scythe__strdup(o->dossier_dir))) {
         rc = -ENOMEM;
         scythe__kill_session(job, SIGKILL);
         scythe_event ignored;

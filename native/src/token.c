@@ -11,7 +11,7 @@ static pthread_mutex_t tree_lock = PTHREAD_MUTEX_INITIALIZER;
 int scythe_token_new(scythe_token **out, scythe_token *parent) {
     if (!out)
         return -EINVAL;
-    scythe_token *t = calloc(1, sizeof *t);
+    scythe_token *t = scythe__calloc(1, sizeof *t);
     if (!t)
         return -ENOMEM;
     atomic_init(&t->state, 0);
