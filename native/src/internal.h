@@ -16,6 +16,8 @@
 #include <limits.h>
 #include <sys/types.h>
 
+#include "list.h"
+
 #define SCYTHE__DEFAULT_CAPTURE (64u * 1024u)
 #define SCYTHE__DEFAULT_GRACE_NS (2000000000LL)
 /* How long a completed leader's pipes may stay open (held by a process outside its group) before we close them. */
@@ -149,6 +151,7 @@ enum scythe__job_state {
 
 struct scythe_job {
     scythe_loop *loop;
+    scythe__list queued;       /* on the loop's queue while its event waits for the host: queueing never allocates */
     scythe_job *prev, *next; /* the loop's list of jobs not yet done */
     pid_t pid;
     int pidfd;
@@ -190,8 +193,7 @@ struct scythe_loop {
     scythe_job *jobs;          /* every job the host has not freed */
     scythe_job *graveyard;     /* detached jobs completed during this batch, freed at its end */
     size_t live;
-    scythe_event *queue;       /* completed events not yet returned */
-    size_t queue_len, queue_cap;
+    scythe__list queue;        /* completed jobs whose event the host has not read, oldest first (by `queued`) */
     int64_t armed_ns;          /* timer currently armed for this time, 0 none */
     int64_t next_due;          /* earliest known due time (may be early, never late), 0 none */
     _Atomic int interrupt;

@@ -79,6 +79,7 @@ int scythe_loop_new(scythe_loop **out) {
         return -ENOMEM;
     loop->evfd = loop->tfd = -1;
     pthread_mutex_init(&loop->lock, NULL);
+    scythe__list_init(&loop->queue);
     loop->evfd_watch.kind = W_EVENTFD;
     loop->timer_watch.kind = W_TIMER;
     loop->guard_watch.kind = W_GUARD;
@@ -190,15 +191,8 @@ static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
         loop->graveyard = job;
         return;
     }
-    if (loop->queue_len == loop->queue_cap) {
-        size_t n = loop->queue_cap ? loop->queue_cap * 2 : 64;
-        scythe_event *q = scythe__realloc(loop->queue, n * sizeof *q);
-        if (!q)
-            abort(); /* out of memory for an 112-byte event: nothing sensible is left to do */
-        loop->queue = q;
-        loop->queue_cap = n;
-    }
-    loop->queue[loop->queue_len++] = job->ev;
+    /* Through the job, which owns its event: no allocation, so no failure, however many events wait. */
+    scythe__list_append(&loop->queue, &job->queued);
 }
 
 /* Reads what a pipe holds. While the leader runs, at most a few reads per wake-up so one chatty job cannot starve
@@ -423,7 +417,7 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
     struct epoll_event evs[64];
     pthread_mutex_lock(&loop->lock);
     for (;;) {
-        if (loop->queue_len || atomic_exchange(&loop->interrupt, 0))
+        if (!scythe__list_empty(&loop->queue) || atomic_exchange(&loop->interrupt, 0))
             break;
         int wait_ms = -1;
         if (timeout_ms >= 0) {
@@ -491,11 +485,11 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
             free(dead);
         }
     }
-    size_t k = loop->queue_len < capacity ? loop->queue_len : capacity;
-    if (k) {
-        memcpy(events, loop->queue, k * sizeof *events);
-        memmove(loop->queue, loop->queue + k, (loop->queue_len - k) * sizeof *events);
-        loop->queue_len -= k;
+    size_t k = 0;
+    while (k < capacity && !scythe__list_empty(&loop->queue)) {
+        scythe_job *job = SCYTHE__CONTAINER(loop->queue.next, scythe_job, queued);
+        scythe__list_remove(&job->queued);
+        events[k++] = job->ev;
     }
     *count = k;
     pthread_mutex_unlock(&loop->lock);
@@ -570,13 +564,7 @@ void scythe_job_free(scythe_job *job) {
         scythe__loop_wake(loop);
         return;
     }
-    /* Drop its event if the host frees the job before reading it. */
-    for (size_t i = 0; i < loop->queue_len; i++)
-        if (loop->queue[i].job == job) {
-            memmove(loop->queue + i, loop->queue + i + 1, (loop->queue_len - i - 1) * sizeof *loop->queue);
-            loop->queue_len--;
-            break;
-        }
+    scythe__list_remove(&job->queued); /* its event, if the host frees the job before reading it */
     unlink_job(loop, job);
     pthread_mutex_unlock(&loop->lock);
     scythe__job_release(job);
@@ -606,7 +594,6 @@ void scythe_loop_free(scythe_loop *loop) {
         scythe__job_release(job);
         free(job);
     }
-    free(loop->queue);
     scythe__os_close(loop->epfd);
     scythe__os_close(loop->evfd);
     scythe__os_close(loop->tfd);

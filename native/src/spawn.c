@@ -184,6 +184,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
     if (!job)
         return -ENOMEM;
     job->pidfd = -1;
+    scythe__list_init(&job->queued);
     /* Probes first: a tree is watched before the child can change it. */
     if ((rc = scythe__progress_new(&job->progress, o))) {
         free(job);

@@ -1,7 +1,7 @@
 /* C tests of libscythe, linked with its sources so internals are reachable. Real processes, real kernel.
  * Ends with "N passed, N failed"; exit status 1 if anything failed. Run with a test name to run only that test.
  * The binary re-runs itself as a child with "--child-..." arguments where a special child is needed. */
-#include "../src/internal.h"
+#include "test.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,31 +19,13 @@
 
 extern char **environ;
 
-static int failures_in_test;
-static scythe_loop *loop_keep; /* the loop of the last run_contained, freed by the caller */
-static const char *self_exe = "/proc/self/exe";
-
-#define CHECK(cond)                                                                                                   \
-    do {                                                                                                              \
-        if (!(cond)) {                                                                                                \
-            fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                              \
-            failures_in_test++;                                                                                       \
-            return;                                                                                                   \
-        }                                                                                                             \
-    } while (0)
-#define CHECK_RC(expr)                                                                                                \
-    do {                                                                                                              \
-        int rc_ = (expr);                                                                                             \
-        if (rc_ != 0) {                                                                                               \
-            fprintf(stderr, "  %s:%d: %s returned %d (%s)\n", __FILE__, __LINE__, #expr, rc_, scythe_strerror(rc_));  \
-            failures_in_test++;                                                                                       \
-            return;                                                                                                   \
-        }                                                                                                             \
-    } while (0)
+int failures_in_test;
+scythe_loop *loop_keep; /* the loop of the last run_contained, freed by the caller */
+const char *self_exe = "/proc/self/exe";
 
 /* ---- helpers -------------------------------------------------------------------------------------------------- */
 
-static int count_fds(void) {
+int count_fds(void) {
     int n = 0;
     DIR *d = opendir("/proc/self/fd");
     for (struct dirent *e; d && (e = readdir(d));)
@@ -54,7 +36,7 @@ static int count_fds(void) {
 }
 
 /* Session id of pid, or -1 if it is gone; its state letter and parent. */
-static int session_of_full(int pid, char *state_out, int *ppid_out) {
+int session_of_full(int pid, char *state_out, int *ppid_out) {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
@@ -76,7 +58,7 @@ static int session_of_full(int pid, char *state_out, int *ppid_out) {
 /* Processes in session sid that still run, or that are zombies we should have reaped. A killed grandchild is
  * reparented to init and stays a zombie until init reaps it (here, up to ~2 s later): dead, and not ours to reap,
  * so it does not count. */
-static int count_session(int sid) {
+int count_session(int sid) {
     int n = 0;
     DIR *d = opendir("/proc");
     for (struct dirent *e; d && (e = readdir(d));) {
@@ -91,7 +73,7 @@ static int count_session(int sid) {
 }
 
 /* Waits up to 5 s for the session to empty (killed grandchildren are reaped by init, not by us). */
-static int session_gone(int sid) {
+int session_gone(int sid) {
     for (int i = 0; i < 500; i++) {
         if (count_session(sid) == 0)
             return 1;
@@ -101,20 +83,20 @@ static int session_gone(int sid) {
 }
 
 /* Our own unreaped children: a reap that finds one means something leaked a zombie or a live child. */
-static int no_children(void) {
+int no_children(void) {
     siginfo_t si = {0};
     int rc = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT);
     return rc < 0 && errno == ECHILD;
 }
 
-static scythe_job *start(scythe_loop *loop, scythe_spawn_options *o, int *rc_out) {
+scythe_job *start(scythe_loop *loop, scythe_spawn_options *o, int *rc_out) {
     scythe_job *job = NULL;
     *rc_out = scythe_spawn(&job, loop, o);
     return job;
 }
 
 /* Runs the loop until `n` events arrive or 20 s pass; returns how many arrived. */
-static size_t collect(scythe_loop *loop, scythe_event *evs, size_t n) {
+size_t collect(scythe_loop *loop, scythe_event *evs, size_t n) {
     size_t got = 0;
     int64_t until = scythe__now_ns() + 20000000000LL;
     while (got < n && scythe__now_ns() < until) {
@@ -126,7 +108,7 @@ static size_t collect(scythe_loop *loop, scythe_event *evs, size_t n) {
     return got;
 }
 
-static scythe_event run_one(scythe_loop *loop, const char *const *argv, scythe_spawn_options *o, scythe_job **job) {
+scythe_event run_one(scythe_loop *loop, const char *const *argv, scythe_spawn_options *o, scythe_job **job) {
     scythe_event ev = {0};
     int rc;
     o->argv = argv;
@@ -139,7 +121,7 @@ static scythe_event run_one(scythe_loop *loop, const char *const *argv, scythe_s
     return ev;
 }
 
-static int output_equals(scythe_job *job, int stream, const char *want) {
+int output_equals(scythe_job *job, int stream, const char *want) {
     scythe_output out;
     if (scythe_job_output(&out, job, stream))
         return 0;
@@ -792,7 +774,7 @@ static void test_cpu_limit(void) {
 }
 
 /* This test program in a child mode (a supervisor with a guard), its stdout readable through *out; its pid. */
-static pid_t start_supervisor(const char *mode, const char *guard, FILE **out) {
+pid_t start_supervisor(const char *mode, const char *guard, FILE **out) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -1;
@@ -994,10 +976,8 @@ static void test_guard_kills_sessions_of_a_dead_supervisor(void) {
     CHECK(session_gone(guard_pid)); /* the guard exits once it has done its work */
 }
 
-static int need_caps(uint32_t caps, const char *what);
-
 /* Dead (exited, or a zombie that is not ours to reap) within 5 s. */
-static int pid_dead(int pid) {
+int pid_dead(int pid) {
     for (int i = 0; i < 500; i++) {
         int ppid;
         char state;
@@ -1325,7 +1305,7 @@ static void test_stale_handle_after_pid_reuse(void) {
     CHECK(no_children());
 }
 
-static int need_caps(uint32_t caps, const char *what) {
+int need_caps(uint32_t caps, const char *what) {
     if ((scythe_capabilities() & caps) == caps)
         return 1;
     printf("     skipped: this machine offers no %s\n", what);
@@ -1655,6 +1635,7 @@ static const struct test tests[] = {
     {"stale_handle_after_pid_reuse", test_stale_handle_after_pid_reuse},
     {"cgroup_catches_escapees", test_cgroup_catches_escapees},
     {"cgroup_limits", test_cgroup_limits},
+    {"event_queue_needs_no_memory", test_event_queue_needs_no_memory},
 };
 
 int main(int argc, char **argv) {
