@@ -2,6 +2,7 @@
  * with what /proc says of each process, so a user can tell a stuck prover from a stuck supervisor. The host adds its
  * own threads' stacks to the same file (the Java side appends every JVM thread's stack). */
 #include "internal.h"
+#include "dossier.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -77,7 +78,7 @@ static int stat_of(int pid, char *state, int *ppid, int *sid) {
     return p && sscanf(p + 2, "%c %d %d %d", state, ppid, &pgrp, sid) == 4 ? 0 : -1;
 }
 
-static void write_session(FILE *f, scythe_job *job) {
+static void write_session(FILE *f, const scythe_job *job) {
     fprintf(f, "\n== session %d (job %s, user data %llu)\n", job->pid, job->state == J_KILLING ? "being killed" : "running",
             (unsigned long long)job->ev.user_data);
     DIR *d = opendir("/proc");
@@ -99,7 +100,7 @@ static void write_session(FILE *f, scythe_job *job) {
         closedir(d);
 }
 
-int scythe__dossier_write(scythe_job *job, const char *why) {
+int scythe__dossier_write(const scythe_job *job, const char *why, const scythe__list *jobs) {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/scythe-dossier-%d.txt", job->dossier_dir, job->pid) >= (int)sizeof path)
         return -ENAMETOOLONG;
@@ -113,9 +114,11 @@ int scythe__dossier_write(scythe_job *job, const char *why) {
                "Every live job of the supervising loop follows, then the supervisor's own threads.\n",
             when, job->pid, why, (double)(scythe__now_ns() - job->ev.start_ns) / 1e9);
     write_session(f, job);
-    for (scythe_job *other = job->loop->jobs; other; other = other->next)
+    for (const scythe__list *l = jobs->next; l != jobs; l = l->next) {
+        const scythe_job *other = SCYTHE__CONTAINER(l, const scythe_job, link);
         if (other != job && other->state < J_REAPED)
             write_session(f, other);
+    }
     int rc = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && !rc)
         rc = -errno;

@@ -3,11 +3,14 @@
  * call; it also gets the parents of the process's cgroup leaves, which it kills and removes as a whole. See
  * scythe_guard_start() in scythe.h.
  *
- * The guard is our child and its death is an event from the kernel: every loop watches its pidfd. The loop that sees
- * it first reaps it and starts a new guard on the same table, from the same executable, which the host may have
+ * The guard is our child and its death is an event from the kernel: its pidfd sits in an epoll set of our own, which
+ * every loop has in its epoll set (an epoll fd is readable while its own set has a ready fd). The loop that sees it
+ * first reaps the guard and starts a new one on the same table, from the same executable, which the host may have
  * deleted by then: we keep an fd to it and exec it as /proc/self/fd/4 (posix_spawn has no fexecve; the fd is dup'ed
- * to 4 by the spawn's file actions because everything above is closed before the exec). */
+ * to 4 by the spawn's file actions because everything above is closed before the exec). A restart swaps the pidfd in
+ * our set, so no loop needs telling and nothing here calls the loops. */
 #include "internal.h"
+#include "guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +18,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,13 +35,15 @@ struct guard_table {
     _Atomic int32_t pid[];
 };
 
-static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER; /* before loops_lock, after any loop's lock */
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER; /* after any loop's lock */
 static struct guard_table *table; /* NULL: never started */
 static int table_fd = -1;         /* the table's memfd (CLOEXEC): fd 3 of every guard, replacements included */
 static int exe_fd = -1;           /* the guard executable (O_PATH, CLOEXEC): the host may delete the file */
 static int lifeline = -1;         /* write end; closing it (by exiting) is the signal */
 static pid_t guard_pid;           /* 0: no guard runs */
-static int guard_pidfd = -1;      /* watched by every loop */
+static int guard_pidfd = -1;      /* in watch_epfd */
+static int watch_epfd = -1;       /* epoll set of the guard's pidfd, in every loop's epoll set; -1 while no loop lives */
+static unsigned watchers;         /* loops holding watch_epfd */
 static _Atomic uint64_t restarts;
 static uint32_t *free_slots;      /* stack of free slot indexes */
 static uint32_t free_top;
@@ -130,9 +136,21 @@ static int spawn_guard_locked(pid_t *pid_out, int *pidfd_out, int *lifeline_out)
     return 0;
 }
 
-/* Makes the new guard's pidfd the one every loop watches; the caller holds guard_lock. */
+static int watch_add_locked(int pidfd) {
+    struct epoll_event ev = {.events = EPOLLIN};
+    return epoll_ctl(watch_epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0 ? -errno : 0;
+}
+
+/* Makes the new guard's pidfd the one every loop watches, and closes the old one; the caller holds guard_lock. */
 static void watch_locked(int old_pidfd, int new_pidfd) {
-    scythe__loops_watch_guard(old_pidfd, new_pidfd);
+    if (watch_epfd >= 0) {
+        /* Removed by hand: closing the fd would not remove it while a child being spawned still holds a copy. */
+        if (old_pidfd >= 0)
+            epoll_ctl(watch_epfd, EPOLL_CTL_DEL, old_pidfd, NULL);
+        /* ENOMEM or the user's epoll watch limit: the loops will not notice this guard's death. */
+        if (new_pidfd >= 0)
+            (void)watch_add_locked(new_pidfd);
+    }
     scythe__os_close(old_pidfd);
 }
 
@@ -229,12 +247,33 @@ uint64_t scythe_guard_restarts(void) {
     return atomic_load_explicit(&restarts, memory_order_acquire);
 }
 
-int scythe__guard_attach(scythe_loop *loop) {
+int scythe__guard_watch(void) {
     pthread_mutex_lock(&guard_lock);
-    /* Under guard_lock, so a restart either finds this loop in the list or happens before and is seen here. */
-    int rc = scythe__loop_link(loop, guard_pidfd);
+    int rc = 0;
+    /* Made with the first loop and closed with the last, so a process without loops holds no fd of ours. */
+    if (!watchers) {
+        if ((watch_epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+            rc = -errno;
+        } else if (guard_pidfd >= 0 && (rc = watch_add_locked(guard_pidfd))) {
+            scythe__os_close(watch_epfd);
+            watch_epfd = -1;
+        }
+    }
+    if (!rc) {
+        watchers++;
+        rc = watch_epfd;
+    }
     pthread_mutex_unlock(&guard_lock);
     return rc;
+}
+
+void scythe__guard_unwatch(void) {
+    pthread_mutex_lock(&guard_lock);
+    if (watchers && --watchers == 0) {
+        scythe__os_close(watch_epfd);
+        watch_epfd = -1;
+    }
+    pthread_mutex_unlock(&guard_lock);
 }
 
 bool scythe__guard_check(void) {

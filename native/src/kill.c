@@ -2,6 +2,7 @@
  * never name a recycled pid) and the rest of its process group by killpg, whose id is the leader's pid and so
  * cannot be reused while the leader, alive or a zombie, still holds it. */
 #include "internal.h"
+#include "kill.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -23,25 +24,9 @@ int scythe__kill_session(scythe_job *job, int sig) {
     return rc;
 }
 
-uint64_t scythe__close_cancel_door(scythe_job *job) {
-    /* One exchange, so a scythe_job_cancel racing us either got in before (its request is returned and decides the
-     * end, as its 0 promised) or finds the door closed and returns -EALREADY; never both, never neither. */
-    uint64_t req = atomic_exchange_explicit(&job->cancel_request, SCYTHE__CANCEL_CLOSED, memory_order_acq_rel);
-    return req == SCYTHE__CANCEL_CLOSED ? 0 : req;
-}
-
 void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now) {
     if (job->state != J_RUNNING)
         return;
-    uint64_t req = scythe__close_cancel_door(job);
-    if (req) {
-        end = SCYTHE_END_CANCELLED; /* the host's cancel got in before this timeout, stall, limit or token */
-        reason = (uint32_t)req;
-    }
-    if (job->dossier_dir && end != SCYTHE_END_CANCELLED &&
-        scythe__dossier_write(job, end == SCYTHE_END_TIMEOUT ? "timeout" : end == SCYTHE_END_STALLED ? "stalled"
-                                                                                                      : "a limit") == 0)
-        job->ev.flags |= SCYTHE_EVENT_DOSSIER; /* written before the first signal: the state as it hung */
     job->end = end;
     job->cancel_reason = reason;
     job->state = J_KILLING;

@@ -119,6 +119,13 @@ int scythe__os_keep_child_status(void) {
     return sigaction(SIGCHLD, &sa, NULL) < 0 ? -errno : 0;
 }
 
+void scythe__os_block_sigpipe(void) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
+}
+
 void scythe__os_close(int fd) {
     /* Never retried: on Linux the fd is gone even when close reports EINTR. */
     if (fd >= 0)

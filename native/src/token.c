@@ -2,6 +2,7 @@
  * reason" (and, for a race claim, a winner). The flip is lock-free; the tree of child tokens and the wake-up of
  * loops after a flip take a mutex, since they are rare and touch lists. */
 #include "internal.h"
+#include "wake.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -76,7 +77,7 @@ static int flip(scythe_token *t, uint64_t word) {
     pthread_mutex_lock(&tree_lock);
     cancel_children_locked(t, (uint32_t)word);
     pthread_mutex_unlock(&tree_lock);
-    scythe__loops_wake_all();
+    scythe__wake_all();
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #define SCYTHE_TEST_H
 
 #include "../src/internal.h"
+#include "../src/kill.h"
 
 #include <stdio.h>
 
