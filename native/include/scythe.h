@@ -31,7 +31,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------------- */
 
 #define SCYTHE_VERSION_MAJOR 0
-#define SCYTHE_VERSION_MINOR 2
+#define SCYTHE_VERSION_MINOR 3
 #define SCYTHE_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch, as returned by scythe_version(). */
 #define SCYTHE_VERSION_NUMBER ((SCYTHE_VERSION_MAJOR << 16) | (SCYTHE_VERSION_MINOR << 8) | SCYTHE_VERSION_PATCH)
@@ -175,6 +175,10 @@ SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
 #define SCYTHE_EVENT_STATUS_LOST 0x4u /* the leader's exit status could not be collected (exit_code -1, term_signal 0):
                                          end is SCYTHE_END_LOST, or the end Scythe had already decided (a timeout, a
                                          cancel, ...), which stays */
+#define SCYTHE_EVENT_STDOUT_LOST 0x8u  /* memory ran out while capturing stdout: its head or tail (scythe_job_output)
+                                          is shorter than asked, still the first and the last bytes of the stream;
+                                          `dropped` counts what is missing between them */
+#define SCYTHE_EVENT_STDERR_LOST 0x10u /* the same for stderr */
 
 typedef struct scythe_event {
     uint64_t user_data;    /* as given in scythe_spawn_options */

@@ -61,11 +61,14 @@ typedef struct scythe__capture {
     uint8_t *tail; /* ring of tail_cap bytes once anything overflowed the head; linear after finish */
     size_t tail_len, tail_pos, tail_cap;
     uint64_t total;
+    bool lost; /* memory ran out: head or tail shorter than asked (still the first and the last bytes) */
 } scythe__capture;
 
 void scythe__capture_init(scythe__capture *c, size_t head_cap, size_t tail_cap);
+/* 0, or -ENOMEM if memory ran out for some of these bytes (then `lost` is set; the capture stays true). */
 int scythe__capture_append(scythe__capture *c, const uint8_t *data, size_t n);
-int scythe__capture_finish(scythe__capture *c);
+/* Makes the tail linear for scythe__capture_view; needs no memory. */
+void scythe__capture_finish(scythe__capture *c);
 void scythe__capture_view(const scythe__capture *c, scythe_output *out);
 void scythe__capture_free(scythe__capture *c);
 

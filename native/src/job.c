@@ -56,8 +56,11 @@ void scythe__job_finish(scythe_job *job) {
         scythe__cgroup_destroy(job->cgroup);
     }
     for (int i = 1; i < 3; i++)
-        if (job->capture[i])
+        if (job->capture[i]) {
             scythe__capture_finish(&job->cap[i]);
+            if (job->cap[i].lost)
+                job->ev.flags |= i == 1 ? SCYTHE_EVENT_STDOUT_LOST : SCYTHE_EVENT_STDERR_LOST;
+        }
 }
 
 uint64_t scythe__job_close_cancel_door(scythe_job *job) {

@@ -71,7 +71,7 @@ int scythe__job_new(scythe_job **out);
 void scythe__job_destroy(scythe_job *job);
 /* Completes the job's event once its leader is reaped and its pipes are closed: at the cgroup level the whole cgroup's
  * CPU time and peak memory (and a limit the kernel enforced), then the cgroup is removed; the captures are made
- * ready for scythe_job_output. */
+ * ready for scythe_job_output, and flagged in the event if memory ran out for them. */
 void scythe__job_finish(scythe_job *job);
 /* Closes the job's cancel door for good and returns the request that got in first (SCYTHE_TOKEN_CANCELLED_BIT |
  * reason), or 0. The loop calls it whenever it decides how a running job ends (its exit observed, a timeout, a stall,

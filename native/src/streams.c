@@ -80,7 +80,7 @@ void scythe__stream_drain(scythe_job *job, int i, uint8_t *buf, size_t cap) {
         ssize_t n = read(job->out_fd[i], buf, cap);
         if (n > 0) {
             if (job->capture[i])
-                (void)scythe__capture_append(&job->cap[i], buf, (size_t)n); /* ENOMEM: counted only */
+                (void)scythe__capture_append(&job->cap[i], buf, (size_t)n); /* ENOMEM: flagged in the event */
             if (job->progress && job->state == J_RUNNING)
                 scythe__progress_output(job->progress, i, buf, (size_t)n, scythe__now_ns());
         } else if (n < 0 && errno == EINTR) {

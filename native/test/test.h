@@ -52,5 +52,7 @@ int need_caps(uint32_t caps, const char *what);
 
 /* test_hazards.c */
 void test_event_queue_needs_no_memory(void);
+void test_capture_out_of_memory(void);
+void test_output_lost_is_reported(void);
 
 #endif

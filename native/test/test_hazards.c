@@ -71,3 +71,105 @@ void test_event_queue_needs_no_memory(void) {
     CHECK(count_fds() == fds);
     CHECK(no_children());
 }
+
+/* The stream 0, 1, 2, ... of `n` bytes (each byte its index mod 251, so any shift or gap shows). */
+static void pattern(uint8_t *buf, size_t from, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)((from + i) % 251);
+}
+
+static int is_pattern(const uint8_t *buf, size_t from, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] != (uint8_t)((from + i) % 251))
+            return 0;
+    return 1;
+}
+
+/* Regression: a capture that runs out of memory says so (lost), and its head and tail are still the stream's first and
+ * last bytes. It once reported nothing, grew its head again after a gap, and returned its tail ring unrotated when
+ * making it linear failed. */
+void test_capture_out_of_memory(void) {
+    enum { TOTAL = 20000, PIECE = 3000 };
+    static uint8_t stream[TOTAL];
+    pattern(stream, 0, TOTAL);
+    scythe__capture c;
+    scythe_output o;
+    /* The head's first block (4 KiB) is granted, its growth refused: it closes at what it holds. The tail is refused
+     * too at first, then granted: it still ends up the stream's last bytes. */
+    scythe__capture_init(&c, 16384, 5000);
+    atomic_store(&scythe__alloc_budget, 1);
+    size_t off = 0;
+    CHECK_RC(scythe__capture_append(&c, stream, PIECE)); /* head: 3000 of its 4096 */
+    off += PIECE;
+    CHECK(scythe__capture_append(&c, stream + off, PIECE) == -ENOMEM); /* head full at 4096; tail refused */
+    off += PIECE;
+    atomic_store(&scythe__alloc_budget, -1);
+    CHECK(c.lost);
+    CHECK(scythe__capture_append(&c, stream + off, PIECE) == 0); /* the head stays closed: all to the tail */
+    off += PIECE;
+    for (; off < TOTAL; off += PIECE) /* the tail ring wraps */
+        CHECK_RC(scythe__capture_append(&c, stream + off, off + PIECE <= TOTAL ? PIECE : TOTAL - off));
+    atomic_store(&scythe__alloc_budget, 0); /* making the ring linear must need no memory */
+    scythe__capture_finish(&c);
+    atomic_store(&scythe__alloc_budget, -1);
+    scythe__capture_view(&c, &o);
+    CHECK(o.total == TOTAL && o.head_len == 4096 && is_pattern(o.head, 0, o.head_len));
+    CHECK(o.tail_len == 5000 && is_pattern(o.tail, TOTAL - o.tail_len, o.tail_len));
+    CHECK(o.dropped == TOTAL - 4096 - 5000);
+    scythe__capture_free(&c);
+
+    /* A tail refused for good: empty, and said so; the head is whole. */
+    scythe__capture_init(&c, 100, 50);
+    CHECK_RC(scythe__capture_append(&c, stream, 60));
+    atomic_store(&scythe__alloc_budget, 0);
+    CHECK(scythe__capture_append(&c, stream + 60, 100) == -ENOMEM);
+    scythe__capture_finish(&c);
+    atomic_store(&scythe__alloc_budget, -1);
+    scythe__capture_view(&c, &o);
+    CHECK(c.lost && o.head_len == 100 && is_pattern(o.head, 0, 100) && o.tail_len == 0 && o.dropped == 60);
+    scythe__capture_free(&c);
+
+    /* Enough memory: nothing lost. */
+    scythe__capture_init(&c, 100, 50);
+    CHECK_RC(scythe__capture_append(&c, stream, 1000));
+    scythe__capture_finish(&c);
+    scythe__capture_view(&c, &o);
+    CHECK(!c.lost && is_pattern(o.head, 0, 100) && is_pattern(o.tail, 950, 50));
+    scythe__capture_free(&c);
+}
+
+/* Regression: a job whose capture ran out of memory says so in its event (SCYTHE_EVENT_STDOUT_LOST / _STDERR_LOST),
+ * and its output is still a true head and tail; a job with memory enough carries neither flag. */
+void test_output_lost_is_reported(void) {
+    scythe_loop *loop;
+    int fds = count_fds();
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"sh", "-c", "seq 100000; echo err >&2", NULL};
+    o.argv = argv;
+    o.head_bytes = 1000;
+    o.tail_bytes = 1000;
+    int rc;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    atomic_store(&scythe__alloc_budget, 0); /* from the first byte on: no head, no tail */
+    scythe_event ev;
+    size_t got = collect(loop, &ev, 1);
+    atomic_store(&scythe__alloc_budget, -1);
+    CHECK(got == 1 && ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    CHECK((ev.flags & SCYTHE_EVENT_STDOUT_LOST) && (ev.flags & SCYTHE_EVENT_STDERR_LOST));
+    scythe_output out;
+    CHECK_RC(scythe_job_output(&out, job, 1));
+    CHECK(out.head_len == 0 && out.tail_len == 0 && out.total == out.dropped && out.total > 500000);
+    scythe_job_free(job);
+
+    ev = run_one(loop, argv, &o, &job);
+    CHECK(ev.end == SCYTHE_END_EXITED && !(ev.flags & (SCYTHE_EVENT_STDOUT_LOST | SCYTHE_EVENT_STDERR_LOST)));
+    CHECK_RC(scythe_job_output(&out, job, 1));
+    CHECK(out.head_len == 1000 && memcmp(out.head, "1\n2\n3\n", 6) == 0);
+    CHECK(out.tail_len == 1000 && memcmp(out.tail + 1000 - 13, "99999\n100000\n", 13) == 0);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    CHECK(count_fds() == fds);
+    CHECK(no_children());
+}
