@@ -285,7 +285,13 @@ SCYTHE_API int scythe_spawn_options_init(scythe_spawn_options *opts);
 
 /* Starts argv as the leader of a new session (setsid), with an empty signal mask, default signal dispositions
  * and no fd above 2, and registers it with the loop. On failure to start (-ENOENT, -EACCES, ...) nothing is
- * left behind and *out is untouched. Any thread. */
+ * left behind and *out is untouched. Any thread. Failures a host may want to tell apart:
+ *   -ECANCELED  its token is already cancelled.
+ *   -ENOSPC     too many jobs at once: the guard's table is full (once scythe_guard_start() succeeded, 65536 leaders
+ *               unreaped at once; a job the guard cannot list is not started, since it would not be crash-safe), or
+ *               the kernel's limit on epoll watches (fs.epoll.max_user_watches) was reached.
+ *   -ENOTSUP    (the same value as -EOPNOTSUPP on Linux) the options ask for the cgroup level (containment
+ *               SCYTHE_CONTAIN_CGROUP, a memory or a process limit) and this machine cannot give it. */
 SCYTHE_API int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options *opts);
 
 /* The leader's pid, which is also the session and process-group id. */
@@ -340,7 +346,9 @@ SCYTHE_API int scythe_regex_search(int *matched, const char *regex, const uint8_
  * stores, no system call); when this process dies for any reason (exit, kill -9, the OOM killer), the guard's
  * lifeline pipe breaks and it sends SIGKILL to every listed session; at the cgroup level it also kills everything in
  * this process's cgroup leaves at once (cgroup.kill of their common parent) and removes them. -EALREADY if a guard
- * runs already. The executable may be deleted once this returns: the library keeps an fd to it.
+ * runs already. The executable may be deleted once this returns: the library keeps an fd to it. The table lists
+ * 65536 jobs at once; scythe_spawn() fails with -ENOSPC rather than start a job it cannot list. Jobs started before
+ * the first scythe_guard_start() are not listed.
  *
  * The guard is this process's child, and its death is noticed at once: every loop watches its pidfd. If anyone kills
  * it, the first loop to see it (inside scythe_loop_run) reaps it, starts a new guard from the same executable on the

@@ -23,7 +23,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define GUARD_SLOTS 65536u
 #define TABLE_MAGIC 0x53435947u /* must match the guard */
 #define TABLE_FD 3              /* the guard's fds, as scythe_guard.c expects them */
 #define EXE_FD 4
@@ -45,6 +44,7 @@ static int guard_pidfd = -1;      /* in watch_epfd */
 static int watch_epfd = -1;       /* epoll set of the guard's pidfd, in every loop's epoll set; -1 while no loop lives */
 static unsigned watchers;         /* loops holding watch_epfd */
 static _Atomic uint64_t restarts;
+uint32_t scythe__guard_table_slots = 65536; /* jobs listed at once; the C tests make it small */
 static uint32_t *free_slots;      /* stack of free slot indexes */
 static uint32_t free_top;
 
@@ -159,7 +159,8 @@ int scythe_guard_start(const char *guard_exe) {
         return -EINVAL;
     pthread_mutex_lock(&guard_lock);
     int rc = 0, memfd = -1, exe = -1;
-    size_t bytes = sizeof(struct guard_table) + GUARD_SLOTS * sizeof(int32_t);
+    uint32_t slots = table ? table->slots : scythe__guard_table_slots;
+    size_t bytes = sizeof(struct guard_table) + slots * sizeof(int32_t);
     void *map = MAP_FAILED;
     uint32_t *stack = NULL;
     bool new_table = !table;
@@ -190,13 +191,13 @@ int scythe_guard_start(const char *guard_exe) {
             memfd = -1;
             goto out;
         }
-        if (!(stack = scythe__malloc(GUARD_SLOTS * sizeof *stack))) {
+        if (!(stack = scythe__malloc(slots * sizeof *stack))) {
             rc = -ENOMEM;
             goto out;
         }
         struct guard_table *t = map;
         t->magic = TABLE_MAGIC;
-        t->slots = GUARD_SLOTS;
+        t->slots = slots;
         table_fd = memfd;
     }
     /* After a failed restart the table is still there, with every live job listed: the new guard covers them. */
@@ -213,10 +214,10 @@ int scythe_guard_start(const char *guard_exe) {
     scythe__os_close(old_exe);
     exe = -1;
     if (new_table) {
-        for (uint32_t i = 0; i < GUARD_SLOTS; i++)
-            stack[i] = GUARD_SLOTS - 1 - i;
+        for (uint32_t i = 0; i < slots; i++)
+            stack[i] = slots - 1 - i;
         free_slots = stack;
-        free_top = GUARD_SLOTS;
+        free_top = slots;
         stack = NULL;
         table = map;
         map = MAP_FAILED;
@@ -311,16 +312,20 @@ bool scythe__guard_check(void) {
     return true;
 }
 
-int scythe__guard_add(pid_t pid) {
-    int slot = 0;
+int scythe__guard_reserve(void) {
     pthread_mutex_lock(&guard_lock);
-    if (table && free_top) {
-        uint32_t i = free_slots[--free_top];
-        atomic_store_explicit(&table->pid[i], pid, memory_order_release);
-        slot = (int)i + 1;
-    }
+    int slot = 0;
+    /* Once a guard was started its table stays, with or without a guard running (after a failed restart the next
+     * scythe_guard_start covers what is listed): a job it cannot list is not started at all. */
+    if (table)
+        slot = free_top ? (int)free_slots[--free_top] + 1 : -ENOSPC;
     pthread_mutex_unlock(&guard_lock);
     return slot;
+}
+
+void scythe__guard_list(int slot, pid_t pid) {
+    if (slot > 0) /* the table never moves once made, and the slot is ours: one atomic store, no lock */
+        atomic_store_explicit(&table->pid[slot - 1], pid, memory_order_release);
 }
 
 void scythe__guard_remove(int slot) {

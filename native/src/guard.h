@@ -5,11 +5,15 @@
 
 #include "internal.h"
 
-/* Lists the leader of a job just started in the guard's table (before it is registered with its loop): slot + 1, or
- * 0 if no guard was ever started (nothing to list). */
-int scythe__guard_add(pid_t pid);
-/* Unlists a job: before its leader is reaped, so the guard never sees a recycled pid. 0 is a no-op. */
+/* A slot in the guard's table for a job about to start: slot + 1; 0 if no guard was ever started (nothing to list);
+ * -ENOSPC if the table is full (the job must not start: it would run unguarded). */
+int scythe__guard_reserve(void);
+/* Lists the leader just started in its reserved slot (0: a no-op). */
+void scythe__guard_list(int slot, pid_t pid);
+/* Unlists a job and frees its slot (0: a no-op): before its leader is reaped, so the guard never sees a recycled pid. */
 void scythe__guard_remove(int slot);
+/* Table size for the next new table (65536); the C tests make it small. */
+extern uint32_t scythe__guard_table_slots;
 /* An fd for a loop's epoll set that is readable when the guard may have died: an epoll set of the guard's own, which
  * holds the current guard's pidfd. Each call takes a reference (the set lives while a loop does), or returns -errno. */
 int scythe__guard_watch(void);

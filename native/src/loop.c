@@ -116,7 +116,6 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     job->waker = &loop->waker;
     scythe__list_append(&loop->jobs, &job->link);
     loop->live++;
-    job->guard_slot = scythe__guard_add(job->pid);
     /* Wake the loop if it must see this job sooner than it planned: an earlier due time, or a token cancelled between
      * the spawn-time check and now (that cancel's wake-up may have swept before we were linked). */
     bool wake = scythe__cadence_needs_sweep(job, loop->armed_ns);

@@ -6,6 +6,7 @@
  * grow with the size of the JVM's address space, and it reports exec failures (ENOENT, EACCES) synchronously. */
 #include "internal.h"
 #include "cadence.h"
+#include "guard.h"
 #include "job.h"
 #include "kill.h"
 #include "loop.h"
@@ -119,6 +120,11 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         memcpy(job->input, in->input, in->input_len);
         job->input_len = in->input_len;
     }
+    if (o->version >= 4 && o->dossier_dir && o->dossier_dir[0] &&
+        !(job->dossier_dir = scythe__strdup(o->dossier_dir))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
     for (int i = 0; i < 3; i++) {
         if ((rc = scythe__stream_open(&o->stdio[i], i, &child_fd[i], &job->out_fd[i])))
             goto fail;
@@ -148,6 +154,13 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
             rc = 0;
         }
     }
+    /* Last before the spawn, so a full table leaves nothing behind: a job the guard cannot list is not started. */
+    int slot = scythe__guard_reserve();
+    if (slot < 0) {
+        rc = slot;
+        goto fail;
+    }
+    job->guard_slot = slot;
     pid_t pid;
     if (job->cgroup)
         rc = scythe__clone_spawn(&pid, &job->pidfd, o, child_fd, job->cgroup->procs_fd);
@@ -162,12 +175,15 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
     if (rc)
         goto fail;
     job->ev.start_ns = scythe__now_ns();
+    scythe__guard_list(job->guard_slot, pid);
     job->pid = pid;
     job->ev.pid = pid;
     job->ev.containment = job->cgroup ? SCYTHE_CONTAIN_CGROUP : SCYTHE_CONTAIN_SESSION;
     if (job->pidfd < 0 && (rc = job->pidfd = scythe__os_pidfd_open(pid)) < 0) {
         /* Not yet reaped by anyone but us, so the pid is still this child. */
         kill(pid, SIGKILL);
+        scythe__guard_remove(job->guard_slot); /* before the reap: the guard must never see its pid recycled */
+        job->guard_slot = 0;
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
             /* retry: interrupted by a signal to this thread */
         }
@@ -187,21 +203,15 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         job->token = o->token;
     }
     scythe__cadence_start(job, o);
-    if (o->version >= 4 && o->dossier_dir && o->dossier_dir[0] &&
-        !(job->dossier_dir = scythe__strdup(o->dossier_dir))) {
-        rc = -ENOMEM;
-        scythe__kill_session(job, SIGKILL);
-        scythe_event ignored;
-        scythe__os_reap(job->pidfd, &ignored);
-        goto fail;
-    }
     if (o->version >= 2 && o->claim_index >= 0 && o->token) { /* a version-1 caller's struct ends before these */
         job->claim_index = o->claim_index;
         memcpy(job->claim_codes, o->claim_exit_codes, sizeof job->claim_codes);
     }
     if ((rc = scythe__loop_add(loop, job)) < 0) {
-        /* Registered with nothing yet: kill and reap here. */
+        /* Registered with nothing yet: kill and reap here, unlisted first so the guard never sees its pid recycled. */
         scythe__kill_session(job, SIGKILL);
+        scythe__guard_remove(job->guard_slot);
+        job->guard_slot = 0;
         scythe_event ignored;
         scythe__os_reap(job->pidfd, &ignored);
         goto fail;
@@ -212,6 +222,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
 fail:
     for (int i = 0; i < 3; i++)
         scythe__os_close(child_fd[i]);
+    scythe__guard_remove(job->guard_slot); /* a slot still held here was never listed: nothing was started */
     scythe__job_destroy(job);
     return rc;
 }

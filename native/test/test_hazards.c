@@ -1,10 +1,13 @@
 /* C tests of the hazards a review found: each one names what it guards, and fails if its fix is undone. */
 #include "test.h"
+#include "../src/guard.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Regression: completing a job queues its event without allocating (the queue runs through the jobs), so a host out of
@@ -172,4 +175,85 @@ void test_output_lost_is_reported(void) {
     scythe_loop_free(loop);
     CHECK(count_fds() == fds);
     CHECK(no_children());
+}
+
+/* Children of this process, from /proc (every thread's list). */
+static int count_children(void) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[300];
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+        FILE *f = e->d_name[0] == '.' ? NULL : fopen(path, "r");
+        for (int pid; f && fscanf(f, "%d", &pid) == 1;)
+            n++;
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A supervisor whose guard has a table of 2 slots: two jobs start, a third is refused with nothing started, and once
+ * a job ended its slot serves a new one. Prints the guard's pid, the third spawn's result, the children before and
+ * after it, the fourth spawn's result and the pids of the jobs left, then frees its loop (which kills them). */
+static int child_guard_full(const char *guard) {
+    scythe__guard_table_slots = 2;
+    scythe_loop *loop;
+    if (scythe_guard_start(guard) || scythe_loop_new(&loop))
+        return 2;
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *sleeper[] = {"sleep", "300", NULL};
+    o.argv = sleeper;
+    scythe_job *jobs[4] = {NULL, NULL, NULL, NULL};
+    if (scythe_spawn(&jobs[0], loop, &o) || scythe_spawn(&jobs[1], loop, &o))
+        return 3;
+    int before = count_children();
+    int full = scythe_spawn(&jobs[2], loop, &o);
+    int after = count_children();
+    scythe_event ev;
+    if (scythe_job_cancel(jobs[0], 1) || collect(loop, &ev, 1) != 1)
+        return 4;
+    int again = scythe_spawn(&jobs[3], loop, &o);
+    printf("%d %d %d %d %d %d %d\n", (int)scythe_guard_pid(), full, before, after, again, scythe_job_pid(jobs[1]),
+           again ? 0 : scythe_job_pid(jobs[3]));
+    fflush(stdout);
+    scythe_loop_free(loop);
+    return 0;
+}
+
+int hazard_child(int argc, char **argv) {
+    if (argc > 2 && !strcmp(argv[1], "--child-guard-full"))
+        return child_guard_full(argv[2]);
+    return -1;
+}
+
+/* Regression: with the guard's table full, scythe_spawn fails with -ENOSPC and starts nothing; it once started the job
+ * unlisted, so a kill -9 of the supervisor would have left it running. */
+void test_guard_table_full_refuses_the_spawn(void) {
+    const char *guard = getenv("SCYTHE_GUARD");
+    if (!guard) {
+        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+        return;
+    }
+    FILE *f;
+    pid_t sup = start_supervisor("--child-guard-full", guard, &f);
+    CHECK(sup > 0);
+    int guard_pid = 0, full = 0, before = -1, after = -2, again = -1, left[2] = {0, 0}, st = 0;
+    int got = f && fscanf(f, "%d %d %d %d %d %d %d", &guard_pid, &full, &before, &after, &again, &left[0],
+                          &left[1]) == 7;
+    if (f)
+        fclose(f);
+    CHECK(waitpid(sup, &st, 0) == sup);
+    for (int i = 0; i < 2; i++)
+        CHECK(left[i] <= 0 || pid_dead(left[i]));
+    CHECK(guard_pid <= 0 || pid_dead(guard_pid)); /* its supervisor exited: it did its work and left */
+    if (!got || full != -ENOSPC)
+        fprintf(stderr, "  guard %d, third spawn %d (%s), children %d then %d, fourth spawn %d\n", guard_pid, full,
+                scythe_strerror(full), before, after, again);
+    CHECK(got && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(full == -ENOSPC);
+    CHECK(before == 3 && after == before); /* the guard and two jobs; the refused one never started */
+    CHECK(again == 0 && left[1] > 0);      /* a slot freed by a job's end serves the next one */
 }

@@ -1638,9 +1638,13 @@ static const struct test tests[] = {
     {"event_queue_needs_no_memory", test_event_queue_needs_no_memory},
     {"capture_out_of_memory", test_capture_out_of_memory},
     {"output_lost_is_reported", test_output_lost_is_reported},
+    {"guard_table_full_refuses_the_spawn", test_guard_table_full_refuses_the_spawn},
 };
 
 int main(int argc, char **argv) {
+    int hazard = hazard_child(argc, argv);
+    if (hazard >= 0)
+        return hazard;
     if (argc > 1 && !strcmp(argv[1], "--child-report"))
         return child_report();
     if (argc > 2 && !strcmp(argv[1], "--child-sigchld"))
