@@ -71,15 +71,13 @@ static int spawn_guard_locked(pid_t *pid_out, int *pidfd_out, int *lifeline_out)
         scythe__os_close(pipefd[1]);
         return -rc;
     }
-    if ((rc = posix_spawnattr_init(&attr))) {
-        posix_spawn_file_actions_destroy(&fa);
+    /* Its own session: a terminal's Ctrl-C to the supervisor's process group must not reach the guard first. */
+    if ((rc = scythe__os_spawnattr_init(&attr))) {
+        scythe__os_spawn_destroy(&fa, NULL);
         scythe__os_close(pipefd[0]);
         scythe__os_close(pipefd[1]);
-        return -rc;
+        return rc;
     }
-    sigset_t none, all;
-    sigemptyset(&none);
-    memset(&all, 0xff, sizeof all); /* see spawn.c: every signal to its default, glibc's internal ones included */
     /* The lifeline's read end goes first: it is the only source that may sit on 3 or 4 (table_fd and exe_fd are
      * kept at 5 and above). */
     rc = posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
@@ -94,13 +92,6 @@ static int spawn_guard_locked(pid_t *pid_out, int *pidfd_out, int *lifeline_out)
         rc = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     if (!rc)
         rc = posix_spawn_file_actions_addclosefrom_np(&fa, EXE_FD + 1);
-    if (!rc)
-        rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (!rc)
-        rc = posix_spawnattr_setsigdefault(&attr, &all);
-    /* Its own session: a terminal's Ctrl-C to the supervisor's process group must not reach the guard first. */
-    if (!rc)
-        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     /* The parents of this process's cgroup leaves ("-": none), for the guard to kill and remove; probed once, so a
      * replacement gets the same ones. */
     char *argv[5] = {(char *)"scythe-guard"};
@@ -113,8 +104,7 @@ static int spawn_guard_locked(pid_t *pid_out, int *pidfd_out, int *lifeline_out)
     pid_t pid;
     if (!rc)
         rc = posix_spawn(&pid, EXE_PATH, &fa, &attr, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    scythe__os_spawn_destroy(&fa, &attr);
     scythe__os_close(pipefd[0]);
     if (rc) {
         scythe__os_close(pipefd[1]);

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <limits.h>
+#include <spawn.h>
 #include <sys/types.h>
 
 #define SCYTHE__DEFAULT_CAPTURE (64u * 1024u)
@@ -41,6 +42,11 @@ int scythe__os_keep_child_status(void);
 /* Reaps the process behind pidfd if it exited: 1 (reaped, or already reaped by someone else), 0 (still running);
  * *exit_code is its exit status if it exited on its own, else -1 (killed by a signal, or status unknown). */
 int scythe__os_reap_if_exited(int pidfd, int *exit_code);
+/* Spawn attributes every child of ours gets: a session of its own, an empty signal mask and every signal at its
+ * default disposition. 0 or -errno (then attr needs no destroy). */
+int scythe__os_spawnattr_init(posix_spawnattr_t *attr);
+/* Destroys either (NULL: skipped). */
+void scythe__os_spawn_destroy(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr);
 /* Blocks SIGPIPE in the calling thread: a write to a closed pipe then fails with EPIPE instead. */
 void scythe__os_block_sigpipe(void);
 void scythe__os_close(int fd);

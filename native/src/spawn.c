@@ -57,9 +57,9 @@ static int do_spawn(pid_t *pid, const scythe_spawn_options *o, const int child_f
     int rc = posix_spawn_file_actions_init(&fa);
     if (rc)
         return -rc;
-    if ((rc = posix_spawnattr_init(&attr))) {
-        posix_spawn_file_actions_destroy(&fa);
-        return -rc;
+    if ((rc = scythe__os_spawnattr_init(&attr))) {
+        scythe__os_spawn_destroy(&fa, NULL);
+        return rc;
     }
     for (int i = 0; i < 3 && !rc; i++)
         if (child_fd[i] >= 0)
@@ -69,27 +69,13 @@ static int do_spawn(pid_t *pid, const scythe_spawn_options *o, const int child_f
         rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     if (!rc && o->cwd)
         rc = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
-    sigset_t none, all;
-    sigemptyset(&none);
-    /* Every signal back to its default, glibc's internal ones (32 and 33) included: sigfillset leaves those out,
-     * and posix_spawn then sets them to SIG_IGN in the child, which exec keeps. glibc copies this set verbatim and
-     * tests it bit by bit, so all bits set means "all signals". */
-    memset(&all, 0xff, sizeof all);
-    /* The JVM blocks and ignores signals (SIGPIPE, SIGQUIT handling...); a prover must start with none of that. */
-    if (!rc)
-        rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (!rc)
-        rc = posix_spawnattr_setsigdefault(&attr, &all);
-    if (!rc)
-        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     if (!rc) {
         char *const *argv = (char *const *)o->argv;
         char *const *envp = o->envp ? (char *const *)o->envp : environ;
         rc = strchr(o->argv[0], '/') ? posix_spawn(pid, o->argv[0], &fa, &attr, argv, envp)
                                      : posix_spawnp(pid, o->argv[0], &fa, &attr, argv, envp);
     }
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
+    scythe__os_spawn_destroy(&fa, &attr);
     return -rc;
 }
 

@@ -779,12 +779,18 @@ pid_t start_supervisor(const char *mode, const char *guard, FILE **out) {
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -1;
     posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    int rc = posix_spawn_file_actions_init(&fa);
+    if (rc) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    rc = posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     char *argv[] = {(char *)self_exe, (char *)mode, (char *)guard, NULL};
     pid_t sup;
-    int rc = posix_spawn(&sup, self_exe, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    if (!rc)
+        rc = posix_spawn(&sup, self_exe, &fa, NULL, argv, environ);
+    (void)posix_spawn_file_actions_destroy(&fa); /* fails only for an uninitialised object */
     close(fds[1]);
     *out = rc ? NULL : fdopen(fds[0], "r");
     if (!*out) {
