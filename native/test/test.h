@@ -55,6 +55,7 @@ void test_event_queue_needs_no_memory(void);
 void test_capture_out_of_memory(void);
 void test_output_lost_is_reported(void);
 void test_guard_table_full_refuses_the_spawn(void);
+void test_session_signal_reaches_the_leader_once(void);
 /* Runs a child mode of test_hazards.c and returns its exit status, or -1 if argv names none. */
 int hazard_child(int argc, char **argv);
 

@@ -4,10 +4,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Regression: completing a job queues its event without allocating (the queue runs through the jobs), so a host out of
@@ -223,9 +225,36 @@ static int child_guard_full(const char *guard) {
     return 0;
 }
 
+/* A leader that counts the SIGRTMIN it receives: real-time signals queue, one per send, where a second SIGTERM sent
+ * while the first is pending merges with it. Blocks it, says it is ready by creating `ready`, then prints how many
+ * arrived within 300 ms of the first. */
+static int child_count_signal(const char *ready) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGRTMIN);
+    if (sigprocmask(SIG_BLOCK, &s, NULL) < 0)
+        return 2;
+    int fd = open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return 3;
+    close(fd);
+    int n = 0;
+    struct timespec first = {10, 0}, zero = {0, 0};
+    if (sigtimedwait(&s, NULL, &first) < 0)
+        return 4;
+    n++;
+    usleep(300000);
+    while (sigtimedwait(&s, NULL, &zero) > 0)
+        n++;
+    printf("%d\n", n);
+    return 0;
+}
+
 int hazard_child(int argc, char **argv) {
     if (argc > 2 && !strcmp(argv[1], "--child-guard-full"))
         return child_guard_full(argv[2]);
+    if (argc > 2 && !strcmp(argv[1], "--child-count-signal"))
+        return child_count_signal(argv[2]);
     return -1;
 }
 
@@ -256,4 +285,40 @@ void test_guard_table_full_refuses_the_spawn(void) {
     CHECK(full == -ENOSPC);
     CHECK(before == 3 && after == before); /* the guard and two jobs; the refused one never started */
     CHECK(again == 0 && left[1] > 0);      /* a slot freed by a job's end serves the next one */
+}
+
+/* Regression: a signal to a job's session reaches its leader once. It was sent through the leader's pidfd and then to
+ * its process group, which holds the leader too: a prover that handles SIGTERM (to print its statistics, say) could
+ * get a second one in the middle of its shutdown. */
+void test_session_signal_reaches_the_leader_once(void) {
+    char dir[] = "/tmp/scythe-signal-XXXXXX", ready[64];
+    CHECK(mkdtemp(dir));
+    snprintf(ready, sizeof ready, "%s/ready", dir);
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {self_exe, "--child-count-signal", ready, NULL};
+    o.argv = argv;
+    int rc;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    for (int i = 0; i < 500 && access(ready, F_OK) < 0; i++)
+        usleep(10000);
+    int seen = access(ready, F_OK) == 0;
+    /* The loop does not run meanwhile, so this thread may act for it. */
+    int sent = seen ? scythe__kill_session(job, SIGRTMIN) : scythe__kill_session(job, SIGKILL);
+    scythe_event ev;
+    size_t got = collect(loop, &ev, 1);
+    unlink(ready);
+    rmdir(dir);
+    CHECK(seen && sent == 0 && got == 1);
+    CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    scythe_output out;
+    CHECK_RC(scythe_job_output(&out, job, 1));
+    if (!output_equals(job, 1, "1\n"))
+        fprintf(stderr, "  the leader counted: %.*s", (int)out.head_len, out.head);
+    CHECK(output_equals(job, 1, "1\n"));
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    CHECK(no_children());
 }

@@ -1645,6 +1645,7 @@ static const struct test tests[] = {
     {"capture_out_of_memory", test_capture_out_of_memory},
     {"output_lost_is_reported", test_output_lost_is_reported},
     {"guard_table_full_refuses_the_spawn", test_guard_table_full_refuses_the_spawn},
+    {"session_signal_reaches_the_leader_once", test_session_signal_reaches_the_leader_once},
 };
 
 int main(int argc, char **argv) {
