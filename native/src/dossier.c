@@ -20,7 +20,7 @@ static void copy_proc_file(FILE *f, int pid, const char *what, const char *label
     FILE *in = fopen(path, "re");
     fprintf(f, "    %s:", label);
     if (!in) {
-        fprintf(f, " (unreadable: %s)\n", strerror(errno));
+        fprintf(f, " (unreadable: %s)\n", scythe_strerror(errno));
         return;
     }
     size_t n = fread(buf, 1, sizeof buf - 1, in);
@@ -38,7 +38,8 @@ static void copy_proc_file(FILE *f, int pid, const char *what, const char *label
         return;
     }
     fputc('\n', f);
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+    char *rest;
+    for (char *line = strtok_r(buf, "\n", &rest); line; line = strtok_r(NULL, "\n", &rest))
         fprintf(f, "      %s\n", line);
 }
 
@@ -48,7 +49,7 @@ static void write_fds(FILE *f, int pid) {
     DIR *d = opendir(path);
     fprintf(f, "    fds:");
     if (!d) {
-        fprintf(f, " (unreadable: %s)\n", strerror(errno));
+        fprintf(f, " (unreadable: %s)\n", scythe_strerror(errno));
         return;
     }
     for (struct dirent *e; (e = readdir(d));) {
@@ -108,8 +109,10 @@ int scythe__dossier_write(const scythe_job *job, const char *why, const scythe__
     if (!f)
         return -errno;
     time_t now = time(NULL);
-    char when[64];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    struct tm utc;
+    char when[64] = "(unknown time)";
+    if (gmtime_r(&now, &utc))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
     fprintf(f, "Scythe hang dossier, %s\njob %d overran (%s) after %.3f s; written before it was killed.\n"
                "Every live job of the supervising loop follows, then the supervisor's own threads.\n",
             when, job->pid, why, (double)(scythe__now_ns() - job->ev.start_ns) / 1e9);

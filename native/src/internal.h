@@ -23,7 +23,19 @@
 #include <stdbool.h>
 #include <limits.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/types.h>
+#include <time.h>
+
+/* The library runs in multithreaded hosts (a JVM): a function that returns static storage is a race. Declared again
+ * deprecated, so that with -Werror any use fails the build. */
+#define SCYTHE__NOT_REENTRANT(instead) __attribute__((deprecated("not reentrant: use " instead)))
+char *strtok(char *restrict s, const char *restrict delim) SCYTHE__NOT_REENTRANT("strtok_r");
+char *strerror(int err) SCYTHE__NOT_REENTRANT("scythe_strerror");
+struct tm *gmtime(const time_t *t) SCYTHE__NOT_REENTRANT("gmtime_r");
+struct tm *localtime(const time_t *t) SCYTHE__NOT_REENTRANT("localtime_r");
+char *asctime(const struct tm *tm) SCYTHE__NOT_REENTRANT("strftime");
+char *ctime(const time_t *t) SCYTHE__NOT_REENTRANT("strftime");
 
 #define SCYTHE__DEFAULT_CAPTURE (64u * 1024u)
 #define SCYTHE__DEFAULT_GRACE_NS (2000000000LL)

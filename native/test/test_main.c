@@ -1198,6 +1198,8 @@ static void test_dossier_before_the_kill(void) {
     CHECK(strstr(text, want));                 /* written before the kill */
     CHECK(strstr(text, "sleep 301") && strstr(text, "sleep 300 &")); /* the whole tree, by command line */
     CHECK(strstr(text, "wchan:") && strstr(text, "fds: 0->"));
+    /* a many-line /proc file (the kernel stack, readable by root), one indented line each */
+    CHECK(strstr(text, "kernel stack:\n      [<") || strstr(text, "kernel stack: (unreadable"));
     snprintf(want, sizeof want, "== session %d", scythe_job_pid(other));
     CHECK(strstr(text, want));                 /* and every other live job */
     CHECK_RC(scythe_job_cancel(other, 1));
