@@ -101,10 +101,23 @@ static void write_session(FILE *f, const scythe_job *job) {
         closedir(d);
 }
 
+int scythe_dossier_path(char *buf, size_t len, const char *dir, int32_t pid) {
+    if (!buf || !dir)
+        return -EINVAL;
+    int n = snprintf(buf, len, "%s/scythe-dossier-%d.txt", dir, (int)pid);
+    if (n < 0 || (size_t)n >= len) {
+        if (len)
+            buf[0] = 0;
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
 int scythe__dossier_write(const scythe_job *job, const char *why, const scythe__list *jobs) {
     char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/scythe-dossier-%d.txt", job->dossier_dir, job->pid) >= (int)sizeof path)
-        return -ENAMETOOLONG;
+    int rc = scythe_dossier_path(path, sizeof path, job->dossier_dir, job->pid);
+    if (rc)
+        return rc;
     FILE *f = fopen(path, "we");
     if (!f)
         return -errno;
@@ -122,7 +135,7 @@ int scythe__dossier_write(const scythe_job *job, const char *why, const scythe__
         if (other != job && other->state < J_REAPED)
             write_session(f, other);
     }
-    int rc = ferror(f) ? -EIO : 0;
+    rc = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && !rc)
         rc = -errno;
     return rc;

@@ -41,7 +41,7 @@ static int exe_fd = -1;           /* the guard executable (O_PATH, CLOEXEC): the
 static int lifeline = -1;         /* write end; closing it (by exiting) is the signal */
 static pid_t guard_pid;           /* 0: no guard runs */
 static int guard_pidfd = -1;      /* in watch_epfd */
-static int watch_epfd = -1;       /* epoll set of the guard's pidfd, in every loop's epoll set; -1 while no loop lives */
+static int watch_epfd = -1;       /* epoll set of the guard's pidfd, in every loop's; -1 while no loop lives */
 static unsigned watchers;         /* loops holding watch_epfd */
 static _Atomic uint64_t restarts;
 uint32_t scythe__guard_table_slots = 65536; /* jobs listed at once; the C tests make it small */

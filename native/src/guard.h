@@ -10,7 +10,8 @@
 int scythe__guard_reserve(void);
 /* Lists the leader just started in its reserved slot (0: a no-op). */
 void scythe__guard_list(int slot, pid_t pid);
-/* Unlists a job and frees its slot (0: a no-op): before its leader is reaped, so the guard never sees a recycled pid. */
+/* Unlists a job and frees its slot (0: a no-op): before its leader is reaped, so the guard never sees its pid
+ * recycled. */
 void scythe__guard_remove(int slot);
 /* Table size for the next new table (65536); the C tests make it small. */
 extern uint32_t scythe__guard_table_slots;

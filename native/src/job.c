@@ -81,8 +81,8 @@ int scythe_job_pidfd(const scythe_job *job) {
 int scythe_job_cancel(scythe_job *job, uint32_t reason) {
     if (!job)
         return -EINVAL;
-    /* Through the door, lock-free: it is open only until the loop decides the job's end (scythe__job_close_cancel_door),
-     * so a request that gets in is the one that decides it. */
+    /* Through the door, lock-free: it is open only until the loop decides the job's end
+     * (scythe__job_close_cancel_door), so a request that gets in is the one that decides it. */
     uint64_t open = 0;
     if (!atomic_compare_exchange_strong_explicit(&job->cancel_request, &open, SCYTHE_TOKEN_CANCELLED_BIT | reason,
                                                  memory_order_acq_rel, memory_order_acquire))

@@ -56,6 +56,7 @@ void test_capture_out_of_memory(void);
 void test_output_lost_is_reported(void);
 void test_guard_table_full_refuses_the_spawn(void);
 void test_session_signal_reaches_the_leader_once(void);
+void test_abi_names_instead_of_numbers(void);
 /* Runs a child mode of test_hazards.c and returns its exit status, or -1 if argv names none. */
 int hazard_child(int argc, char **argv);
 

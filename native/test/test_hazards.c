@@ -322,3 +322,40 @@ void test_session_signal_reaches_the_leader_once(void) {
     scythe_loop_free(loop);
     CHECK(no_children());
 }
+
+/* What a host needs to decode without numbers of its own: capability names by bit, the "unsupported" errno, the
+ * dossier's path. */
+void test_abi_names_instead_of_numbers(void) {
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } caps[] = {{SCYTHE_CAP_PIDFD_OPEN, "pidfd_open"},     {SCYTHE_CAP_PIDFD_SEND_SIGNAL, "pidfd_send_signal"},
+                {SCYTHE_CAP_WAITID_PIDFD, "waitid_pidfd"}, {SCYTHE_CAP_CLOSE_RANGE, "close_range"},
+                {SCYTHE_CAP_SPAWN_SETSID, "spawn_setsid"}, {SCYTHE_CAP_SPAWN_CLOSEFROM, "spawn_closefrom"},
+                {SCYTHE_CAP_SPAWN_CHDIR, "spawn_chdir"},   {SCYTHE_CAP_CGROUP_KILL, "cgroup_kill"},
+                {SCYTHE_CAP_CGROUP_MEMORY, "cgroup_memory"}, {SCYTHE_CAP_CGROUP_PIDS, "cgroup_pids"}};
+    uint32_t all = 0;
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        const char *name = scythe_capability_name(caps[i].bit);
+        CHECK(name && !strcmp(name, caps[i].name));
+        all |= caps[i].bit;
+    }
+    for (int b = 0; b < 32; b++) /* exactly the named bits have names */
+        CHECK(!scythe_capability_name(1u << b) == !(all & 1u << b));
+    CHECK(!scythe_capability_name(0) && !scythe_capability_name(SCYTHE_CAP_PIDFD_OPEN | SCYTHE_CAP_CLOSE_RANGE));
+    CHECK((scythe_capabilities() & ~all) == 0); /* every capability reported can be named */
+    CHECK((scythe_capabilities() & (SCYTHE_CAP_SPAWN_SETSID | SCYTHE_CAP_SPAWN_CLOSEFROM | SCYTHE_CAP_SPAWN_CHDIR)) ==
+          (SCYTHE_CAP_SPAWN_SETSID | SCYTHE_CAP_SPAWN_CLOSEFROM | SCYTHE_CAP_SPAWN_CHDIR)); /* of the build */
+
+    CHECK(scythe_error_is_unsupported(-ENOTSUP) && scythe_error_is_unsupported(-EOPNOTSUPP));
+    CHECK(!scythe_error_is_unsupported(0) && !scythe_error_is_unsupported(-ENOENT) &&
+          !scythe_error_is_unsupported(-ENOSYS) && !scythe_error_is_unsupported(ENOTSUP));
+
+    char buf[64];
+    CHECK_RC(scythe_dossier_path(buf, sizeof buf, "/tmp/d", 4242));
+    CHECK(!strcmp(buf, "/tmp/d/scythe-dossier-4242.txt"));
+    CHECK(scythe_dossier_path(buf, 31, "/tmp/d", 4242) == 0);  /* 30 characters and the NUL: fits */
+    CHECK(scythe_dossier_path(buf, 30, "/tmp/d", 4242) == -ENAMETOOLONG && buf[0] == 0);
+    CHECK(scythe_dossier_path(buf, 0, "/tmp/d", 1) == -ENAMETOOLONG);
+    CHECK(scythe_dossier_path(NULL, 10, "/tmp/d", 1) == -EINVAL && scythe_dossier_path(buf, 10, NULL, 1) == -EINVAL);
+}

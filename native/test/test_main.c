@@ -1187,7 +1187,7 @@ static void test_dossier_before_the_kill(void) {
     CHECK(collect(loop, &ev, 1) == 1);
     CHECK(ev.end == SCYTHE_END_TIMEOUT && (ev.flags & SCYTHE_EVENT_DOSSIER));
     char path[256], text[65536];
-    snprintf(path, sizeof path, "%s/scythe-dossier-%d.txt", dir, scythe_job_pid(job));
+    CHECK_RC(scythe_dossier_path(path, sizeof path, dir, scythe_job_pid(job))); /* the name the loop wrote */
     FILE *f = fopen(path, "r");
     CHECK(f);
     size_t n = fread(text, 1, sizeof text - 1, f);
@@ -1648,6 +1648,7 @@ static const struct test tests[] = {
     {"output_lost_is_reported", test_output_lost_is_reported},
     {"guard_table_full_refuses_the_spawn", test_guard_table_full_refuses_the_spawn},
     {"session_signal_reaches_the_leader_once", test_session_signal_reaches_the_leader_once},
+    {"abi_names_instead_of_numbers", test_abi_names_instead_of_numbers},
 };
 
 int main(int argc, char **argv) {
