@@ -31,7 +31,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------------- */
 
 #define SCYTHE_VERSION_MAJOR 0
-#define SCYTHE_VERSION_MINOR 2
+#define SCYTHE_VERSION_MINOR 3
 #define SCYTHE_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch, as returned by scythe_version(). */
 #define SCYTHE_VERSION_NUMBER ((SCYTHE_VERSION_MAJOR << 16) | (SCYTHE_VERSION_MINOR << 8) | SCYTHE_VERSION_PATCH)
@@ -39,15 +39,20 @@ extern "C" {
 /* The version of the library actually loaded; a host refuses a different major. */
 SCYTHE_API uint32_t scythe_version(void);
 
-/* ---- capabilities, probed once ---------------------------------------------------------------------------- */
+/* ---- capabilities ----------------------------------------------------------------------------------------- */
 
+/* The kernel's are probed once, at the first call to scythe_capabilities(). The three SPAWN_* bits are facts of the
+ * build instead: the library calls glibc 2.34's posix_spawn_file_actions_addclosefrom_np and _addchdir_np and uses
+ * POSIX_SPAWN_SETSID directly, so the dynamic linker refuses to load it with a C library that lacks them, and a loaded
+ * library always reports them. (A probe by spawning would cost every host a process at load, and turn a passing
+ * EAGAIN into "unsupported" for good.) */
 #define SCYTHE_CAP_PIDFD_OPEN        0x0001u /* pidfd_open(2): required */
 #define SCYTHE_CAP_PIDFD_SEND_SIGNAL 0x0002u /* pidfd_send_signal(2): required */
 #define SCYTHE_CAP_WAITID_PIDFD      0x0004u /* waitid(P_PIDFD): required */
 #define SCYTHE_CAP_CLOSE_RANGE       0x0008u /* close_range(2): no fd above 2 reaches a child */
-#define SCYTHE_CAP_SPAWN_SETSID      0x0010u /* POSIX_SPAWN_SETSID */
-#define SCYTHE_CAP_SPAWN_CLOSEFROM   0x0020u /* posix_spawn_file_actions_addclosefrom_np */
-#define SCYTHE_CAP_SPAWN_CHDIR       0x0040u /* posix_spawn_file_actions_addchdir_np */
+#define SCYTHE_CAP_SPAWN_SETSID      0x0010u /* POSIX_SPAWN_SETSID: of the build, always set */
+#define SCYTHE_CAP_SPAWN_CLOSEFROM   0x0020u /* posix_spawn_file_actions_addclosefrom_np: of the build, always set */
+#define SCYTHE_CAP_SPAWN_CHDIR       0x0040u /* posix_spawn_file_actions_addchdir_np: of the build, always set */
 #define SCYTHE_CAP_CGROUP_KILL      0x0080u /* a writable cgroup v2 hierarchy with cgroup.kill: the cgroup level */
 #define SCYTHE_CAP_CGROUP_MEMORY    0x0100u /* memory limits (cgroup v1 memory controller leaves) */
 #define SCYTHE_CAP_CGROUP_PIDS      0x0200u /* process-count limits (cgroup v1 pids controller leaves) */
@@ -57,9 +62,19 @@ SCYTHE_API uint32_t scythe_version(void);
 /* Bit set of SCYTHE_CAP_* this kernel and libc offer. Probed once; later calls return the cached value. */
 SCYTHE_API uint32_t scythe_capabilities(void);
 
+/* The name of one SCYTHE_CAP_* bit: the macro's name after SCYTHE_CAP_, in lower case ("pidfd_open", "cgroup_kill").
+ * NULL for 0, for a bit no capability uses and for more than one bit. The string is static. */
+SCYTHE_API const char *scythe_capability_name(uint32_t bit);
+
 /* Human-readable text for a negative errno value as returned by this library ("No such file or directory").
  * Never NULL; the string is static. */
 SCYTHE_API const char *scythe_strerror(int err);
+
+/* Nonzero if err, a return value of this library, means that this machine cannot do what was asked (rather than that
+ * something failed): -ENOTSUP, which is -EOPNOTSUPP on Linux. scythe_spawn() returns it exactly when the options ask
+ * for the cgroup level (containment SCYTHE_CONTAIN_CGROUP, a memory or a process limit) and the machine cannot give
+ * it (see SCYTHE_CAP_CGROUP_*). Hosts ask this instead of comparing with an errno number of their own. */
+SCYTHE_API int scythe_error_is_unsupported(int err);
 
 /* ---- ABI self-description --------------------------------------------------------------------------------- */
 
@@ -175,6 +190,10 @@ SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
 #define SCYTHE_EVENT_STATUS_LOST 0x4u /* the leader's exit status could not be collected (exit_code -1, term_signal 0):
                                          end is SCYTHE_END_LOST, or the end Scythe had already decided (a timeout, a
                                          cancel, ...), which stays */
+#define SCYTHE_EVENT_STDOUT_LOST 0x8u  /* memory ran out while capturing stdout: its head or tail (scythe_job_output)
+                                          is shorter than asked, still the first and the last bytes of the stream;
+                                          `dropped` counts what is missing between them */
+#define SCYTHE_EVENT_STDERR_LOST 0x10u /* the same for stderr */
 
 typedef struct scythe_event {
     uint64_t user_data;    /* as given in scythe_spawn_options */
@@ -256,8 +275,9 @@ typedef struct scythe_spawn_options {
     const char *heartbeat_path;   /* PROBE_HEARTBEAT: file whose first 8 bytes are a counter (created if missing) */
     int64_t cpu_limit_ns;         /* CPU time of the leader and the children it reaped; 0: none */
     /* version 4: hang dossiers. When the job overruns (timeout, stall window, CPU limit), before anything is killed,
-     * the loop writes <dossier_dir>/scythe-dossier-<pid>.txt: every live job's process tree with /proc state (state,
-     * wchan, kernel stack where readable, open fds, children). The event then carries SCYTHE_EVENT_DOSSIER. */
+     * the loop writes <dossier_dir>/scythe-dossier-<pid>.txt (scythe_dossier_path): every live job's process tree with
+     * /proc state (state, wchan, kernel stack where readable, open fds, children). The event then carries
+     * SCYTHE_EVENT_DOSSIER. */
     const char *dossier_dir;
     /* version 5: containment and limits. A memory or process limit needs the cgroup level. */
     int32_t containment;          /* SCYTHE_CONTAIN_SESSION (default), _CGROUP (fail with -ENOTSUP without it), _BEST */
@@ -281,7 +301,14 @@ SCYTHE_API int scythe_spawn_options_init(scythe_spawn_options *opts);
 
 /* Starts argv as the leader of a new session (setsid), with an empty signal mask, default signal dispositions
  * and no fd above 2, and registers it with the loop. On failure to start (-ENOENT, -EACCES, ...) nothing is
- * left behind and *out is untouched. Any thread. */
+ * left behind and *out is untouched. Any thread. Failures a host may want to tell apart:
+ *   -ECANCELED  its token is already cancelled.
+ *   -ENOSPC     too many jobs at once: the guard's table is full (once scythe_guard_start() succeeded, 65536 leaders
+ *               unreaped at once; a job the guard cannot list is not started, since it would not be crash-safe), or
+ *               the kernel's limit on epoll watches (fs.epoll.max_user_watches) was reached.
+ *   -ENOTSUP    (the same value as -EOPNOTSUPP on Linux) the options ask for the cgroup level (containment
+ *               SCYTHE_CONTAIN_CGROUP, a memory or a process limit) and this machine cannot give it; see
+ *               scythe_error_is_unsupported(). */
 SCYTHE_API int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options *opts);
 
 /* The leader's pid, which is also the session and process-group id. */
@@ -329,6 +356,13 @@ SCYTHE_API int scythe_regex_check(const char *regex);
  * -EINVAL for an invalid regex (or NULL matched, or NULL text with len > 0), -ENOMEM, -EOVERFLOW for len >= 2 GiB. */
 SCYTHE_API int scythe_regex_search(int *matched, const char *regex, const uint8_t *text, size_t len);
 
+/* ---- hang dossiers ------------------------------------------------------------------------------------------ */
+
+/* The path of the hang dossier the loop writes for the job whose leader is `pid` (see dossier_dir), NUL-terminated in
+ * buf: "<dir>/scythe-dossier-<pid>.txt". -ENAMETOOLONG if it needs more than len bytes (buf then holds "" if len > 0),
+ * -EINVAL for a NULL buf or dir. */
+SCYTHE_API int scythe_dossier_path(char *buf, size_t len, const char *dir, int32_t pid);
+
 /* ---- crash safety ---------------------------------------------------------------------------------------------- */
 
 /* Starts the guard (the scythe-guard executable shipped beside the library) once for this process. From then on,
@@ -336,7 +370,9 @@ SCYTHE_API int scythe_regex_search(int *matched, const char *regex, const uint8_
  * stores, no system call); when this process dies for any reason (exit, kill -9, the OOM killer), the guard's
  * lifeline pipe breaks and it sends SIGKILL to every listed session; at the cgroup level it also kills everything in
  * this process's cgroup leaves at once (cgroup.kill of their common parent) and removes them. -EALREADY if a guard
- * runs already. The executable may be deleted once this returns: the library keeps an fd to it.
+ * runs already. The executable may be deleted once this returns: the library keeps an fd to it. The table lists
+ * 65536 jobs at once; scythe_spawn() fails with -ENOSPC rather than start a job it cannot list. Jobs started before
+ * the first scythe_guard_start() are not listed.
  *
  * The guard is this process's child, and its death is noticed at once: every loop watches its pidfd. If anyone kills
  * it, the first loop to see it (inside scythe_loop_run) reaps it, starts a new guard from the same executable on the

@@ -2,6 +2,7 @@
  * with what /proc says of each process, so a user can tell a stuck prover from a stuck supervisor. The host adds its
  * own threads' stacks to the same file (the Java side appends every JVM thread's stack). */
 #include "internal.h"
+#include "dossier.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,7 +20,7 @@ static void copy_proc_file(FILE *f, int pid, const char *what, const char *label
     FILE *in = fopen(path, "re");
     fprintf(f, "    %s:", label);
     if (!in) {
-        fprintf(f, " (unreadable: %s)\n", strerror(errno));
+        fprintf(f, " (unreadable: %s)\n", scythe_strerror(errno));
         return;
     }
     size_t n = fread(buf, 1, sizeof buf - 1, in);
@@ -37,7 +38,8 @@ static void copy_proc_file(FILE *f, int pid, const char *what, const char *label
         return;
     }
     fputc('\n', f);
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+    char *rest;
+    for (char *line = strtok_r(buf, "\n", &rest); line; line = strtok_r(NULL, "\n", &rest))
         fprintf(f, "      %s\n", line);
 }
 
@@ -47,7 +49,7 @@ static void write_fds(FILE *f, int pid) {
     DIR *d = opendir(path);
     fprintf(f, "    fds:");
     if (!d) {
-        fprintf(f, " (unreadable: %s)\n", strerror(errno));
+        fprintf(f, " (unreadable: %s)\n", scythe_strerror(errno));
         return;
     }
     for (struct dirent *e; (e = readdir(d));) {
@@ -77,7 +79,7 @@ static int stat_of(int pid, char *state, int *ppid, int *sid) {
     return p && sscanf(p + 2, "%c %d %d %d", state, ppid, &pgrp, sid) == 4 ? 0 : -1;
 }
 
-static void write_session(FILE *f, scythe_job *job) {
+static void write_session(FILE *f, const scythe_job *job) {
     fprintf(f, "\n== session %d (job %s, user data %llu)\n", job->pid, job->state == J_KILLING ? "being killed" : "running",
             (unsigned long long)job->ev.user_data);
     DIR *d = opendir("/proc");
@@ -99,24 +101,41 @@ static void write_session(FILE *f, scythe_job *job) {
         closedir(d);
 }
 
-int scythe__dossier_write(scythe_job *job, const char *why) {
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/scythe-dossier-%d.txt", job->dossier_dir, job->pid) >= (int)sizeof path)
+int scythe_dossier_path(char *buf, size_t len, const char *dir, int32_t pid) {
+    if (!buf || !dir)
+        return -EINVAL;
+    int n = snprintf(buf, len, "%s/scythe-dossier-%d.txt", dir, (int)pid);
+    if (n < 0 || (size_t)n >= len) {
+        if (len)
+            buf[0] = 0;
         return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+int scythe__dossier_write(const scythe_job *job, const char *why, const scythe__list *jobs) {
+    char path[PATH_MAX];
+    int rc = scythe_dossier_path(path, sizeof path, job->dossier_dir, job->pid);
+    if (rc)
+        return rc;
     FILE *f = fopen(path, "we");
     if (!f)
         return -errno;
     time_t now = time(NULL);
-    char when[64];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    struct tm utc;
+    char when[64] = "(unknown time)";
+    if (gmtime_r(&now, &utc))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
     fprintf(f, "Scythe hang dossier, %s\njob %d overran (%s) after %.3f s; written before it was killed.\n"
                "Every live job of the supervising loop follows, then the supervisor's own threads.\n",
             when, job->pid, why, (double)(scythe__now_ns() - job->ev.start_ns) / 1e9);
     write_session(f, job);
-    for (scythe_job *other = job->loop->jobs; other; other = other->next)
+    for (const scythe__list *l = jobs->next; l != jobs; l = l->next) {
+        const scythe_job *other = SCYTHE__CONTAINER(l, const scythe_job, link);
         if (other != job && other->state < J_REAPED)
             write_session(f, other);
-    int rc = ferror(f) ? -EIO : 0;
+    }
+    rc = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && !rc)
         rc = -errno;
     return rc;

@@ -3,11 +3,14 @@
  * call; it also gets the parents of the process's cgroup leaves, which it kills and removes as a whole. See
  * scythe_guard_start() in scythe.h.
  *
- * The guard is our child and its death is an event from the kernel: every loop watches its pidfd. The loop that sees
- * it first reaps it and starts a new guard on the same table, from the same executable, which the host may have
+ * The guard is our child and its death is an event from the kernel: its pidfd sits in an epoll set of our own, which
+ * every loop has in its epoll set (an epoll fd is readable while its own set has a ready fd). The loop that sees it
+ * first reaps the guard and starts a new one on the same table, from the same executable, which the host may have
  * deleted by then: we keep an fd to it and exec it as /proc/self/fd/4 (posix_spawn has no fexecve; the fd is dup'ed
- * to 4 by the spawn's file actions because everything above is closed before the exec). */
+ * to 4 by the spawn's file actions because everything above is closed before the exec). A restart swaps the pidfd in
+ * our set, so no loop needs telling and nothing here calls the loops. */
 #include "internal.h"
+#include "guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,11 +18,11 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define GUARD_SLOTS 65536u
 #define TABLE_MAGIC 0x53435947u /* must match the guard */
 #define TABLE_FD 3              /* the guard's fds, as scythe_guard.c expects them */
 #define EXE_FD 4
@@ -31,14 +34,17 @@ struct guard_table {
     _Atomic int32_t pid[];
 };
 
-static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER; /* before loops_lock, after any loop's lock */
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER; /* after any loop's lock */
 static struct guard_table *table; /* NULL: never started */
 static int table_fd = -1;         /* the table's memfd (CLOEXEC): fd 3 of every guard, replacements included */
 static int exe_fd = -1;           /* the guard executable (O_PATH, CLOEXEC): the host may delete the file */
 static int lifeline = -1;         /* write end; closing it (by exiting) is the signal */
 static pid_t guard_pid;           /* 0: no guard runs */
-static int guard_pidfd = -1;      /* watched by every loop */
+static int guard_pidfd = -1;      /* in watch_epfd */
+static int watch_epfd = -1;       /* epoll set of the guard's pidfd, in every loop's; -1 while no loop lives */
+static unsigned watchers;         /* loops holding watch_epfd */
 static _Atomic uint64_t restarts;
+uint32_t scythe__guard_table_slots = 65536; /* jobs listed at once; the C tests make it small */
 static uint32_t *free_slots;      /* stack of free slot indexes */
 static uint32_t free_top;
 
@@ -65,15 +71,13 @@ static int spawn_guard_locked(pid_t *pid_out, int *pidfd_out, int *lifeline_out)
         scythe__os_close(pipefd[1]);
         return -rc;
     }
-    if ((rc = posix_spawnattr_init(&attr))) {
-        posix_spawn_file_actions_destroy(&fa);
+    /* Its own session: a terminal's Ctrl-C to the supervisor's process group must not reach the guard first. */
+    if ((rc = scythe__os_spawnattr_init(&attr))) {
+        scythe__os_spawn_destroy(&fa, NULL);
         scythe__os_close(pipefd[0]);
         scythe__os_close(pipefd[1]);
-        return -rc;
+        return rc;
     }
-    sigset_t none, all;
-    sigemptyset(&none);
-    memset(&all, 0xff, sizeof all); /* see spawn.c: every signal to its default, glibc's internal ones included */
     /* The lifeline's read end goes first: it is the only source that may sit on 3 or 4 (table_fd and exe_fd are
      * kept at 5 and above). */
     rc = posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
@@ -88,13 +92,6 @@ static int spawn_guard_locked(pid_t *pid_out, int *pidfd_out, int *lifeline_out)
         rc = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     if (!rc)
         rc = posix_spawn_file_actions_addclosefrom_np(&fa, EXE_FD + 1);
-    if (!rc)
-        rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (!rc)
-        rc = posix_spawnattr_setsigdefault(&attr, &all);
-    /* Its own session: a terminal's Ctrl-C to the supervisor's process group must not reach the guard first. */
-    if (!rc)
-        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     /* The parents of this process's cgroup leaves ("-": none), for the guard to kill and remove; probed once, so a
      * replacement gets the same ones. */
     char *argv[5] = {(char *)"scythe-guard"};
@@ -107,8 +104,7 @@ static int spawn_guard_locked(pid_t *pid_out, int *pidfd_out, int *lifeline_out)
     pid_t pid;
     if (!rc)
         rc = posix_spawn(&pid, EXE_PATH, &fa, &attr, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    scythe__os_spawn_destroy(&fa, &attr);
     scythe__os_close(pipefd[0]);
     if (rc) {
         scythe__os_close(pipefd[1]);
@@ -130,9 +126,21 @@ static int spawn_guard_locked(pid_t *pid_out, int *pidfd_out, int *lifeline_out)
     return 0;
 }
 
-/* Makes the new guard's pidfd the one every loop watches; the caller holds guard_lock. */
+static int watch_add_locked(int pidfd) {
+    struct epoll_event ev = {.events = EPOLLIN};
+    return epoll_ctl(watch_epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0 ? -errno : 0;
+}
+
+/* Makes the new guard's pidfd the one every loop watches, and closes the old one; the caller holds guard_lock. */
 static void watch_locked(int old_pidfd, int new_pidfd) {
-    scythe__loops_watch_guard(old_pidfd, new_pidfd);
+    if (watch_epfd >= 0) {
+        /* Removed by hand: closing the fd would not remove it while a child being spawned still holds a copy. */
+        if (old_pidfd >= 0)
+            epoll_ctl(watch_epfd, EPOLL_CTL_DEL, old_pidfd, NULL);
+        /* ENOMEM or the user's epoll watch limit: the loops will not notice this guard's death. */
+        if (new_pidfd >= 0)
+            (void)watch_add_locked(new_pidfd);
+    }
     scythe__os_close(old_pidfd);
 }
 
@@ -141,7 +149,8 @@ int scythe_guard_start(const char *guard_exe) {
         return -EINVAL;
     pthread_mutex_lock(&guard_lock);
     int rc = 0, memfd = -1, exe = -1;
-    size_t bytes = sizeof(struct guard_table) + GUARD_SLOTS * sizeof(int32_t);
+    uint32_t slots = table ? table->slots : scythe__guard_table_slots;
+    size_t bytes = sizeof(struct guard_table) + slots * sizeof(int32_t);
     void *map = MAP_FAILED;
     uint32_t *stack = NULL;
     bool new_table = !table;
@@ -172,13 +181,13 @@ int scythe_guard_start(const char *guard_exe) {
             memfd = -1;
             goto out;
         }
-        if (!(stack = malloc(GUARD_SLOTS * sizeof *stack))) {
+        if (!(stack = scythe__malloc(slots * sizeof *stack))) {
             rc = -ENOMEM;
             goto out;
         }
         struct guard_table *t = map;
         t->magic = TABLE_MAGIC;
-        t->slots = GUARD_SLOTS;
+        t->slots = slots;
         table_fd = memfd;
     }
     /* After a failed restart the table is still there, with every live job listed: the new guard covers them. */
@@ -195,10 +204,10 @@ int scythe_guard_start(const char *guard_exe) {
     scythe__os_close(old_exe);
     exe = -1;
     if (new_table) {
-        for (uint32_t i = 0; i < GUARD_SLOTS; i++)
-            stack[i] = GUARD_SLOTS - 1 - i;
+        for (uint32_t i = 0; i < slots; i++)
+            stack[i] = slots - 1 - i;
         free_slots = stack;
-        free_top = GUARD_SLOTS;
+        free_top = slots;
         stack = NULL;
         table = map;
         map = MAP_FAILED;
@@ -229,12 +238,33 @@ uint64_t scythe_guard_restarts(void) {
     return atomic_load_explicit(&restarts, memory_order_acquire);
 }
 
-int scythe__guard_attach(scythe_loop *loop) {
+int scythe__guard_watch(void) {
     pthread_mutex_lock(&guard_lock);
-    /* Under guard_lock, so a restart either finds this loop in the list or happens before and is seen here. */
-    int rc = scythe__loop_link(loop, guard_pidfd);
+    int rc = 0;
+    /* Made with the first loop and closed with the last, so a process without loops holds no fd of ours. */
+    if (!watchers) {
+        if ((watch_epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+            rc = -errno;
+        } else if (guard_pidfd >= 0 && (rc = watch_add_locked(guard_pidfd))) {
+            scythe__os_close(watch_epfd);
+            watch_epfd = -1;
+        }
+    }
+    if (!rc) {
+        watchers++;
+        rc = watch_epfd;
+    }
     pthread_mutex_unlock(&guard_lock);
     return rc;
+}
+
+void scythe__guard_unwatch(void) {
+    pthread_mutex_lock(&guard_lock);
+    if (watchers && --watchers == 0) {
+        scythe__os_close(watch_epfd);
+        watch_epfd = -1;
+    }
+    pthread_mutex_unlock(&guard_lock);
 }
 
 bool scythe__guard_check(void) {
@@ -272,16 +302,20 @@ bool scythe__guard_check(void) {
     return true;
 }
 
-int scythe__guard_add(pid_t pid) {
-    int slot = 0;
+int scythe__guard_reserve(void) {
     pthread_mutex_lock(&guard_lock);
-    if (table && free_top) {
-        uint32_t i = free_slots[--free_top];
-        atomic_store_explicit(&table->pid[i], pid, memory_order_release);
-        slot = (int)i + 1;
-    }
+    int slot = 0;
+    /* Once a guard was started its table stays, with or without a guard running (after a failed restart the next
+     * scythe_guard_start covers what is listed): a job it cannot list is not started at all. */
+    if (table)
+        slot = free_top ? (int)free_slots[--free_top] + 1 : -ENOSPC;
     pthread_mutex_unlock(&guard_lock);
     return slot;
+}
+
+void scythe__guard_list(int slot, pid_t pid) {
+    if (slot > 0) /* the table never moves once made, and the slot is ours: one atomic store, no lock */
+        atomic_store_explicit(&table->pid[slot - 1], pid, memory_order_release);
 }
 
 void scythe__guard_remove(int slot) {

@@ -1,4 +1,12 @@
-/* Internal declarations shared by the C files of libscythe. Nothing here is ABI. */
+/* Internal declarations shared by the C files of libscythe: the leaf utilities the concerns above them use (system
+ * calls, allocation, capture, progress probes, regexes, cgroups, the token word). Nothing here is ABI.
+ * The concerns above have headers of their own, so that a file's includes say what it depends on, and nothing depends
+ * back on the loop:
+ *   list.h     intrusive lists                        wake.h     waking loops from other threads (wake.c)
+ *   job.h      the job and its public calls (job.c)   streams.h  stdin feeding, stdout/stderr draining (streams.c)
+ *   kill.h     signals to a session (kill.c)          dossier.h  hang dossiers (dossier.c)
+ *   cadence.h  what is due when (cadence.c)           guard.h    the crash guard's table and watch (guard.c)
+ *   loop.h     what the spawn needs of the loop (loop.c) */
 #ifndef SCYTHE_INTERNAL_H
 #define SCYTHE_INTERNAL_H
 
@@ -14,12 +22,23 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <limits.h>
+#include <spawn.h>
+#include <string.h>
 #include <sys/types.h>
+#include <time.h>
+
+/* The library runs in multithreaded hosts (a JVM): a function that returns static storage is a race. Declared again
+ * deprecated, so that with -Werror any use fails the build. */
+#define SCYTHE__NOT_REENTRANT(instead) __attribute__((deprecated("not reentrant: use " instead)))
+char *strtok(char *restrict s, const char *restrict delim) SCYTHE__NOT_REENTRANT("strtok_r");
+char *strerror(int err) SCYTHE__NOT_REENTRANT("scythe_strerror");
+struct tm *gmtime(const time_t *t) SCYTHE__NOT_REENTRANT("gmtime_r");
+struct tm *localtime(const time_t *t) SCYTHE__NOT_REENTRANT("localtime_r");
+char *asctime(const struct tm *tm) SCYTHE__NOT_REENTRANT("strftime");
+char *ctime(const time_t *t) SCYTHE__NOT_REENTRANT("strftime");
 
 #define SCYTHE__DEFAULT_CAPTURE (64u * 1024u)
 #define SCYTHE__DEFAULT_GRACE_NS (2000000000LL)
-/* How long a completed leader's pipes may stay open (held by a process outside its group) before we close them. */
-#define SCYTHE__DRAIN_GRACE_NS (1000000000LL)
 
 /* ---- os_linux.c: thin wrappers over the syscalls glibc 2.34 lacks, each returning 0/fd or -errno ---- */
 int64_t scythe__now_ns(void);
@@ -35,7 +54,23 @@ int scythe__os_keep_child_status(void);
 /* Reaps the process behind pidfd if it exited: 1 (reaped, or already reaped by someone else), 0 (still running);
  * *exit_code is its exit status if it exited on its own, else -1 (killed by a signal, or status unknown). */
 int scythe__os_reap_if_exited(int pidfd, int *exit_code);
+/* Spawn attributes every child of ours gets: a session of its own, an empty signal mask and every signal at its
+ * default disposition. 0 or -errno (then attr needs no destroy). */
+int scythe__os_spawnattr_init(posix_spawnattr_t *attr);
+/* Destroys either (NULL: skipped). */
+void scythe__os_spawn_destroy(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr);
+/* Blocks SIGPIPE in the calling thread: a write to a closed pipe then fails with EPIPE instead. */
+void scythe__os_block_sigpipe(void);
 void scythe__os_close(int fd);
+
+/* ---- alloc.c: every allocation of the library, released with free() ---- */
+void *scythe__malloc(size_t n);
+void *scythe__calloc(size_t n, size_t size);
+void *scythe__realloc(void *p, size_t n);
+char *scythe__strdup(const char *s);
+/* Fault injection, for the C tests only: -1 (always, outside them) lets every allocation through; n >= 0 lets n more
+ * through, then every one fails until it is set back to -1. */
+extern _Atomic int64_t scythe__alloc_budget;
 
 /* ---- output.c: head-and-tail capture of one stream ---- */
 typedef struct scythe__capture {
@@ -44,11 +79,14 @@ typedef struct scythe__capture {
     uint8_t *tail; /* ring of tail_cap bytes once anything overflowed the head; linear after finish */
     size_t tail_len, tail_pos, tail_cap;
     uint64_t total;
+    bool lost; /* memory ran out: head or tail shorter than asked (still the first and the last bytes) */
 } scythe__capture;
 
 void scythe__capture_init(scythe__capture *c, size_t head_cap, size_t tail_cap);
+/* 0, or -ENOMEM if memory ran out for some of these bytes (then `lost` is set; the capture stays true). */
 int scythe__capture_append(scythe__capture *c, const uint8_t *data, size_t n);
-int scythe__capture_finish(scythe__capture *c);
+/* Makes the tail linear for scythe__capture_view; needs no memory. */
+void scythe__capture_finish(scythe__capture *c);
 void scythe__capture_view(const scythe__capture *c, scythe_output *out);
 void scythe__capture_free(scythe__capture *c);
 
@@ -100,16 +138,6 @@ void scythe__cgroup_release_parents(void); /* removes the parents where no leaf 
 int scythe__clone_spawn(pid_t *pid, int *pidfd, const scythe_spawn_options *o, const int child_fd[3],
                         const int procs_fd[3]);
 
-/* ---- guard.c ---- */
-int scythe__guard_add(pid_t pid);   /* slot + 1, or 0 without a guard */
-/* Links a new loop into the global list (scythe__loop_link) under the guard's lock, so it watches the current guard. */
-int scythe__guard_attach(scythe_loop *loop);
-/* A loop saw the guard's pidfd readable. If the guard died: reaps it, starts a new one on the same table (or leaves
- * none if that fails, or if the guard exited on its own) and returns true; false if the guard runs (another loop
- * already replaced it). */
-bool scythe__guard_check(void);
-void scythe__guard_remove(int slot); /* before the leader is reaped, so the guard never sees a recycled pid */
-
 /* ---- token.c ---- */
 struct scythe_token {
     _Atomic uint64_t state;
@@ -122,106 +150,5 @@ void scythe__token_ref(scythe_token *t);
 static inline uint64_t scythe__token_state(const scythe_token *t) {
     return atomic_load_explicit(&((scythe_token *)t)->state, memory_order_acquire);
 }
-
-/* ---- loop.c ---- */
-enum scythe__watch_kind { W_EVENTFD, W_TIMER, W_PIDFD, W_STDOUT, W_STDERR, W_STDIN, W_INOTIFY, W_GUARD };
-
-typedef struct scythe__watch {
-    scythe_job *job; /* NULL for the loop's own fds */
-    int kind;
-} scythe__watch;
-
-enum scythe__job_state {
-    J_RUNNING,  /* leader alive */
-    J_KILLING,  /* TERM (or KILL) sent to the session, waiting for the leader */
-    J_REAPED,   /* leader reaped; draining output */
-    J_DONE      /* event queued (or job freed if detached) */
-};
-
-struct scythe_job {
-    scythe_loop *loop;
-    scythe_job *prev, *next; /* the loop's list of jobs not yet done */
-    pid_t pid;
-    int pidfd;
-    int state;
-    int end;                   /* SCYTHE_END_* once decided by us (timeout/cancel), else 0 */
-    uint32_t cancel_reason;
-    /* The cancel door: 0 (open), SCYTHE_TOKEN_CANCELLED_BIT | reason (a request from any thread, by compare-and-set
-     * from 0), or SCYTHE__CANCEL_CLOSED once the loop decided the job's end (see scythe__close_cancel_door). */
-    _Atomic uint64_t cancel_request;
-    bool detached;             /* freed by the host before completion: no event, freed by the loop */
-    bool killed_hard;          /* SIGKILL already sent */
-    scythe_token *token;
-    int32_t claim_index;       /* -1: this job's exit never claims its token */
-    uint64_t claim_codes[4];   /* exit statuses that claim */
-    int64_t deadline_ns;       /* wall-clock limit, 0 none */
-    int64_t grace_ns;
-    int64_t kill_at_ns;        /* KILL escalation time while J_KILLING */
-    int64_t drain_until_ns;    /* while J_REAPED */
-    int out_fd[3];             /* our ends: [0] stdin write end, [1] stdout, [2] stderr read ends; -1 closed */
-    uint8_t *input;
-    size_t input_len, input_off;
-    bool capture[3];
-    scythe__capture cap[3];    /* [1] and [2] used */
-    scythe__watch watch[5];    /* pidfd, stdout, stderr, stdin, inotify */
-    scythe__progress *progress; /* stall window and probes, or NULL */
-    int64_t cpu_limit_ns;
-    int64_t next_cpu_check_ns;
-    int guard_slot;            /* listed in the guard's table: slot + 1, or 0 */
-    char *dossier_dir;         /* write a hang dossier here on an overrun, or NULL */
-    scythe__cgroup *cgroup;    /* the cgroup level, or NULL */
-    int64_t next_cg_check_ns;
-    scythe_event ev;
-};
-
-struct scythe_loop {
-    pthread_mutex_t lock;
-    int epfd, evfd, tfd;
-    scythe__watch evfd_watch, timer_watch, guard_watch;
-    scythe_job *jobs;          /* every job the host has not freed */
-    scythe_job *graveyard;     /* detached jobs completed during this batch, freed at its end */
-    size_t live;
-    scythe_event *queue;       /* completed events not yet returned */
-    size_t queue_len, queue_cap;
-    int64_t armed_ns;          /* timer currently armed for this time, 0 none */
-    int64_t next_due;          /* earliest known due time (may be early, never late), 0 none */
-    _Atomic int interrupt;
-    bool sweep_now;            /* a claim in this batch: preempt the token's other jobs before returning */
-    scythe_loop *gprev, *gnext; /* global list, for token wake-ups */
-    uint8_t scratch[64 * 1024];
-};
-
-/* Wakes every live loop so it re-checks its jobs' tokens (token.c calls this after a cancel). */
-void scythe__loops_wake_all(void);
-void scythe__loop_wake(scythe_loop *loop);
-/* Adds a new loop to the global list, watching the guard's pidfd if >= 0 (guard.c calls it under its lock). */
-int scythe__loop_link(scythe_loop *loop, int guard_pidfd);
-/* Every loop stops watching old_pidfd and watches new_pidfd (either may be -1); guard.c calls it under its lock. */
-void scythe__loops_watch_guard(int old_pidfd, int new_pidfd);
-/* Registers a freshly spawned job (spawn.c). Takes the loop lock. */
-int scythe__loop_add(scythe_loop *loop, scythe_job *job);
-
-/* ---- kill.c ---- */
-#define SCYTHE__CANCEL_CLOSED (UINT64_C(1) << 63) /* never a request: those are SCYTHE_TOKEN_CANCELLED_BIT | reason */
-/* Closes the job's cancel door for good and returns the request that got in first (SCYTHE_TOKEN_CANCELLED_BIT |
- * reason), or 0. The loop calls it whenever it decides how a running job ends (its exit observed, a timeout, a stall,
- * a limit, a token); a request found there wins: the end is SCYTHE_END_CANCELLED with its reason. */
-uint64_t scythe__close_cancel_door(scythe_job *job);
-/* Sends sig to the job's whole session: the leader through its pidfd, the rest of the group by killpg. Only while
- * the leader is unreaped, so the group id cannot have been reused; afterwards -ESRCH. */
-int scythe__kill_session(scythe_job *job, int sig);
-/* Starts ending a running job for `end` (SCYTHE_END_TIMEOUT / _CANCELLED / ...): TERM + CONT, KILL after the grace.
- * Closes the cancel door first: a pending scythe_job_cancel request turns `end` into CANCELLED with its reason. */
-void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now);
-/* Sends KILL if the grace of a terminating job has run out. */
-void scythe__escalate(scythe_job *job, int64_t now);
-
-/* ---- dossier.c ---- */
-/* Writes the hang dossier for `job` (overrunning: `why`) into its dossier_dir, covering every live job of its loop.
- * Called by the loop, before the kill. */
-int scythe__dossier_write(scythe_job *job, const char *why);
-
-/* ---- spawn.c ---- */
-void scythe__job_release(scythe_job *job); /* closes fds, frees buffers and the token reference */
 
 #endif

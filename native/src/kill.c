@@ -1,7 +1,7 @@
-/* Ending sessions. Every signal goes to a process we have not reaped: the leader through its pidfd (which can
- * never name a recycled pid) and the rest of its process group by killpg, whose id is the leader's pid and so
- * cannot be reused while the leader, alive or a zombie, still holds it. */
+/* Ending sessions. Every signal goes to a process group whose leader we have not reaped: its id is the leader's pid,
+ * which cannot be handed out again while the leader, alive or a zombie, still holds it. */
 #include "internal.h"
+#include "kill.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -11,37 +11,26 @@ int scythe__kill_session(scythe_job *job, int sig) {
         return -ESRCH;
     if (sig == SIGKILL && job->cgroup)
         scythe__cgroup_kill(job->cgroup); /* everything in its cgroup, whatever session it moved to */
-    int rc = scythe__os_pidfd_send_signal(job->pidfd, sig);
-    /* ESRCH through the pidfd: the leader is not even a zombie any more, so another party reaped it (we have not), and
-     * once its group is empty its pid, the group id, may be handed out again. No killpg then: the session's other
-     * processes (at the session level) outlive a leader someone else reaped, but no stranger's group is signalled. */
-    if (rc == -ESRCH)
+    /* Signal 0 through the pidfd, which can never name a recycled pid, tells whether the leader is still ours. ESRCH:
+     * it is not even a zombie any more, so another party reaped it (we have not), and once its group is empty its pid,
+     * the group id, may be handed out again. No killpg then: at the session level the session's other processes
+     * outlive a leader someone else reaped, but no stranger's group is signalled. The one window left is a reap by
+     * someone else between this check and the killpg, and the group emptying and its id being reused in it too. */
+    int rc = scythe__os_pidfd_send_signal(job->pidfd, 0);
+    if (rc)
         return rc;
-    /* A zombie leader still pins the group id while the rest of its group lives on: killpg matters. */
+    /* One signal to the whole group, leader included: a session leader cannot leave its process group, and it sits
+     * there until reaped. Sent through the pidfd as well, the leader would get each signal twice, and a prover that
+     * handles SIGTERM (to print its statistics, say) a second one in the middle of its shutdown. */
     if (killpg(job->pid, sig) == 0)
         return 0;
-    return rc;
-}
-
-uint64_t scythe__close_cancel_door(scythe_job *job) {
-    /* One exchange, so a scythe_job_cancel racing us either got in before (its request is returned and decides the
-     * end, as its 0 promised) or finds the door closed and returns -EALREADY; never both, never neither. */
-    uint64_t req = atomic_exchange_explicit(&job->cancel_request, SCYTHE__CANCEL_CLOSED, memory_order_acq_rel);
-    return req == SCYTHE__CANCEL_CLOSED ? 0 : req;
+    /* killpg found no process it may signal (EPERM): the leader at least, through its pidfd. */
+    return scythe__os_pidfd_send_signal(job->pidfd, sig);
 }
 
 void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now) {
     if (job->state != J_RUNNING)
         return;
-    uint64_t req = scythe__close_cancel_door(job);
-    if (req) {
-        end = SCYTHE_END_CANCELLED; /* the host's cancel got in before this timeout, stall, limit or token */
-        reason = (uint32_t)req;
-    }
-    if (job->dossier_dir && end != SCYTHE_END_CANCELLED &&
-        scythe__dossier_write(job, end == SCYTHE_END_TIMEOUT ? "timeout" : end == SCYTHE_END_STALLED ? "stalled"
-                                                                                                      : "a limit") == 0)
-        job->ev.flags |= SCYTHE_EVENT_DOSSIER; /* written before the first signal: the state as it hung */
     job->end = end;
     job->cancel_reason = reason;
     job->state = J_KILLING;

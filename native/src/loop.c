@@ -1,68 +1,46 @@
 /* The event loop: one epoll set over every job's pidfd and pipes, an eventfd for wake-ups (cancel requests, token
- * flips, new deadlines), a timerfd armed for the earliest due time (deadline, KILL escalation, output drain) and the
- * guard's pidfd (its death restarts it, see guard.c).
+ * flips, new due times), a timerfd armed for the earliest due time (cadence.c says what is due when) and the guard's
+ * watch fd (its death restarts it, see guard.c). It takes each job through its states: running, killing (cadence.c,
+ * kill.c), reaped and draining (streams.c), done with its event queued.
  * One thread runs it; other threads only add jobs, set request words and write the eventfd, all under `lock`,
  * which the loop drops while it sleeps in epoll_wait. */
 #include "internal.h"
+#include "cadence.h"
+#include "guard.h"
+#include "job.h"
+#include "kill.h"
+#include "list.h"
+#include "loop.h"
+#include "streams.h"
+#include "wake.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
-static scythe_loop *loops_head;
-
-void scythe__loop_wake(scythe_loop *loop) {
-    uint64_t one = 1;
-    /* A full counter (EAGAIN) already means "awake"; EINTR is retried. */
-    while (write(loop->evfd, &one, sizeof one) < 0 && errno == EINTR) {
-    }
-}
-
-void scythe__loops_wake_all(void) {
-    pthread_mutex_lock(&loops_lock);
-    for (scythe_loop *l = loops_head; l; l = l->gnext) {
-        /* Return to the host too, so it can run its own callbacks for tokens flipped by another runtime. */
-        atomic_store(&l->interrupt, 1);
-        scythe__loop_wake(l);
-    }
-    pthread_mutex_unlock(&loops_lock);
-}
+struct scythe_loop {
+    pthread_mutex_t lock;
+    int epfd, tfd;
+    scythe__waker waker;       /* its eventfd and interrupt flag; registered for token wake-ups */
+    scythe__watch evfd_watch, timer_watch, guard_watch;
+    bool guard_watched;        /* holds a reference on the guard's watch fd */
+    scythe__list jobs;         /* every job the host has not freed (by their `link`) */
+    scythe__list graveyard;    /* detached jobs completed during this batch, freed at its end (by `link`) */
+    scythe__list queue;        /* completed jobs whose event the host has not read, oldest first (by `queued`) */
+    size_t live;
+    int64_t armed_ns;          /* timer currently armed for this time, 0 none */
+    int64_t next_due;          /* earliest known due time (may be early, never late), 0 none */
+    bool sweep_now;            /* a claim in this batch: preempt the token's other jobs before returning */
+    uint8_t scratch[64 * 1024];
+};
 
 static int ep_add(scythe_loop *loop, int fd, uint32_t events, scythe__watch *w) {
     struct epoll_event ev = {.events = events, .data.ptr = w};
     return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
-int scythe__loop_link(scythe_loop *loop, int guard_pidfd) {
-    int rc;
-    if (guard_pidfd >= 0 && (rc = ep_add(loop, guard_pidfd, EPOLLIN, &loop->guard_watch)))
-        return rc;
-    pthread_mutex_lock(&loops_lock);
-    loop->gnext = loops_head;
-    if (loops_head)
-        loops_head->gprev = loop;
-    loops_head = loop;
-    pthread_mutex_unlock(&loops_lock);
-    return 0;
-}
-
-void scythe__loops_watch_guard(int old_pidfd, int new_pidfd) {
-    pthread_mutex_lock(&loops_lock);
-    for (scythe_loop *l = loops_head; l; l = l->gnext) {
-        /* Removed by hand: closing the fd would not remove it while a child being spawned still holds a copy. */
-        if (old_pidfd >= 0)
-            epoll_ctl(l->epfd, EPOLL_CTL_DEL, old_pidfd, NULL);
-        /* ENOMEM or the user's epoll watch limit: this loop alone will not notice the next death; others will. */
-        if (new_pidfd >= 0)
-            (void)ep_add(l, new_pidfd, EPOLLIN, &l->guard_watch);
-    }
-    pthread_mutex_unlock(&loops_lock);
 }
 
 int scythe_loop_new(scythe_loop **out) {
@@ -74,49 +52,46 @@ int scythe_loop_new(scythe_loop **out) {
     int rc = scythe__os_keep_child_status();
     if (rc)
         return rc;
-    scythe_loop *loop = calloc(1, sizeof *loop);
+    scythe_loop *loop = scythe__calloc(1, sizeof *loop);
     if (!loop)
         return -ENOMEM;
-    loop->evfd = loop->tfd = -1;
+    loop->waker.evfd = loop->tfd = -1;
     pthread_mutex_init(&loop->lock, NULL);
+    scythe__list_init(&loop->jobs);
+    scythe__list_init(&loop->graveyard);
+    scythe__list_init(&loop->queue);
     loop->evfd_watch.kind = W_EVENTFD;
     loop->timer_watch.kind = W_TIMER;
     loop->guard_watch.kind = W_GUARD;
     if ((loop->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-        (loop->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+        (loop->waker.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
         (loop->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
         rc = -errno;
         goto fail;
     }
-    if ((rc = ep_add(loop, loop->evfd, EPOLLIN, &loop->evfd_watch)) ||
-        (rc = ep_add(loop, loop->tfd, EPOLLIN, &loop->timer_watch)) || (rc = scythe__guard_attach(loop)))
+    if ((rc = ep_add(loop, loop->waker.evfd, EPOLLIN, &loop->evfd_watch)) ||
+        (rc = ep_add(loop, loop->tfd, EPOLLIN, &loop->timer_watch)))
         goto fail;
+    int guard_fd = scythe__guard_watch();
+    if (guard_fd < 0) {
+        rc = guard_fd;
+        goto fail;
+    }
+    loop->guard_watched = true;
+    if ((rc = ep_add(loop, guard_fd, EPOLLIN, &loop->guard_watch)))
+        goto fail;
+    scythe__waker_register(&loop->waker);
     *out = loop;
     return 0;
 fail:
+    if (loop->guard_watched)
+        scythe__guard_unwatch();
     scythe__os_close(loop->epfd);
-    scythe__os_close(loop->evfd);
+    scythe__os_close(loop->waker.evfd);
     scythe__os_close(loop->tfd);
     pthread_mutex_destroy(&loop->lock);
     free(loop);
     return rc;
-}
-
-static void link_job(scythe_loop *loop, scythe_job *job) {
-    job->next = loop->jobs;
-    if (loop->jobs)
-        loop->jobs->prev = job;
-    loop->jobs = job;
-}
-
-static void unlink_job(scythe_loop *loop, scythe_job *job) {
-    if (job->prev)
-        job->prev->next = job->next;
-    else
-        loop->jobs = job->next;
-    if (job->next)
-        job->next->prev = job->prev;
-    job->prev = job->next = NULL;
 }
 
 int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
@@ -137,114 +112,34 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
         pthread_mutex_unlock(&loop->lock);
         return rc;
     }
-    link_job(loop, job);
+    job->lock = &loop->lock;
+    job->waker = &loop->waker;
+    scythe__list_append(&loop->jobs, &job->link);
     loop->live++;
-    job->guard_slot = scythe__guard_add(job->pid);
-    /* Wake the loop if it must see this job sooner than it planned: an earlier deadline, or a token cancelled
-     * between the spawn-time check and now (that cancel's wake-up may have swept before we were linked). */
-    /* A job that brings a due time (deadline, stall window, sampling, CPU or cgroup-limit check) must reach the
-     * timer. Only those wake the loop: a wake-up costs a sweep over every job, which plain spawns must not pay. */
-    bool limited_cg = job->cgroup && (job->cgroup->dir[1][0] || job->cgroup->dir[2][0]);
-    bool wake = ((job->deadline_ns || job->progress || job->cpu_limit_ns || limited_cg) &&
-                 (!loop->armed_ns || !job->deadline_ns || job->deadline_ns < loop->armed_ns)) ||
-                (job->token && scythe__token_state(job->token));
+    /* Wake the loop if it must see this job sooner than it planned: an earlier due time, or a token cancelled between
+     * the spawn-time check and now (that cancel's wake-up may have swept before we were linked). */
+    bool wake = scythe__cadence_needs_sweep(job, loop->armed_ns);
     pthread_mutex_unlock(&loop->lock);
     if (wake)
-        scythe__loop_wake(loop);
+        scythe__wake(&loop->waker);
     return 0;
-}
-
-static void close_stream(scythe_job *job, int i) {
-    scythe__os_close(job->out_fd[i]); /* closing our only reference also drops it from the epoll set */
-    job->out_fd[i] = -1;
 }
 
 static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     for (int i = 0; i < 3; i++)
-        close_stream(job, i);
-    if (job->cgroup) {
-        /* The whole cgroup's CPU and peak memory, grandchildren and escapees included. */
-        int64_t u, sy, peak;
-        if (scythe__cgroup_cpu_ns(job->cgroup, &u, &sy) >= 0) {
-            job->ev.user_cpu_ns = u;
-            job->ev.sys_cpu_ns = sy;
-        }
-        if ((peak = scythe__cgroup_peak_kib(job->cgroup)) >= 0)
-            job->ev.max_rss_kib = peak;
-        int limit = scythe__cgroup_check(job->cgroup);
-        if (limit && (job->ev.end == SCYTHE_END_SIGNALED || job->ev.end == SCYTHE_END_EXITED ||
-                      job->ev.end == SCYTHE_END_LOST))
-            job->ev.end = limit; /* e.g. the OOM killer ended the leader */
-        scythe__cgroup_destroy(job->cgroup);
-    }
-    for (int i = 1; i < 3; i++)
-        if (job->capture[i])
-            scythe__capture_finish(&job->cap[i]);
+        scythe__stream_close(job, i);
+    scythe__job_finish(job);
     job->state = J_DONE;
     job->ev.done_ns = now;
     loop->live--;
     if (job->detached) {
         /* Later events of this batch may still point at it: free it once the batch is done. */
-        unlink_job(loop, job);
-        job->next = loop->graveyard;
-        loop->graveyard = job;
+        scythe__list_remove(&job->link);
+        scythe__list_append(&loop->graveyard, &job->link);
         return;
     }
-    if (loop->queue_len == loop->queue_cap) {
-        size_t n = loop->queue_cap ? loop->queue_cap * 2 : 64;
-        scythe_event *q = realloc(loop->queue, n * sizeof *q);
-        if (!q)
-            abort(); /* out of memory for an 112-byte event: nothing sensible is left to do */
-        loop->queue = q;
-        loop->queue_cap = n;
-    }
-    loop->queue[loop->queue_len++] = job->ev;
-}
-
-/* Reads what a pipe holds. While the leader runs, at most a few reads per wake-up so one chatty job cannot starve
- * the others (epoll is level-triggered: the rest comes next round); once it was reaped, everything up to EAGAIN. */
-static void drain(scythe_loop *loop, scythe_job *job, int i) {
-    int rounds = job->state >= J_REAPED ? -1 : 4;
-    while (job->out_fd[i] >= 0 && rounds--) {
-        ssize_t n = read(job->out_fd[i], loop->scratch, sizeof loop->scratch);
-        if (n > 0) {
-            if (job->capture[i])
-                (void)scythe__capture_append(&job->cap[i], loop->scratch, (size_t)n); /* ENOMEM: counted only */
-            if (job->progress && job->state == J_RUNNING)
-                scythe__progress_output(job->progress, i, loop->scratch, (size_t)n, scythe__now_ns());
-        } else if (n < 0 && errno == EINTR) {
-            continue; /* a signal to this thread: retry */
-        } else if (n < 0 && errno == EAGAIN) {
-            return;
-        } else {
-            close_stream(job, i); /* EOF, or an error that leaves nothing to read */
-        }
-    }
-}
-
-static void feed(scythe_job *job) {
-    while (job->out_fd[0] >= 0) {
-        ssize_t n = write(job->out_fd[0], job->input + job->input_off, job->input_len - job->input_off);
-        if (n > 0) {
-            job->input_off += (size_t)n;
-            if (job->input_off == job->input_len)
-                close_stream(job, 0);
-        } else if (n < 0 && errno == EINTR) {
-            continue; /* a signal to this thread: retry */
-        } else if (n < 0 && errno == EAGAIN) {
-            return;
-        } else {
-            if (errno == EPIPE) {
-                /* The child closed its stdin. SIGPIPE is blocked on the loop thread; consume the pending one. */
-                sigset_t pipe_set;
-                sigemptyset(&pipe_set);
-                sigaddset(&pipe_set, SIGPIPE);
-                struct timespec zero = {0, 0};
-                (void)sigtimedwait(&pipe_set, NULL, &zero);
-            }
-            close_stream(job, 0);
-        }
-    }
+    /* Through the job, which owns its event: no allocation, so no failure, however many events wait. */
+    scythe__list_append(&loop->queue, &job->queued);
 }
 
 static void maybe_complete(scythe_loop *loop, scythe_job *job, int64_t now) {
@@ -254,9 +149,8 @@ static void maybe_complete(scythe_loop *loop, scythe_job *job, int64_t now) {
         /* Processes killed through cgroup.kill are still on their way out: look again in a few ms, so the event
          * means that nothing is left in the cgroup. */
         scythe__cgroup_kill(job->cgroup);
-        job->next_cg_check_ns = now + 2000000;
-        if (!loop->next_due || job->next_cg_check_ns < loop->next_due)
-            loop->next_due = job->next_cg_check_ns;
+        job->next_cg_check_ns = now + SCYTHE__SETTLE_EVERY_NS;
+        scythe__due_min(&loop->next_due, job->next_cg_check_ns);
         return;
     }
     complete(loop, job, now);
@@ -268,7 +162,7 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     if (job->state == J_RUNNING) {
         /* The leader exited before we decided anything: that decides the end, unless a cancel request got in
          * first, which then wins (its 0 promised a CANCELLED event; the real exit status is reported with it). */
-        uint64_t req = scythe__close_cancel_door(job);
+        uint64_t req = scythe__job_close_cancel_door(job);
         if (req) {
             job->end = SCYTHE_END_CANCELLED;
             job->cancel_reason = (uint32_t)req;
@@ -310,83 +204,30 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     job->ev.flags |= job->progress ? scythe__progress_flags(job->progress) : 0;
     job->state = J_REAPED;
     job->drain_until_ns = job->ev.reaped_ns + SCYTHE__DRAIN_GRACE_NS;
-    if (!loop->next_due || job->drain_until_ns < loop->next_due)
-        loop->next_due = job->drain_until_ns;
-    close_stream(job, 0);
-    drain(loop, job, 1);
-    drain(loop, job, 2);
+    scythe__due_min(&loop->next_due, job->drain_until_ns);
+    scythe__stream_close(job, 0);
+    scythe__stream_drain(job, 1, loop->scratch, sizeof loop->scratch);
+    scythe__stream_drain(job, 2, loop->scratch, sizeof loop->scratch);
     maybe_complete(loop, job, job->ev.reaped_ns);
 }
 
-static void due_min(int64_t *due, int64_t t) {
-    if (t && (!*due || t < *due))
-        *due = t;
-}
-
-/* Acts on everything that is not an fd event: cancel requests, tokens, detached jobs, deadlines, escalation and
- * drain limits; and recomputes the next due time. */
+/* Acts on everything that is not an fd event (cadence.c decides what is due) and recomputes the next due time. */
 static void sweep(scythe_loop *loop, int64_t now) {
     int64_t due = 0;
-    scythe_job *next;
-    for (scythe_job *job = loop->jobs; job; job = next) {
-        next = job->next;
-        if (job->state == J_RUNNING) {
-            uint64_t req = atomic_load_explicit(&job->cancel_request, memory_order_acquire);
-            uint64_t tok = job->token ? scythe__token_state(job->token) : 0;
-            if (job->detached)
-                scythe__terminate(job, SCYTHE_END_CANCELLED, SCYTHE_REASON_SHUTDOWN, now);
-            else if (req)
-                scythe__terminate(job, SCYTHE_END_CANCELLED, (uint32_t)req, now);
-            else if (tok)
-                scythe__terminate(job, SCYTHE_END_CANCELLED, (uint32_t)tok, now);
-            else if (job->deadline_ns && now >= job->deadline_ns)
-                scythe__terminate(job, SCYTHE_END_TIMEOUT, SCYTHE_REASON_TIMEOUT, now);
-            else
-                due_min(&due, job->deadline_ns);
-        }
-        if (job->state == J_RUNNING && job->progress && now >= scythe__progress_poll(job->progress, now, &due))
-            scythe__terminate(job, SCYTHE_END_STALLED, SCYTHE_REASON_NONE, now);
-        if (job->state == J_RUNNING && job->cgroup && (job->cgroup->dir[1][0] || job->cgroup->dir[2][0])) {
-            /* Memory and process limits: the kernel enforces them; we notice, and end the whole job. */
-            if (now >= job->next_cg_check_ns) {
-                int limit = scythe__cgroup_check(job->cgroup);
-                if (limit)
-                    scythe__terminate(job, limit, SCYTHE_REASON_NONE, now);
-                job->next_cg_check_ns = now + 10000000;
-            }
-            if (job->state == J_RUNNING)
-                due_min(&due, job->next_cg_check_ns);
-        }
-        if (job->state == J_RUNNING && job->cpu_limit_ns) {
-            if (now >= job->next_cpu_check_ns) {
-                int64_t cpu = job->cgroup ? scythe__cgroup_cpu_ns(job->cgroup, NULL, NULL)
-                                          : scythe__os_proc_cpu_ns(job->pid);
-                int64_t left = job->cpu_limit_ns - (cpu > 0 ? cpu : 0);
-                if (left <= 0)
-                    scythe__terminate(job, SCYTHE_END_CPU_LIMIT, SCYTHE_REASON_NONE, now);
-                /* The job cannot burn CPU faster than its cores; look again before it could have used the rest. */
-                job->next_cpu_check_ns = now + (left / 4 < 5000000 ? 5000000 : left / 4 > 250000000 ? 250000000 : left / 4);
-            }
-            if (job->state == J_RUNNING)
-                due_min(&due, job->next_cpu_check_ns);
-        }
-        if (job->state == J_KILLING) {
-            scythe__escalate(job, now);
-            if (!job->killed_hard)
-                due_min(&due, job->kill_at_ns);
-        } else if (job->state == J_REAPED) {
-            if (job->cgroup && job->out_fd[1] < 0 && job->out_fd[2] < 0 && now < job->drain_until_ns) {
-                maybe_complete(loop, job, now); /* waiting for the cgroup to empty */
-                if (job->state == J_REAPED)
-                    due_min(&due, job->next_cg_check_ns);
-                continue;
-            }
-            if (now >= job->drain_until_ns) {
-                /* A process outside the group (it changed its process group) still holds the pipe: stop waiting. */
-                complete(loop, job, now);
-            } else {
-                due_min(&due, job->drain_until_ns);
-            }
+    for (scythe__list *l = loop->jobs.next, *next; l != &loop->jobs; l = next) {
+        next = l->next; /* complete() may move this job to the graveyard */
+        scythe_job *job = SCYTHE__CONTAINER(l, scythe_job, link);
+        switch (scythe__cadence_sweep(job, now, &due, &loop->jobs)) {
+        case SCYTHE__DUE_COMPLETE:
+            complete(loop, job, now);
+            break;
+        case SCYTHE__DUE_SETTLE:
+            maybe_complete(loop, job, now);
+            if (job->state == J_REAPED)
+                scythe__due_min(&due, job->next_cg_check_ns);
+            break;
+        case SCYTHE__DUE_NOTHING:
+            break;
         }
     }
     loop->next_due = due;
@@ -404,6 +245,43 @@ static void arm_timer(scythe_loop *loop) {
         loop->armed_ns = loop->next_due;
 }
 
+/* One epoll event. */
+static void on_event(scythe_loop *loop, scythe__watch *w, bool *must_sweep) {
+    uint64_t counter;
+    switch (w->kind) {
+    case W_EVENTFD:
+    case W_TIMER:
+        while (read(w->kind == W_TIMER ? loop->tfd : loop->waker.evfd, &counter, sizeof counter) < 0 &&
+               errno == EINTR) {
+            /* retry: interrupted by a signal to this thread */
+        }
+        if (w->kind == W_TIMER)
+            loop->armed_ns = 0;
+        *must_sweep = true;
+        break;
+    case W_PIDFD:
+        on_exit_ready(loop, w->job);
+        break;
+    case W_STDOUT:
+    case W_STDERR:
+        scythe__stream_drain(w->job, w->kind == W_STDOUT ? 1 : 2, loop->scratch, sizeof loop->scratch);
+        maybe_complete(loop, w->job, scythe__now_ns());
+        break;
+    case W_STDIN:
+        scythe__stream_feed(w->job);
+        break;
+    case W_INOTIFY:
+        if (w->job->state == J_RUNNING && scythe__progress_fd(w->job->progress) >= 0)
+            scythe__progress_inotify(w->job->progress, scythe__now_ns());
+        break;
+    case W_GUARD:
+        /* The guard died: it is replaced now, and the host hears of it (scythe_guard_restarts) soon. */
+        if (scythe__guard_check())
+            atomic_store(&loop->waker.interrupt, 1);
+        break;
+    }
+}
+
 static _Thread_local bool sigpipe_blocked;
 
 int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size_t capacity, int timeout_ms) {
@@ -411,11 +289,7 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
         return -EINVAL;
     *count = 0;
     if (!sigpipe_blocked) {
-        /* Writes to a child's closed stdin must give EPIPE, not a process-wide SIGPIPE. */
-        sigset_t s;
-        sigemptyset(&s);
-        sigaddset(&s, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &s, NULL);
+        scythe__os_block_sigpipe(); /* writes to a child's closed stdin must give EPIPE, not a process-wide SIGPIPE */
         sigpipe_blocked = true;
     }
     int64_t end = timeout_ms >= 0 ? scythe__now_ns() + (int64_t)timeout_ms * 1000000LL : 0;
@@ -423,7 +297,7 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
     struct epoll_event evs[64];
     pthread_mutex_lock(&loop->lock);
     for (;;) {
-        if (loop->queue_len || atomic_exchange(&loop->interrupt, 0))
+        if (!scythe__list_empty(&loop->queue) || atomic_exchange(&loop->waker.interrupt, 0))
             break;
         int wait_ms = -1;
         if (timeout_ms >= 0) {
@@ -444,58 +318,23 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
             break;
         }
         bool must_sweep = false;
-        for (int i = 0; i < n; i++) {
-            scythe__watch *w = evs[i].data.ptr;
-            uint64_t counter;
-            switch (w->kind) {
-            case W_EVENTFD:
-            case W_TIMER:
-                while (read(w->kind == W_TIMER ? loop->tfd : loop->evfd, &counter, sizeof counter) < 0 &&
-                       errno == EINTR) {
-                    /* retry: interrupted by a signal to this thread */
-                }
-                if (w->kind == W_TIMER)
-                    loop->armed_ns = 0;
-                must_sweep = true;
-                break;
-            case W_PIDFD:
-                on_exit_ready(loop, w->job);
-                break;
-            case W_STDOUT:
-            case W_STDERR:
-                drain(loop, w->job, w->kind == W_STDOUT ? 1 : 2);
-                maybe_complete(loop, w->job, scythe__now_ns());
-                break;
-            case W_STDIN:
-                feed(w->job);
-                break;
-            case W_INOTIFY:
-                if (w->job->state == J_RUNNING && scythe__progress_fd(w->job->progress) >= 0)
-                    scythe__progress_inotify(w->job->progress, scythe__now_ns());
-                break;
-            case W_GUARD:
-                /* The guard died: it is replaced now, and the host hears of it (scythe_guard_restarts) soon. */
-                if (scythe__guard_check())
-                    atomic_store(&loop->interrupt, 1);
-                break;
-            }
-        }
+        for (int i = 0; i < n; i++)
+            on_event(loop, evs[i].data.ptr, &must_sweep);
         if (must_sweep || loop->sweep_now) {
             loop->sweep_now = false;
             sweep(loop, scythe__now_ns());
         }
-        while (loop->graveyard) {
-            scythe_job *dead = loop->graveyard;
-            loop->graveyard = dead->next;
-            scythe__job_release(dead);
-            free(dead);
+        while (!scythe__list_empty(&loop->graveyard)) {
+            scythe_job *dead = SCYTHE__CONTAINER(loop->graveyard.next, scythe_job, link);
+            scythe__list_remove(&dead->link);
+            scythe__job_destroy(dead);
         }
     }
-    size_t k = loop->queue_len < capacity ? loop->queue_len : capacity;
-    if (k) {
-        memcpy(events, loop->queue, k * sizeof *events);
-        memmove(loop->queue, loop->queue + k, (loop->queue_len - k) * sizeof *events);
-        loop->queue_len -= k;
+    size_t k = 0;
+    while (k < capacity && !scythe__list_empty(&loop->queue)) {
+        scythe_job *job = SCYTHE__CONTAINER(loop->queue.next, scythe_job, queued);
+        scythe__list_remove(&job->queued);
+        events[k++] = job->ev;
     }
     *count = k;
     pthread_mutex_unlock(&loop->lock);
@@ -505,8 +344,8 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
 int scythe_loop_wakeup(scythe_loop *loop) {
     if (!loop)
         return -EINVAL;
-    atomic_store(&loop->interrupt, 1);
-    scythe__loop_wake(loop);
+    atomic_store(&loop->waker.interrupt, 1);
+    scythe__wake(&loop->waker);
     return 0;
 }
 
@@ -519,97 +358,24 @@ int scythe_loop_live_jobs(scythe_loop *loop, size_t *out) {
     return 0;
 }
 
-int scythe_job_cancel(scythe_job *job, uint32_t reason) {
-    if (!job)
-        return -EINVAL;
-    /* Through the door, lock-free: it is open only until the loop decides the job's end (scythe__close_cancel_door),
-     * so a request that gets in is the one that decides it. */
-    uint64_t open = 0;
-    if (!atomic_compare_exchange_strong_explicit(&job->cancel_request, &open, SCYTHE_TOKEN_CANCELLED_BIT | reason,
-                                                 memory_order_acq_rel, memory_order_acquire))
-        return -EALREADY;
-    scythe__loop_wake(job->loop);
-    return 0;
-}
-
-int scythe_job_progress(scythe_job *job) {
-    if (!job)
-        return -EINVAL;
-    int rc = -EALREADY;
-    pthread_mutex_lock(&job->loop->lock);
-    if (job->state == J_RUNNING && job->progress) {
-        scythe__progress_mark(job->progress, scythe__now_ns());
-        rc = 0;
-    }
-    pthread_mutex_unlock(&job->loop->lock);
-    return rc;
-}
-
-int scythe_job_output(scythe_output *out, const scythe_job *job, int stream) {
-    if (!out || !job || stream < 1 || stream > 2 || !job->capture[stream])
-        return -EINVAL;
-    scythe_loop *loop = job->loop;
-    int rc = -EBUSY;
-    pthread_mutex_lock(&loop->lock);
-    if (job->state == J_DONE) {
-        scythe__capture_view(&job->cap[stream], out);
-        rc = 0;
-    }
-    pthread_mutex_unlock(&loop->lock);
-    return rc;
-}
-
-void scythe_job_free(scythe_job *job) {
-    if (!job)
-        return;
-    scythe_loop *loop = job->loop;
-    pthread_mutex_lock(&loop->lock);
-    if (job->state != J_DONE) {
-        job->detached = true; /* the loop kills, reaps and frees it */
-        pthread_mutex_unlock(&loop->lock);
-        scythe__loop_wake(loop);
-        return;
-    }
-    /* Drop its event if the host frees the job before reading it. */
-    for (size_t i = 0; i < loop->queue_len; i++)
-        if (loop->queue[i].job == job) {
-            memmove(loop->queue + i, loop->queue + i + 1, (loop->queue_len - i - 1) * sizeof *loop->queue);
-            loop->queue_len--;
-            break;
-        }
-    unlink_job(loop, job);
-    pthread_mutex_unlock(&loop->lock);
-    scythe__job_release(job);
-    free(job);
-}
-
 void scythe_loop_free(scythe_loop *loop) {
     if (!loop)
         return;
-    pthread_mutex_lock(&loops_lock);
-    if (loop->gprev)
-        loop->gprev->gnext = loop->gnext;
-    else
-        loops_head = loop->gnext;
-    if (loop->gnext)
-        loop->gnext->gprev = loop->gprev;
-    bool last = loops_head == NULL;
-    pthread_mutex_unlock(&loops_lock);
-    scythe_job *next;
-    for (scythe_job *job = loop->jobs; job; job = next) {
-        next = job->next;
+    bool last = scythe__waker_unregister(&loop->waker);
+    while (!scythe__list_empty(&loop->jobs)) {
+        scythe_job *job = SCYTHE__CONTAINER(loop->jobs.next, scythe_job, link);
+        scythe__list_remove(&job->link);
         if (job->state < J_REAPED) {
             scythe__kill_session(job, SIGKILL);
             scythe__guard_remove(job->guard_slot);
             scythe__os_reap(job->pidfd, &job->ev);
         }
-        scythe__job_release(job);
-        free(job);
+        scythe__job_destroy(job);
     }
-    free(loop->queue);
     scythe__os_close(loop->epfd);
-    scythe__os_close(loop->evfd);
+    scythe__os_close(loop->waker.evfd);
     scythe__os_close(loop->tfd);
+    scythe__guard_unwatch();
     pthread_mutex_destroy(&loop->lock);
     free(loop);
     if (last)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -117,6 +118,44 @@ int scythe__os_keep_child_status(void) {
         sa.sa_flags &= ~SA_NOCLDWAIT;
     }
     return sigaction(SIGCHLD, &sa, NULL) < 0 ? -errno : 0;
+}
+
+int scythe__os_spawnattr_init(posix_spawnattr_t *attr) {
+    int rc = posix_spawnattr_init(attr);
+    if (rc)
+        return -rc;
+    sigset_t none, all;
+    sigemptyset(&none);
+    /* Every signal back to its default, glibc's internal ones (32 and 33) included: sigfillset leaves those out,
+     * and posix_spawn then sets them to SIG_IGN in the child, which exec keeps. glibc copies this set verbatim and
+     * tests it bit by bit, so all bits set means "all signals". */
+    memset(&all, 0xff, sizeof all);
+    /* The JVM blocks and ignores signals (SIGPIPE, SIGQUIT handling...); a child of ours starts with none of that. */
+    rc = posix_spawnattr_setsigmask(attr, &none);
+    if (!rc)
+        rc = posix_spawnattr_setsigdefault(attr, &all);
+    if (!rc)
+        rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (rc) {
+        scythe__os_spawn_destroy(NULL, attr);
+        return -rc;
+    }
+    return 0;
+}
+
+void scythe__os_spawn_destroy(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr) {
+    /* Both may only fail for an object that was never initialised (glibc: never), and there is nothing to undo. */
+    if (fa)
+        (void)posix_spawn_file_actions_destroy(fa);
+    if (attr)
+        (void)posix_spawnattr_destroy(attr);
+}
+
+void scythe__os_block_sigpipe(void) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
 }
 
 void scythe__os_close(int fd) {

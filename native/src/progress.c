@@ -56,7 +56,7 @@ static int remember_wd(scythe__progress *p, int wd, const char *path) {
         size_t n = p->wd_cap ? p->wd_cap : 64;
         while (n <= (size_t)wd)
             n *= 2;
-        char **grown = realloc(p->wd_path, n * sizeof *grown);
+        char **grown = scythe__realloc(p->wd_path, n * sizeof *grown);
         if (!grown)
             return -ENOMEM;
         memset(grown + p->wd_cap, 0, (n - p->wd_cap) * sizeof *grown);
@@ -64,7 +64,7 @@ static int remember_wd(scythe__progress *p, int wd, const char *path) {
         p->wd_cap = n;
     }
     free(p->wd_path[wd]);
-    return (p->wd_path[wd] = strdup(path)) ? 0 : -ENOMEM;
+    return (p->wd_path[wd] = scythe__strdup(path)) ? 0 : -ENOMEM;
 }
 
 /* Watches dir and every directory below it. -ENOSPC when the kernel's watch limit runs out. */
@@ -153,7 +153,7 @@ int scythe__progress_new(scythe__progress **out, const scythe_spawn_options *o) 
     if ((o->probes & SCYTHE_PROBE_OUTPUT) && o->stdio[1].mode != SCYTHE_STDIO_PIPE &&
         o->stdio[2].mode != SCYTHE_STDIO_PIPE)
         return -EINVAL; /* nothing captured to watch */
-    scythe__progress *p = calloc(1, sizeof *p);
+    scythe__progress *p = scythe__calloc(1, sizeof *p);
     if (!p)
         return -ENOMEM;
     p->window_ns = o->stall_ns;
@@ -175,7 +175,7 @@ int scythe__progress_new(scythe__progress **out, const scythe_spawn_options *o) 
             rc = -ENOTDIR;
             goto fail;
         }
-        if (!(p->root = strdup(o->progress_tree))) {
+        if (!(p->root = scythe__strdup(o->progress_tree))) {
             rc = -ENOMEM;
             goto fail;
         }

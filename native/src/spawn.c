@@ -5,6 +5,12 @@
  * Why posix_spawn and not fork/exec: glibc implements it with clone(CLONE_VM | CLONE_VFORK), so its cost does not
  * grow with the size of the JVM's address space, and it reports exec failures (ENOENT, EACCES) synchronously. */
 #include "internal.h"
+#include "cadence.h"
+#include "guard.h"
+#include "job.h"
+#include "kill.h"
+#include "loop.h"
+#include "streams.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,65 +50,6 @@ static int validate(const scythe_spawn_options *o) {
     return 0;
 }
 
-/* Our pipe ends must not sit on 0-2, where the child's dup2 would find them already in place. */
-static int above_stdio(int fd) {
-    if (fd > 2)
-        return fd;
-    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    int err = errno;
-    scythe__os_close(fd);
-    return moved < 0 ? -err : moved;
-}
-
-/* For stream i, the fd the child gets as i (child_fd) and, for PIPE, our end (parent_fd). */
-static int open_stdio(const scythe_stdio *s, int i, int *child_fd, int *parent_fd) {
-    *child_fd = *parent_fd = -1;
-    int fd;
-    switch (s->mode) {
-    case SCYTHE_STDIO_INHERIT:
-        return 0;
-    case SCYTHE_STDIO_NULL:
-        fd = open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
-        break;
-    case SCYTHE_STDIO_FILE:
-        fd = i == 0 ? open(s->path, O_RDONLY | O_CLOEXEC)
-                    : open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        break;
-    case SCYTHE_STDIO_FILE_APPEND:
-        fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        break;
-    default: { /* PIPE */
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-            return -errno;
-        int ours = i == 0 ? p[1] : p[0], theirs = i == 0 ? p[0] : p[1];
-        if ((ours = above_stdio(ours)) < 0) {
-            scythe__os_close(theirs);
-            return ours;
-        }
-        if ((theirs = above_stdio(theirs)) < 0) {
-            scythe__os_close(ours);
-            return theirs;
-        }
-        if (fcntl(ours, F_SETFL, O_NONBLOCK) < 0) {
-            int err = -errno;
-            scythe__os_close(ours);
-            scythe__os_close(theirs);
-            return err;
-        }
-        *parent_fd = ours;
-        *child_fd = theirs;
-        return 0;
-    }
-    }
-    if (fd < 0)
-        return -errno;
-    if ((fd = above_stdio(fd)) < 0)
-        return fd;
-    *child_fd = fd;
-    return 0;
-}
-
 /* posix_spawn(p) with the session, signal and fd set-up. Returns 0 and the pid, or -errno. */
 static int do_spawn(pid_t *pid, const scythe_spawn_options *o, const int child_fd[3]) {
     posix_spawn_file_actions_t fa;
@@ -110,9 +57,9 @@ static int do_spawn(pid_t *pid, const scythe_spawn_options *o, const int child_f
     int rc = posix_spawn_file_actions_init(&fa);
     if (rc)
         return -rc;
-    if ((rc = posix_spawnattr_init(&attr))) {
-        posix_spawn_file_actions_destroy(&fa);
-        return -rc;
+    if ((rc = scythe__os_spawnattr_init(&attr))) {
+        scythe__os_spawn_destroy(&fa, NULL);
+        return rc;
     }
     for (int i = 0; i < 3 && !rc; i++)
         if (child_fd[i] >= 0)
@@ -122,51 +69,14 @@ static int do_spawn(pid_t *pid, const scythe_spawn_options *o, const int child_f
         rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     if (!rc && o->cwd)
         rc = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
-    sigset_t none, all;
-    sigemptyset(&none);
-    /* Every signal back to its default, glibc's internal ones (32 and 33) included: sigfillset leaves those out,
-     * and posix_spawn then sets them to SIG_IGN in the child, which exec keeps. glibc copies this set verbatim and
-     * tests it bit by bit, so all bits set means "all signals". */
-    memset(&all, 0xff, sizeof all);
-    /* The JVM blocks and ignores signals (SIGPIPE, SIGQUIT handling...); a prover must start with none of that. */
-    if (!rc)
-        rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (!rc)
-        rc = posix_spawnattr_setsigdefault(&attr, &all);
-    if (!rc)
-        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     if (!rc) {
         char *const *argv = (char *const *)o->argv;
         char *const *envp = o->envp ? (char *const *)o->envp : environ;
         rc = strchr(o->argv[0], '/') ? posix_spawn(pid, o->argv[0], &fa, &attr, argv, envp)
                                      : posix_spawnp(pid, o->argv[0], &fa, &attr, argv, envp);
     }
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
+    scythe__os_spawn_destroy(&fa, &attr);
     return -rc;
-}
-
-void scythe__job_release(scythe_job *job) {
-    for (int i = 0; i < 3; i++) {
-        scythe__os_close(job->out_fd[i]);
-        job->out_fd[i] = -1;
-        scythe__capture_free(&job->cap[i]);
-    }
-    scythe__os_close(job->pidfd);
-    job->pidfd = -1;
-    free(job->input);
-    job->input = NULL;
-    scythe_token_free(job->token);
-    job->token = NULL;
-    scythe__progress_free(job->progress);
-    job->progress = NULL;
-    free(job->dossier_dir);
-    job->dossier_dir = NULL;
-    if (job->cgroup) {
-        scythe__cgroup_destroy(job->cgroup);
-        free(job->cgroup);
-        job->cgroup = NULL;
-    }
 }
 
 int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options *o) {
@@ -180,29 +90,29 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
     if ((rc = scythe__os_keep_child_status()))
         return rc;
 
-    scythe_job *job = calloc(1, sizeof *job);
-    if (!job)
-        return -ENOMEM;
-    job->pidfd = -1;
-    /* Probes first: a tree is watched before the child can change it. */
-    if ((rc = scythe__progress_new(&job->progress, o))) {
-        free(job);
+    scythe_job *job;
+    if ((rc = scythe__job_new(&job)))
         return rc;
-    }
     int child_fd[3] = {-1, -1, -1};
-    for (int i = 0; i < 3; i++)
-        job->out_fd[i] = -1;
+    /* Probes first: a tree is watched before the child can change it. */
+    if ((rc = scythe__progress_new(&job->progress, o)))
+        goto fail;
     const scythe_stdio *in = &o->stdio[0];
     if (in->mode == SCYTHE_STDIO_PIPE && in->input_len) {
-        if (!(job->input = malloc(in->input_len))) {
+        if (!(job->input = scythe__malloc(in->input_len))) {
             rc = -ENOMEM;
             goto fail;
         }
         memcpy(job->input, in->input, in->input_len);
         job->input_len = in->input_len;
     }
+    if (o->version >= 4 && o->dossier_dir && o->dossier_dir[0] &&
+        !(job->dossier_dir = scythe__strdup(o->dossier_dir))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
     for (int i = 0; i < 3; i++) {
-        if ((rc = open_stdio(&o->stdio[i], i, &child_fd[i], &job->out_fd[i])))
+        if ((rc = scythe__stream_open(&o->stdio[i], i, &child_fd[i], &job->out_fd[i])))
             goto fail;
         job->capture[i] = i > 0 && o->stdio[i].mode == SCYTHE_STDIO_PIPE;
         scythe__capture_init(&job->cap[i], o->head_bytes ? o->head_bytes : SCYTHE__DEFAULT_CAPTURE,
@@ -216,7 +126,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         goto fail;
     }
     if (containment != SCYTHE_CONTAIN_SESSION || mem > 0 || nproc > 0) {
-        if (!(job->cgroup = malloc(sizeof *job->cgroup))) {
+        if (!(job->cgroup = scythe__malloc(sizeof *job->cgroup))) {
             rc = -ENOMEM;
             goto fail;
         }
@@ -230,6 +140,13 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
             rc = 0;
         }
     }
+    /* Last before the spawn, so a full table leaves nothing behind: a job the guard cannot list is not started. */
+    int slot = scythe__guard_reserve();
+    if (slot < 0) {
+        rc = slot;
+        goto fail;
+    }
+    job->guard_slot = slot;
     pid_t pid;
     if (job->cgroup)
         rc = scythe__clone_spawn(&pid, &job->pidfd, o, child_fd, job->cgroup->procs_fd);
@@ -244,12 +161,15 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
     if (rc)
         goto fail;
     job->ev.start_ns = scythe__now_ns();
+    scythe__guard_list(job->guard_slot, pid);
     job->pid = pid;
     job->ev.pid = pid;
     job->ev.containment = job->cgroup ? SCYTHE_CONTAIN_CGROUP : SCYTHE_CONTAIN_SESSION;
     if (job->pidfd < 0 && (rc = job->pidfd = scythe__os_pidfd_open(pid)) < 0) {
         /* Not yet reaped by anyone but us, so the pid is still this child. */
         kill(pid, SIGKILL);
+        scythe__guard_remove(job->guard_slot); /* before the reap: the guard must never see its pid recycled */
+        job->guard_slot = 0;
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
             /* retry: interrupted by a signal to this thread */
         }
@@ -260,10 +180,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         scythe__os_close(job->out_fd[0]); /* nothing to feed: the child reads EOF */
         job->out_fd[0] = -1;
     }
-    job->loop = loop;
-    job->state = J_RUNNING;
     job->grace_ns = o->grace_ns ? o->grace_ns : SCYTHE__DEFAULT_GRACE_NS;
-    job->deadline_ns = o->timeout_ns > 0 ? job->ev.start_ns + o->timeout_ns : 0;
     job->ev.user_data = o->user_data;
     job->ev.job = job;
     job->ev.kind = SCYTHE_EVENT_EXIT;
@@ -271,27 +188,16 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         scythe__token_ref(o->token);
         job->token = o->token;
     }
-    if (job->progress)
-        scythe__progress_start(job->progress, job->ev.start_ns);
-    if (o->version >= 3 && o->cpu_limit_ns > 0) {
-        job->cpu_limit_ns = o->cpu_limit_ns;
-        job->next_cpu_check_ns = job->ev.start_ns;
-    }
-    if (o->version >= 4 && o->dossier_dir && o->dossier_dir[0] && !(job->dossier_dir = strdup(o->dossier_dir))) {
-        rc = -ENOMEM;
-        scythe__kill_session(job, SIGKILL);
-        scythe_event ignored;
-        scythe__os_reap(job->pidfd, &ignored);
-        goto fail;
-    }
-    job->claim_index = -1;
+    scythe__cadence_start(job, o);
     if (o->version >= 2 && o->claim_index >= 0 && o->token) { /* a version-1 caller's struct ends before these */
         job->claim_index = o->claim_index;
         memcpy(job->claim_codes, o->claim_exit_codes, sizeof job->claim_codes);
     }
     if ((rc = scythe__loop_add(loop, job)) < 0) {
-        /* Registered with nothing yet: kill and reap here. */
+        /* Registered with nothing yet: kill and reap here, unlisted first so the guard never sees its pid recycled. */
         scythe__kill_session(job, SIGKILL);
+        scythe__guard_remove(job->guard_slot);
+        job->guard_slot = 0;
         scythe_event ignored;
         scythe__os_reap(job->pidfd, &ignored);
         goto fail;
@@ -302,15 +208,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
 fail:
     for (int i = 0; i < 3; i++)
         scythe__os_close(child_fd[i]);
-    scythe__job_release(job);
-    free(job);
+    scythe__guard_remove(job->guard_slot); /* a slot still held here was never listed: nothing was started */
+    scythe__job_destroy(job);
     return rc;
-}
-
-int32_t scythe_job_pid(const scythe_job *job) {
-    return job ? job->pid : -1;
-}
-
-int scythe_job_pidfd(const scythe_job *job) {
-    return job ? job->pidfd : -1;
 }

@@ -2,6 +2,7 @@
  * reason" (and, for a race claim, a winner). The flip is lock-free; the tree of child tokens and the wake-up of
  * loops after a flip take a mutex, since they are rare and touch lists. */
 #include "internal.h"
+#include "wake.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@ static pthread_mutex_t tree_lock = PTHREAD_MUTEX_INITIALIZER;
 int scythe_token_new(scythe_token **out, scythe_token *parent) {
     if (!out)
         return -EINVAL;
-    scythe_token *t = calloc(1, sizeof *t);
+    scythe_token *t = scythe__calloc(1, sizeof *t);
     if (!t)
         return -ENOMEM;
     atomic_init(&t->state, 0);
@@ -76,7 +77,7 @@ static int flip(scythe_token *t, uint64_t word) {
     pthread_mutex_lock(&tree_lock);
     cancel_children_locked(t, (uint32_t)word);
     pthread_mutex_unlock(&tree_lock);
-    scythe__loops_wake_all();
+    scythe__wake_all();
     return 0;
 }
 

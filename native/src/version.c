@@ -15,6 +15,9 @@ static _Atomic uint32_t caps_cache; /* bit 31 marks "probed" */
 #define CAPS_PROBED 0x80000000u
 
 static uint32_t probe(void) {
+    /* Facts of the build, not probes (see scythe.h): spawn.c calls glibc 2.34's
+     * posix_spawn_file_actions_addclosefrom_np and _addchdir_np and sets POSIX_SPAWN_SETSID directly, so the dynamic
+     * linker refuses to load this library where they are missing. */
     uint32_t caps = SCYTHE_CAP_SPAWN_SETSID | SCYTHE_CAP_SPAWN_CLOSEFROM | SCYTHE_CAP_SPAWN_CHDIR;
     int fd = scythe__os_pidfd_open(getpid());
     if (fd >= 0) {
@@ -37,6 +40,24 @@ uint32_t scythe_capabilities(void) {
         atomic_store_explicit(&caps_cache, c, memory_order_release);
     }
     return (c & ~CAPS_PROBED) | scythe__cgroup_caps();
+}
+
+/* Bit n is named cap_names[n]: the macro's name after SCYTHE_CAP_, in lower case. */
+static const char *const cap_names[] = {"pidfd_open",   "pidfd_send_signal", "waitid_pidfd", "close_range",
+                                        "spawn_setsid", "spawn_closefrom",   "spawn_chdir",  "cgroup_kill",
+                                        "cgroup_memory", "cgroup_pids"};
+_Static_assert(sizeof cap_names / sizeof cap_names[0] == 10 && SCYTHE_CAP_CGROUP_PIDS == 1u << 9,
+               "a name for every SCYTHE_CAP_* bit");
+
+const char *scythe_capability_name(uint32_t bit) {
+    for (size_t i = 0; i < sizeof cap_names / sizeof cap_names[0]; i++)
+        if (bit == 1u << i)
+            return cap_names[i];
+    return NULL;
+}
+
+int scythe_error_is_unsupported(int err) {
+    return err == -ENOTSUP || err == -EOPNOTSUPP; /* one value on Linux; two on some systems */
 }
 
 const char *scythe_strerror(int err) {

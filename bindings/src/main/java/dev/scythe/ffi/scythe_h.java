@@ -77,10 +77,10 @@ public class scythe_h {
     public static int SCYTHE_VERSION_MAJOR() {
         return SCYTHE_VERSION_MAJOR;
     }
-    private static final int SCYTHE_VERSION_MINOR = (int)2L;
+    private static final int SCYTHE_VERSION_MINOR = (int)3L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_MINOR 2
+     * #define SCYTHE_VERSION_MINOR 3
      * }
      */
     public static int SCYTHE_VERSION_MINOR() {
@@ -442,6 +442,64 @@ public class scythe_h {
         }
     }
 
+    private static class scythe_capability_name {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_POINTER,
+            scythe_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_capability_name");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * const char *scythe_capability_name(uint32_t bit)
+     * }
+     */
+    public static FunctionDescriptor scythe_capability_name$descriptor() {
+        return scythe_capability_name.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * const char *scythe_capability_name(uint32_t bit)
+     * }
+     */
+    public static MethodHandle scythe_capability_name$handle() {
+        return scythe_capability_name.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * const char *scythe_capability_name(uint32_t bit)
+     * }
+     */
+    public static MemorySegment scythe_capability_name$address() {
+        return scythe_capability_name.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * const char *scythe_capability_name(uint32_t bit)
+     * }
+     */
+    public static MemorySegment scythe_capability_name(int bit) {
+        var mh$ = scythe_capability_name.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_capability_name", bit);
+            }
+            return (MemorySegment)mh$.invokeExact(bit);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class scythe_strerror {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_POINTER,
@@ -495,6 +553,64 @@ public class scythe_h {
                 traceDowncall("scythe_strerror", err);
             }
             return (MemorySegment)mh$.invokeExact(err);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_error_is_unsupported {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_error_is_unsupported");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_error_is_unsupported(int err)
+     * }
+     */
+    public static FunctionDescriptor scythe_error_is_unsupported$descriptor() {
+        return scythe_error_is_unsupported.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_error_is_unsupported(int err)
+     * }
+     */
+    public static MethodHandle scythe_error_is_unsupported$handle() {
+        return scythe_error_is_unsupported.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_error_is_unsupported(int err)
+     * }
+     */
+    public static MemorySegment scythe_error_is_unsupported$address() {
+        return scythe_error_is_unsupported.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_error_is_unsupported(int err)
+     * }
+     */
+    public static int scythe_error_is_unsupported(int err) {
+        var mh$ = scythe_error_is_unsupported.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_error_is_unsupported", err);
+            }
+            return (int)mh$.invokeExact(err);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1791,6 +1907,67 @@ public class scythe_h {
         }
     }
 
+    private static class scythe_dossier_path {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER,
+            scythe_h.C_LONG,
+            scythe_h.C_POINTER,
+            scythe_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_dossier_path");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_dossier_path(char *buf, size_t len, const char *dir, int32_t pid)
+     * }
+     */
+    public static FunctionDescriptor scythe_dossier_path$descriptor() {
+        return scythe_dossier_path.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_dossier_path(char *buf, size_t len, const char *dir, int32_t pid)
+     * }
+     */
+    public static MethodHandle scythe_dossier_path$handle() {
+        return scythe_dossier_path.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_dossier_path(char *buf, size_t len, const char *dir, int32_t pid)
+     * }
+     */
+    public static MemorySegment scythe_dossier_path$address() {
+        return scythe_dossier_path.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_dossier_path(char *buf, size_t len, const char *dir, int32_t pid)
+     * }
+     */
+    public static int scythe_dossier_path(MemorySegment buf, long len, MemorySegment dir, int pid) {
+        var mh$ = scythe_dossier_path.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_dossier_path", buf, len, dir, pid);
+            }
+            return (int)mh$.invokeExact(buf, len, dir, pid);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class scythe_guard_start {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_INT,
@@ -2190,10 +2367,10 @@ public class scythe_h {
            throw new AssertionError("should not reach here", ex$);
         }
     }
-    private static final int SCYTHE_VERSION_NUMBER = (int)512L;
+    private static final int SCYTHE_VERSION_NUMBER = (int)768L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_NUMBER 512
+     * #define SCYTHE_VERSION_NUMBER 768
      * }
      */
     public static int SCYTHE_VERSION_NUMBER() {
@@ -2333,6 +2510,24 @@ public class scythe_h {
      */
     public static int SCYTHE_EVENT_STATUS_LOST() {
         return SCYTHE_EVENT_STATUS_LOST;
+    }
+    private static final int SCYTHE_EVENT_STDOUT_LOST = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_EVENT_STDOUT_LOST 8
+     * }
+     */
+    public static int SCYTHE_EVENT_STDOUT_LOST() {
+        return SCYTHE_EVENT_STDOUT_LOST;
+    }
+    private static final int SCYTHE_EVENT_STDERR_LOST = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_EVENT_STDERR_LOST 16
+     * }
+     */
+    public static int SCYTHE_EVENT_STDERR_LOST() {
+        return SCYTHE_EVENT_STDERR_LOST;
     }
     private static final int SCYTHE_PROBE_OUTPUT = (int)1L;
     /**

@@ -1,0 +1,136 @@
+/* The job object: its creation and release, and the public calls a host makes on a job from any thread. A job knows
+ * its loop only as a lock and a waker: the loop (loop.c) sets both when it registers the job and drives the job's
+ * states; nothing here calls the loop. */
+#include "internal.h"
+#include "job.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int scythe__job_new(scythe_job **out) {
+    scythe_job *job = scythe__calloc(1, sizeof *job);
+    if (!job)
+        return -ENOMEM;
+    scythe__list_init(&job->link);
+    scythe__list_init(&job->queued);
+    job->pidfd = -1;
+    for (int i = 0; i < 3; i++)
+        job->out_fd[i] = -1;
+    job->claim_index = -1;
+    job->state = J_RUNNING;
+    *out = job;
+    return 0;
+}
+
+void scythe__job_destroy(scythe_job *job) {
+    for (int i = 0; i < 3; i++) {
+        scythe__os_close(job->out_fd[i]);
+        scythe__capture_free(&job->cap[i]);
+    }
+    scythe__os_close(job->pidfd);
+    free(job->input);
+    scythe_token_free(job->token);
+    scythe__progress_free(job->progress);
+    free(job->dossier_dir);
+    if (job->cgroup) {
+        scythe__cgroup_destroy(job->cgroup);
+        free(job->cgroup);
+    }
+    free(job);
+}
+
+void scythe__job_finish(scythe_job *job) {
+    if (job->cgroup) {
+        /* The whole cgroup's CPU and peak memory, grandchildren and escapees included. */
+        int64_t u, sy, peak;
+        if (scythe__cgroup_cpu_ns(job->cgroup, &u, &sy) >= 0) {
+            job->ev.user_cpu_ns = u;
+            job->ev.sys_cpu_ns = sy;
+        }
+        if ((peak = scythe__cgroup_peak_kib(job->cgroup)) >= 0)
+            job->ev.max_rss_kib = peak;
+        int limit = scythe__cgroup_check(job->cgroup);
+        if (limit && (job->ev.end == SCYTHE_END_SIGNALED || job->ev.end == SCYTHE_END_EXITED ||
+                      job->ev.end == SCYTHE_END_LOST))
+            job->ev.end = limit; /* e.g. the OOM killer ended the leader */
+        scythe__cgroup_destroy(job->cgroup);
+    }
+    for (int i = 1; i < 3; i++)
+        if (job->capture[i]) {
+            scythe__capture_finish(&job->cap[i]);
+            if (job->cap[i].lost)
+                job->ev.flags |= i == 1 ? SCYTHE_EVENT_STDOUT_LOST : SCYTHE_EVENT_STDERR_LOST;
+        }
+}
+
+uint64_t scythe__job_close_cancel_door(scythe_job *job) {
+    /* One exchange, so a scythe_job_cancel racing us either got in before (its request is returned and decides the
+     * end, as its 0 promised) or finds the door closed and returns -EALREADY; never both, never neither. */
+    uint64_t req = atomic_exchange_explicit(&job->cancel_request, SCYTHE__CANCEL_CLOSED, memory_order_acq_rel);
+    return req == SCYTHE__CANCEL_CLOSED ? 0 : req;
+}
+
+int32_t scythe_job_pid(const scythe_job *job) {
+    return job ? job->pid : -1;
+}
+
+int scythe_job_pidfd(const scythe_job *job) {
+    return job ? job->pidfd : -1;
+}
+
+int scythe_job_cancel(scythe_job *job, uint32_t reason) {
+    if (!job)
+        return -EINVAL;
+    /* Through the door, lock-free: it is open only until the loop decides the job's end
+     * (scythe__job_close_cancel_door), so a request that gets in is the one that decides it. */
+    uint64_t open = 0;
+    if (!atomic_compare_exchange_strong_explicit(&job->cancel_request, &open, SCYTHE_TOKEN_CANCELLED_BIT | reason,
+                                                 memory_order_acq_rel, memory_order_acquire))
+        return -EALREADY;
+    scythe__wake(job->waker);
+    return 0;
+}
+
+int scythe_job_progress(scythe_job *job) {
+    if (!job)
+        return -EINVAL;
+    int rc = -EALREADY;
+    pthread_mutex_lock(job->lock);
+    if (job->state == J_RUNNING && job->progress) {
+        scythe__progress_mark(job->progress, scythe__now_ns());
+        rc = 0;
+    }
+    pthread_mutex_unlock(job->lock);
+    return rc;
+}
+
+int scythe_job_output(scythe_output *out, const scythe_job *job, int stream) {
+    if (!out || !job || stream < 1 || stream > 2 || !job->capture[stream])
+        return -EINVAL;
+    int rc = -EBUSY;
+    pthread_mutex_lock(job->lock);
+    if (job->state == J_DONE) {
+        scythe__capture_view(&job->cap[stream], out);
+        rc = 0;
+    }
+    pthread_mutex_unlock(job->lock);
+    return rc;
+}
+
+void scythe_job_free(scythe_job *job) {
+    if (!job)
+        return;
+    pthread_mutex_t *lock = job->lock;
+    scythe__waker *waker = job->waker;
+    pthread_mutex_lock(lock);
+    if (job->state != J_DONE) {
+        job->detached = true; /* the loop kills, reaps and frees it, maybe before we wake it: job is not ours now */
+        pthread_mutex_unlock(lock);
+        scythe__wake(waker);
+        return;
+    }
+    scythe__list_remove(&job->queued); /* its event, if the host frees the job before reading it */
+    scythe__list_remove(&job->link);
+    pthread_mutex_unlock(lock);
+    scythe__job_destroy(job);
+}

@@ -1,0 +1,11 @@
+/* What the spawn needs of the loop (loop.c). */
+#ifndef SCYTHE_LOOP_H
+#define SCYTHE_LOOP_H
+
+#include "job.h"
+
+/* Registers a freshly spawned job: its fds join the epoll set, it gets the loop's lock and waker, and the loop is woken
+ * if the job brings an earlier due time. Takes the loop lock. 0 or -errno (then nothing of the job was registered). */
+int scythe__loop_add(scythe_loop *loop, scythe_job *job);
+
+#endif

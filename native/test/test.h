@@ -1,0 +1,63 @@
+/* What the C test files share: the CHECK macros and the helpers of test_main.c (real processes, real kernel). */
+#ifndef SCYTHE_TEST_H
+#define SCYTHE_TEST_H
+
+#include "../src/internal.h"
+#include "../src/kill.h"
+
+#include <stdio.h>
+
+extern int failures_in_test;
+extern scythe_loop *loop_keep;
+extern const char *self_exe;
+
+#define CHECK(cond)                                                                                                   \
+    do {                                                                                                              \
+        if (!(cond)) {                                                                                                \
+            fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                              \
+            failures_in_test++;                                                                                       \
+            return;                                                                                                   \
+        }                                                                                                             \
+    } while (0)
+#define CHECK_RC(expr)                                                                                                \
+    do {                                                                                                              \
+        int rc_ = (expr);                                                                                             \
+        if (rc_ != 0) {                                                                                               \
+            fprintf(stderr, "  %s:%d: %s returned %d (%s)\n", __FILE__, __LINE__, #expr, rc_, scythe_strerror(rc_));  \
+            failures_in_test++;                                                                                       \
+            return;                                                                                                   \
+        }                                                                                                             \
+    } while (0)
+
+int count_fds(void);
+/* Session id of pid, or -1 if it is gone; its state letter and parent. */
+int session_of_full(int pid, char *state_out, int *ppid_out);
+/* Processes in session sid that still run, or zombies we should have reaped. */
+int count_session(int sid);
+/* Waits up to 5 s for the session to empty. */
+int session_gone(int sid);
+/* No unreaped child of ours, live or zombie. */
+int no_children(void);
+/* Dead (exited, or a zombie that is not ours to reap) within 5 s. */
+int pid_dead(int pid);
+scythe_job *start(scythe_loop *loop, scythe_spawn_options *o, int *rc_out);
+/* Runs the loop until `n` events arrive or 20 s pass; returns how many arrived. */
+size_t collect(scythe_loop *loop, scythe_event *evs, size_t n);
+scythe_event run_one(scythe_loop *loop, const char *const *argv, scythe_spawn_options *o, scythe_job **job);
+int output_equals(scythe_job *job, int stream, const char *want);
+/* This test program in a child mode, its stdout readable through *out; its pid. */
+pid_t start_supervisor(const char *mode, const char *guard, FILE **out);
+/* 1 if the machine offers caps, else prints why the test skips itself and returns 0. */
+int need_caps(uint32_t caps, const char *what);
+
+/* test_hazards.c */
+void test_event_queue_needs_no_memory(void);
+void test_capture_out_of_memory(void);
+void test_output_lost_is_reported(void);
+void test_guard_table_full_refuses_the_spawn(void);
+void test_session_signal_reaches_the_leader_once(void);
+void test_abi_names_instead_of_numbers(void);
+/* Runs a child mode of test_hazards.c and returns its exit status, or -1 if argv names none. */
+int hazard_child(int argc, char **argv);
+
+#endif

@@ -1,0 +1,361 @@
+/* C tests of the hazards a review found: each one names what it guards, and fails if its fix is undone. */
+#include "test.h"
+#include "../src/guard.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Regression: completing a job queues its event without allocating (the queue runs through the jobs), so a host out of
+ * memory still gets every event; it once aborted the whole process (the JVM) when the queue could not grow. */
+void test_event_queue_needs_no_memory(void) {
+    enum { JOBS = 150, CAPACITY = 7 };
+    scythe_loop *loop;
+    int fds = count_fds();
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"true", NULL};
+    o.argv = argv;
+    o.stdio[1].mode = o.stdio[2].mode = SCYTHE_STDIO_NULL; /* nothing captured: completion itself must not allocate */
+    scythe_job *jobs[JOBS];
+    for (int i = 0; i < JOBS; i++) {
+        o.user_data = (uint64_t)i;
+        int rc;
+        jobs[i] = start(loop, &o, &rc);
+        CHECK_RC(rc);
+    }
+    usleep(300000); /* they all exit: the first run completes a batch of them at once, more than fit in its capacity */
+    atomic_store(&scythe__alloc_budget, 0);
+    scythe_event evs[JOBS];
+    size_t got = 0, k = 0;
+    int rc = scythe_loop_run(&k, loop, evs, CAPACITY, 5000);
+    got += k;
+    /* One job not delivered yet is freed with its event queued (or not yet completed): that event never comes. */
+    int seen[JOBS] = {0};
+    for (size_t i = 0; i < got; i++)
+        seen[evs[i].user_data]++;
+    int dropped = -1;
+    for (int i = 0; i < JOBS && dropped < 0; i++)
+        if (!seen[i])
+            dropped = i;
+    if (dropped >= 0) {
+        scythe_job_free(jobs[dropped]);
+        jobs[dropped] = NULL;
+    }
+    int64_t until = scythe__now_ns() + 20000000000LL;
+    while (rc == 0 && got < JOBS - 1 && scythe__now_ns() < until) {
+        rc = scythe_loop_run(&k, loop, evs + got, got + CAPACITY <= JOBS ? CAPACITY : JOBS - got, 1000);
+        got += k;
+    }
+    if (rc == 0)
+        rc = scythe_loop_run(&k, loop, evs + got, JOBS - got, 200); /* nothing more: the freed job's event is gone */
+    atomic_store(&scythe__alloc_budget, -1);
+    got += k;
+    CHECK_RC(rc);
+    CHECK(k == 0 && got == JOBS - 1 && dropped >= 0);
+    memset(seen, 0, sizeof seen);
+    for (size_t i = 0; i < got; i++) {
+        CHECK(evs[i].user_data < JOBS && evs[i].job == jobs[evs[i].user_data]);
+        CHECK(evs[i].end == SCYTHE_END_EXITED && evs[i].exit_code == 0);
+        seen[evs[i].user_data]++;
+    }
+    for (int i = 0; i < JOBS; i++)
+        CHECK(seen[i] == (i != dropped));
+    for (int i = 0; i < JOBS; i++)
+        scythe_job_free(jobs[i]);
+    size_t live = 1;
+    CHECK_RC(scythe_loop_live_jobs(loop, &live));
+    CHECK(live == 0);
+    scythe_loop_free(loop);
+    CHECK(count_fds() == fds);
+    CHECK(no_children());
+}
+
+/* The stream 0, 1, 2, ... of `n` bytes (each byte its index mod 251, so any shift or gap shows). */
+static void pattern(uint8_t *buf, size_t from, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)((from + i) % 251);
+}
+
+static int is_pattern(const uint8_t *buf, size_t from, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] != (uint8_t)((from + i) % 251))
+            return 0;
+    return 1;
+}
+
+/* Regression: a capture that runs out of memory says so (lost), and its head and tail are still the stream's first and
+ * last bytes. It once reported nothing, grew its head again after a gap, and returned its tail ring unrotated when
+ * making it linear failed. */
+void test_capture_out_of_memory(void) {
+    enum { TOTAL = 20000, PIECE = 3000 };
+    static uint8_t stream[TOTAL];
+    pattern(stream, 0, TOTAL);
+    scythe__capture c;
+    scythe_output o;
+    /* The head's first block (4 KiB) is granted, its growth refused: it closes at what it holds. The tail is refused
+     * too at first, then granted: it still ends up the stream's last bytes. */
+    scythe__capture_init(&c, 16384, 5000);
+    atomic_store(&scythe__alloc_budget, 1);
+    size_t off = 0;
+    CHECK_RC(scythe__capture_append(&c, stream, PIECE)); /* head: 3000 of its 4096 */
+    off += PIECE;
+    CHECK(scythe__capture_append(&c, stream + off, PIECE) == -ENOMEM); /* head full at 4096; tail refused */
+    off += PIECE;
+    atomic_store(&scythe__alloc_budget, -1);
+    CHECK(c.lost);
+    CHECK(scythe__capture_append(&c, stream + off, PIECE) == 0); /* the head stays closed: all to the tail */
+    off += PIECE;
+    for (; off < TOTAL; off += PIECE) /* the tail ring wraps */
+        CHECK_RC(scythe__capture_append(&c, stream + off, off + PIECE <= TOTAL ? PIECE : TOTAL - off));
+    atomic_store(&scythe__alloc_budget, 0); /* making the ring linear must need no memory */
+    scythe__capture_finish(&c);
+    atomic_store(&scythe__alloc_budget, -1);
+    scythe__capture_view(&c, &o);
+    CHECK(o.total == TOTAL && o.head_len == 4096 && is_pattern(o.head, 0, o.head_len));
+    CHECK(o.tail_len == 5000 && is_pattern(o.tail, TOTAL - o.tail_len, o.tail_len));
+    CHECK(o.dropped == TOTAL - 4096 - 5000);
+    scythe__capture_free(&c);
+
+    /* A tail refused for good: empty, and said so; the head is whole. */
+    scythe__capture_init(&c, 100, 50);
+    CHECK_RC(scythe__capture_append(&c, stream, 60));
+    atomic_store(&scythe__alloc_budget, 0);
+    CHECK(scythe__capture_append(&c, stream + 60, 100) == -ENOMEM);
+    scythe__capture_finish(&c);
+    atomic_store(&scythe__alloc_budget, -1);
+    scythe__capture_view(&c, &o);
+    CHECK(c.lost && o.head_len == 100 && is_pattern(o.head, 0, 100) && o.tail_len == 0 && o.dropped == 60);
+    scythe__capture_free(&c);
+
+    /* Enough memory: nothing lost. */
+    scythe__capture_init(&c, 100, 50);
+    CHECK_RC(scythe__capture_append(&c, stream, 1000));
+    scythe__capture_finish(&c);
+    scythe__capture_view(&c, &o);
+    CHECK(!c.lost && is_pattern(o.head, 0, 100) && is_pattern(o.tail, 950, 50));
+    scythe__capture_free(&c);
+}
+
+/* Regression: a job whose capture ran out of memory says so in its event (SCYTHE_EVENT_STDOUT_LOST / _STDERR_LOST),
+ * and its output is still a true head and tail; a job with memory enough carries neither flag. */
+void test_output_lost_is_reported(void) {
+    scythe_loop *loop;
+    int fds = count_fds();
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"sh", "-c", "seq 100000; echo err >&2", NULL};
+    o.argv = argv;
+    o.head_bytes = 1000;
+    o.tail_bytes = 1000;
+    int rc;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    atomic_store(&scythe__alloc_budget, 0); /* from the first byte on: no head, no tail */
+    scythe_event ev;
+    size_t got = collect(loop, &ev, 1);
+    atomic_store(&scythe__alloc_budget, -1);
+    CHECK(got == 1 && ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    CHECK((ev.flags & SCYTHE_EVENT_STDOUT_LOST) && (ev.flags & SCYTHE_EVENT_STDERR_LOST));
+    scythe_output out;
+    CHECK_RC(scythe_job_output(&out, job, 1));
+    CHECK(out.head_len == 0 && out.tail_len == 0 && out.total == out.dropped && out.total > 500000);
+    scythe_job_free(job);
+
+    ev = run_one(loop, argv, &o, &job);
+    CHECK(ev.end == SCYTHE_END_EXITED && !(ev.flags & (SCYTHE_EVENT_STDOUT_LOST | SCYTHE_EVENT_STDERR_LOST)));
+    CHECK_RC(scythe_job_output(&out, job, 1));
+    CHECK(out.head_len == 1000 && memcmp(out.head, "1\n2\n3\n", 6) == 0);
+    CHECK(out.tail_len == 1000 && memcmp(out.tail + 1000 - 13, "99999\n100000\n", 13) == 0);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    CHECK(count_fds() == fds);
+    CHECK(no_children());
+}
+
+/* Children of this process, from /proc (every thread's list). */
+static int count_children(void) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[300];
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+        FILE *f = e->d_name[0] == '.' ? NULL : fopen(path, "r");
+        for (int pid; f && fscanf(f, "%d", &pid) == 1;)
+            n++;
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A supervisor whose guard has a table of 2 slots: two jobs start, a third is refused with nothing started, and once
+ * a job ended its slot serves a new one. Prints the guard's pid, the third spawn's result, the children before and
+ * after it, the fourth spawn's result and the pids of the jobs left, then frees its loop (which kills them). */
+static int child_guard_full(const char *guard) {
+    scythe__guard_table_slots = 2;
+    scythe_loop *loop;
+    if (scythe_guard_start(guard) || scythe_loop_new(&loop))
+        return 2;
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *sleeper[] = {"sleep", "300", NULL};
+    o.argv = sleeper;
+    scythe_job *jobs[4] = {NULL, NULL, NULL, NULL};
+    if (scythe_spawn(&jobs[0], loop, &o) || scythe_spawn(&jobs[1], loop, &o))
+        return 3;
+    int before = count_children();
+    int full = scythe_spawn(&jobs[2], loop, &o);
+    int after = count_children();
+    scythe_event ev;
+    if (scythe_job_cancel(jobs[0], 1) || collect(loop, &ev, 1) != 1)
+        return 4;
+    int again = scythe_spawn(&jobs[3], loop, &o);
+    printf("%d %d %d %d %d %d %d\n", (int)scythe_guard_pid(), full, before, after, again, scythe_job_pid(jobs[1]),
+           again ? 0 : scythe_job_pid(jobs[3]));
+    fflush(stdout);
+    scythe_loop_free(loop);
+    return 0;
+}
+
+/* A leader that counts the SIGRTMIN it receives: real-time signals queue, one per send, where a second SIGTERM sent
+ * while the first is pending merges with it. Blocks it, says it is ready by creating `ready`, then prints how many
+ * arrived within 300 ms of the first. */
+static int child_count_signal(const char *ready) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGRTMIN);
+    if (sigprocmask(SIG_BLOCK, &s, NULL) < 0)
+        return 2;
+    int fd = open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return 3;
+    close(fd);
+    int n = 0;
+    struct timespec first = {10, 0}, zero = {0, 0};
+    if (sigtimedwait(&s, NULL, &first) < 0)
+        return 4;
+    n++;
+    usleep(300000);
+    while (sigtimedwait(&s, NULL, &zero) > 0)
+        n++;
+    printf("%d\n", n);
+    return 0;
+}
+
+int hazard_child(int argc, char **argv) {
+    if (argc > 2 && !strcmp(argv[1], "--child-guard-full"))
+        return child_guard_full(argv[2]);
+    if (argc > 2 && !strcmp(argv[1], "--child-count-signal"))
+        return child_count_signal(argv[2]);
+    return -1;
+}
+
+/* Regression: with the guard's table full, scythe_spawn fails with -ENOSPC and starts nothing; it once started the job
+ * unlisted, so a kill -9 of the supervisor would have left it running. */
+void test_guard_table_full_refuses_the_spawn(void) {
+    const char *guard = getenv("SCYTHE_GUARD");
+    if (!guard) {
+        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+        return;
+    }
+    FILE *f;
+    pid_t sup = start_supervisor("--child-guard-full", guard, &f);
+    CHECK(sup > 0);
+    int guard_pid = 0, full = 0, before = -1, after = -2, again = -1, left[2] = {0, 0}, st = 0;
+    int got = f && fscanf(f, "%d %d %d %d %d %d %d", &guard_pid, &full, &before, &after, &again, &left[0],
+                          &left[1]) == 7;
+    if (f)
+        fclose(f);
+    CHECK(waitpid(sup, &st, 0) == sup);
+    for (int i = 0; i < 2; i++)
+        CHECK(left[i] <= 0 || pid_dead(left[i]));
+    CHECK(guard_pid <= 0 || pid_dead(guard_pid)); /* its supervisor exited: it did its work and left */
+    if (!got || full != -ENOSPC)
+        fprintf(stderr, "  guard %d, third spawn %d (%s), children %d then %d, fourth spawn %d\n", guard_pid, full,
+                scythe_strerror(full), before, after, again);
+    CHECK(got && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(full == -ENOSPC);
+    CHECK(before == 3 && after == before); /* the guard and two jobs; the refused one never started */
+    CHECK(again == 0 && left[1] > 0);      /* a slot freed by a job's end serves the next one */
+}
+
+/* Regression: a signal to a job's session reaches its leader once. It was sent through the leader's pidfd and then to
+ * its process group, which holds the leader too: a prover that handles SIGTERM (to print its statistics, say) could
+ * get a second one in the middle of its shutdown. */
+void test_session_signal_reaches_the_leader_once(void) {
+    char dir[] = "/tmp/scythe-signal-XXXXXX", ready[64];
+    CHECK(mkdtemp(dir));
+    snprintf(ready, sizeof ready, "%s/ready", dir);
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {self_exe, "--child-count-signal", ready, NULL};
+    o.argv = argv;
+    int rc;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    for (int i = 0; i < 500 && access(ready, F_OK) < 0; i++)
+        usleep(10000);
+    int seen = access(ready, F_OK) == 0;
+    /* The loop does not run meanwhile, so this thread may act for it. */
+    int sent = seen ? scythe__kill_session(job, SIGRTMIN) : scythe__kill_session(job, SIGKILL);
+    scythe_event ev;
+    size_t got = collect(loop, &ev, 1);
+    unlink(ready);
+    rmdir(dir);
+    CHECK(seen && sent == 0 && got == 1);
+    CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    scythe_output out;
+    CHECK_RC(scythe_job_output(&out, job, 1));
+    if (!output_equals(job, 1, "1\n"))
+        fprintf(stderr, "  the leader counted: %.*s", (int)out.head_len, out.head);
+    CHECK(output_equals(job, 1, "1\n"));
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    CHECK(no_children());
+}
+
+/* What a host needs to decode without numbers of its own: capability names by bit, the "unsupported" errno, the
+ * dossier's path. */
+void test_abi_names_instead_of_numbers(void) {
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } caps[] = {{SCYTHE_CAP_PIDFD_OPEN, "pidfd_open"},     {SCYTHE_CAP_PIDFD_SEND_SIGNAL, "pidfd_send_signal"},
+                {SCYTHE_CAP_WAITID_PIDFD, "waitid_pidfd"}, {SCYTHE_CAP_CLOSE_RANGE, "close_range"},
+                {SCYTHE_CAP_SPAWN_SETSID, "spawn_setsid"}, {SCYTHE_CAP_SPAWN_CLOSEFROM, "spawn_closefrom"},
+                {SCYTHE_CAP_SPAWN_CHDIR, "spawn_chdir"},   {SCYTHE_CAP_CGROUP_KILL, "cgroup_kill"},
+                {SCYTHE_CAP_CGROUP_MEMORY, "cgroup_memory"}, {SCYTHE_CAP_CGROUP_PIDS, "cgroup_pids"}};
+    uint32_t all = 0;
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        const char *name = scythe_capability_name(caps[i].bit);
+        CHECK(name && !strcmp(name, caps[i].name));
+        all |= caps[i].bit;
+    }
+    for (int b = 0; b < 32; b++) /* exactly the named bits have names */
+        CHECK(!scythe_capability_name(1u << b) == !(all & 1u << b));
+    CHECK(!scythe_capability_name(0) && !scythe_capability_name(SCYTHE_CAP_PIDFD_OPEN | SCYTHE_CAP_CLOSE_RANGE));
+    CHECK((scythe_capabilities() & ~all) == 0); /* every capability reported can be named */
+    CHECK((scythe_capabilities() & (SCYTHE_CAP_SPAWN_SETSID | SCYTHE_CAP_SPAWN_CLOSEFROM | SCYTHE_CAP_SPAWN_CHDIR)) ==
+          (SCYTHE_CAP_SPAWN_SETSID | SCYTHE_CAP_SPAWN_CLOSEFROM | SCYTHE_CAP_SPAWN_CHDIR)); /* of the build */
+
+    CHECK(scythe_error_is_unsupported(-ENOTSUP) && scythe_error_is_unsupported(-EOPNOTSUPP));
+    CHECK(!scythe_error_is_unsupported(0) && !scythe_error_is_unsupported(-ENOENT) &&
+          !scythe_error_is_unsupported(-ENOSYS) && !scythe_error_is_unsupported(ENOTSUP));
+
+    char buf[64];
+    CHECK_RC(scythe_dossier_path(buf, sizeof buf, "/tmp/d", 4242));
+    CHECK(!strcmp(buf, "/tmp/d/scythe-dossier-4242.txt"));
+    CHECK(scythe_dossier_path(buf, 31, "/tmp/d", 4242) == 0);  /* 30 characters and the NUL: fits */
+    CHECK(scythe_dossier_path(buf, 30, "/tmp/d", 4242) == -ENAMETOOLONG && buf[0] == 0);
+    CHECK(scythe_dossier_path(buf, 0, "/tmp/d", 1) == -ENAMETOOLONG);
+    CHECK(scythe_dossier_path(NULL, 10, "/tmp/d", 1) == -EINVAL && scythe_dossier_path(buf, 10, NULL, 1) == -EINVAL);
+}
