@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /** {@code scythe deepen}: progressive deepening from the command line. */
 final class DeepenCommand extends Command {
@@ -107,22 +106,13 @@ final class DeepenCommand extends Command {
         int status = interrupts.status() != 0 ? interrupts.status()
                 : r.succeeded() ? 0 : RunCommand.status(r.outcome());
         if (json) {
-            List<Object> attempts = new ArrayList<>();
+            List<Json.Attempt> attempts = new ArrayList<>();
             for (Deepening.Attempt a : r.attempts()) {
-                Map<String, Object> j = Json.object();
-                j.put("attempt", a.number());
-                j.put("depth", a.depth());
-                j.put("window_ms", Durations.millisNumber(a.window()));
-                j.put("outcome", Outcomes.outcome(a.outcome()));
-                attempts.add(j);
+                attempts.add(new Json.Attempt(a.number(), a.depth(), Durations.millisNumber(a.window()),
+                        Json.Outcome.of(a.outcome())));
             }
-            Map<String, Object> o = Json.object();
-            o.put("succeeded", r.succeeded());
-            o.put("exit_status", status);
-            o.put("outcome", Outcomes.outcome(r.outcome()));
-            o.put("wall_ms", Durations.millisNumber(r.wall()));
-            o.put("attempts", attempts);
-            out.println(Json.write(o));
+            out.println(Json.write(new Json.Deepen(r.succeeded(), status, Json.Outcome.of(r.outcome()),
+                    Durations.millisNumber(r.wall()), attempts)));
         } else {
             RunCommand.explain(r.outcome(), command.get(0).display(), job, err);
             for (Deepening.Attempt a : r.attempts()) {

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 
 /** {@code scythe race}: a portfolio of commands separated by {@code :::}. */
@@ -197,28 +196,16 @@ final class RaceCommand extends Command {
         return r.won() ? "won" : r.timedOut() ? "timed_out" : r.cancelled() ? "cancelled" : "no_winner";
     }
 
-    Map<String, Object> json(RaceResult r, int status) {
-        List<Object> entrants = new ArrayList<>();
+    Json.Race json(RaceResult r, int status) {
+        List<Json.Entrant> entrants = new ArrayList<>();
         for (RaceResult.Entry e : r.entrants()) {
-            Map<String, Object> j = Json.object();
-            j.put("index", e.index());
-            j.put("name", e.name());
-            j.put("started", e.started());
-            j.put("succeeded", e.succeeded());
-            j.put("pid", e.pid() > 0 ? e.pid() : null);
-            j.put("outcome", Outcomes.outcome(e.outcome()));
-            entrants.add(j);
+            entrants.add(new Json.Entrant(e.index(), e.name(), e.started(), e.succeeded(), e.pid() > 0 ? e.pid() : null,
+                    Json.Outcome.of(e.outcome())));
         }
-        Map<String, Object> o = Json.object();
-        o.put("mode", modeName);
-        o.put("end", end(r));
-        o.put("exit_status", status);
-        o.put("winner", r.winner().map(RaceResult.Entry::name).orElse(null));
-        o.put("winner_stdout", r.winner().map(w -> Outcomes.output(w.stdout(), base64)).orElse(null));
-        o.put("preemption_latency_ms", r.preemptionNanos().isPresent()
-                ? Durations.millisNumber(Duration.ofNanos(r.preemptionNanos().getAsLong())) : null);
-        o.put("wall_ms", Durations.millisNumber(r.wall()));
-        o.put("entrants", entrants);
-        return o;
+        return new Json.Race(modeName, end(r), status, r.winner().map(RaceResult.Entry::name).orElse(null),
+                r.winner().map(w -> Json.Stream.of(w.stdout(), base64)).orElse(null),
+                r.preemptionNanos().isPresent()
+                        ? Durations.millisNumber(Duration.ofNanos(r.preemptionNanos().getAsLong())) : null,
+                Durations.millisNumber(r.wall()), entrants);
     }
 }

@@ -8,7 +8,7 @@ import dev.scythe.Supervisor;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
 
 /** {@code scythe run}: one command, supervised, with coreutils {@code timeout}'s exit statuses. */
 final class RunCommand extends Command {
@@ -95,17 +95,11 @@ final class RunCommand extends Command {
                         + "limit fs.inotify.max_user_watches ran out)");
             }
             if (json) {
-                Map<String, Object> o = Json.object();
-                o.put("command", Outcomes.command(j));
-                o.put("pid", j.pid() > 0 ? j.pid() : null);
-                o.put("containment", j.containment() == null ? null : j.containment().name().toLowerCase(
-                        java.util.Locale.ROOT));
-                o.put("exit_status", status);
-                o.put("outcome", Outcomes.outcome(outcome));
                 boolean ran = !(outcome instanceof Outcome.SpawnFailed);
-                o.put("stdout", ran ? Outcomes.output(j.stdout(), base64) : null);
-                o.put("stderr", ran ? Outcomes.output(j.stderr(), base64) : null);
-                out.println(Json.write(o));
+                out.println(Json.write(new Json.Run(j.spec().command(), j.pid() > 0 ? j.pid() : null,
+                        j.containment() == null ? null : j.containment().name().toLowerCase(Locale.ROOT), status,
+                        Json.Outcome.of(outcome), ran ? Json.Stream.of(j.stdout(), base64) : null,
+                        ran ? Json.Stream.of(j.stderr(), base64) : null)));
             } else if (capture && !(outcome instanceof Outcome.SpawnFailed)) {
                 out.write(j.stdout().bytes(), 0, j.stdout().bytes().length); // bytes as CMD wrote them
                 out.flush();
