@@ -67,7 +67,8 @@ public final class Main {
     static CommandLine commandLine(PrintStream out, PrintStream err) {
         CommandLine cli = new CommandLine(new Root(out, err));
         for (Subcommand c : List.of(new RunCommand(out, err), new RaceCommand(out, err), new DeepenCommand(out, err),
-                new EvaluateCommand(out, err), new VersionCommand(out, err), new HelpCommand(out, err))) {
+                new EvaluateCommand(out, err), new VersionCommand(out, err), new HelpCommand(out, err),
+                new CompletionCommand(out, err))) {
             cli.addSubcommand(c);
         }
         // Options come before the command; "--" or the first argument that is not an option ends them. A value given

@@ -2,8 +2,10 @@ package dev.scythe.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.scythe.cli.MainTest.Result;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -12,10 +14,39 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The command line as picocli reads it, held to Scythe's rules (docs/cli.md). */
+/** The command line as picocli reads it, held to Scythe's rules (docs/cli.md); and the completion it generates. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ParsingTest extends LeakCheckedTest {
     private static final List<String> COMMANDS = List.of("run", "race", "deepen", "evaluate", "version");
+
+    @Test
+    void completionIsABashScriptForEveryCommand() {
+        Result r = MainTest.cli("completion");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().startsWith("#!/usr/bin/env bash"), r.out());
+        for (String command : COMMANDS) {
+            assertTrue(r.out().contains(command), command + " in the script");
+        }
+        assertTrue(r.out().contains("--containment") && r.out().contains("--per-depth-timeout"), "options too");
+        assertEquals(r.out(), MainTest.cli("completion").out(), "the same script every time");
+    }
+
+    @Test
+    void bashCompletesCommandsAndChoicesWithTheScript(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "needs bash");
+        Path script = Files.writeString(dir.resolve("scythe.bash"), MainTest.cli("completion").out());
+        String complete = "source \"$0\"; ask() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); "
+                + "COMP_LINE=\"$*\"; COMP_POINT=${#COMP_LINE}; COMPREPLY=(); _complete_scythe 2>/dev/null; "
+                + "echo \"${COMPREPLY[*]}\"; }; ask scythe r; ask scythe run --cont; "
+                + "ask scythe run --containment ''; ask scythe race --mode ''; "
+                + "ask scythe run --progress \"$1/proo\"";
+        Path proofs = Files.createDirectories(dir.resolve("proofs"));
+        Process p = new ProcessBuilder("/bin/bash", "-c", complete, script.toString(), dir.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals("run race\n--containment\nsession cgroup best\nfirst best seq\n" + proofs + "\n", out);
+    }
 
     @Test
     void everyCommandsHelpIsGeneratedWithItsSections() {
@@ -29,6 +60,7 @@ class ParsingTest extends LeakCheckedTest {
         assertTrue(race.contains("\nEach job:\n") && race.contains("first (default)"), race);
         String deepen = MainTest.cli("deepen", "--help").out();
         assertTrue(deepen.contains("\nProgress probes (at least one):\n") && !deepen.contains("--stall"), deepen);
+        assertTrue(MainTest.cli("completion", "--help").out().startsWith("Usage: scythe completion"));
     }
 
     @Test
