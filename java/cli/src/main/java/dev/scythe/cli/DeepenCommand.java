@@ -10,65 +10,71 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /** {@code scythe deepen}: progressive deepening from the command line. */
-final class DeepenCommand extends Command {
-    private static final String SYNOPSIS = "scythe deepen --max-depth N --per-depth-timeout D PROBE [OPTIONS] [--] CMD ... "
-            + "{depth} ...";
-    private static final String ABOUT = """
-            Progressive deepening: runs CMD with {depth} replaced by the depth (first --max-depth) and a stall
-            window of depth x --per-depth-timeout; when an attempt stalls, kills it, halves the depth (not below
-            --min-depth) and starts again, so CMD resumes from what it keeps on disk. Stops at the first attempt
-            that does not stall, after --max-attempts or at --timeout. Prints each attempt and the outcome.
-            PROBE is one or more of --progress DIR, --progress-output [REGEX], --heartbeat FILE.""";
+@Command(name = "deepen",
+        customSynopsis = "scythe deepen --max-depth N --per-depth-timeout D PROBE [OPTIONS] [--] CMD ... {depth} ...",
+        description = {"Progressive deepening: on a stall, halve the depth and resume.", "",
+            "Runs CMD with {depth} replaced by the depth (first --max-depth) and a stall window of depth x "
+                    + "--per-depth-timeout; when an attempt stalls, kills it, halves the depth (not below "
+                    + "--min-depth) and starts again, so CMD resumes from what it keeps on disk. Stops at the first "
+                    + "attempt that does not stall, after --max-attempts or at --timeout. Prints each attempt and "
+                    + "the outcome.", "",
+            "PROBE is one or more of --progress DIR, --progress-output [REGEX], --heartbeat FILE."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+            "0:an attempt ended without stalling, and succeeded",
+            "124:every attempt stalled, or --timeout passed",
+            "122:a limit ended the last attempt",
+            "125:a bad option (the message names it), or scythe failed",
+            "126, 127:CMD could not be executed, or was not found",
+            "130, 143, 129:scythe got SIGINT, SIGTERM or SIGHUP: the attempt was killed first",
+            "otherwise:the last attempt's own status (its exit code, or 128+N for signal N)"},
+        footer = Subcommand.DURATIONS)
+final class DeepenCommand extends Subcommand {
+    @Option(names = "--max-depth", paramLabel = "N", converter = Numbers.Depth.class, description = {
+        "the first attempt's depth (1 to 2147483647)"})
+    private Long maxDepth;
 
-    private Integer maxDepth, minDepth = 1, maxAttempts;
-    private Duration perDepth, timeout;
+    @Option(names = "--per-depth-timeout", paramLabel = "D", converter = Durations.Positive.class, description = {
+        "S: an attempt at depth d gets a stall window of d x S"})
+    private Duration perDepth;
+
+    @Option(names = "--min-depth", paramLabel = "N", converter = Numbers.Depth.class, description = {
+        "the depth is never halved below N (default 1)"})
+    private long minDepth = 1;
+
+    @Option(names = "--max-attempts", paramLabel = "K", converter = Numbers.Attempts.class, description = {
+        "at most K attempts (1 to 1000; default 20)"})
+    private Long maxAttempts;
+
+    @Option(names = "--timeout", paramLabel = "D", converter = Durations.Limit.class, description = {
+        "limit for all attempts together (0 or inf: none)"})
+    private Duration timeout;
+
+    @Option(names = "--json", arity = "0", preprocessor = Flag.class, description = {
+        "print the attempts and the outcome as one JSON object (docs/cli.md)"})
     private boolean json;
-    private final JobOptions job = new JobOptions();
 
-    DeepenCommand() {
-        super(SYNOPSIS, ABOUT);
+    @ArgGroup(validate = false, exclusive = false, heading = "%nEach job:%n")
+    private JobOptions job = new JobOptions();
+
+    @ArgGroup(validate = false, exclusive = false, heading = "%nProgress probes (at least one):%n")
+    private Probes probes = new Probes();
+
+    @Parameters(paramLabel = "CMD", description = "the command and its arguments, {depth} among them")
+    private List<String> command = List.of();
+
+    DeepenCommand(PrintStream out, PrintStream err) {
+        super(out, err);
     }
 
     @Override
-    Options options() {
-        Options o = new Options("deepen")
-                .value("--max-depth", "N", "the first attempt's depth (1 to 2147483647)",
-                        v -> maxDepth = Numbers.wholeInt("--max-depth", v.text(), 1, Integer.MAX_VALUE))
-                .value("--per-depth-timeout", "D", "S: an attempt at depth d gets a stall window of d x S",
-                        v -> perDepth = Durations.positive("--per-depth-timeout", v.text()))
-                .value("--min-depth", "N", "the depth is never halved below N (default 1)",
-                        v -> minDepth = Numbers.wholeInt("--min-depth", v.text(), 1, Integer.MAX_VALUE))
-                .value("--max-attempts", "K", "at most K attempts (1 to 1000; default 20)",
-                        v -> maxAttempts = Numbers.wholeInt("--max-attempts", v.text(), 1, 1000))
-                .value("--timeout", "D", "limit for all attempts together (0 or inf: none)",
-                        v -> timeout = Durations.limit("--timeout", v.text()))
-                .flag("--json", "print the attempts and the outcome as one JSON object (docs/cli.md)",
-                        () -> json = true);
-        job.declare(o);
-        o.heading("Progress probes (at least one):");
-        return job.declareProbes(o, false);
-    }
-
-    @Override
-    String statuses() {
-        return """
-                Exit status:
-                  0               an attempt ended without stalling, and succeeded
-                  124             every attempt stalled, or --timeout passed
-                  122             a limit ended the last attempt
-                  125             a bad option (the message names it), or scythe failed
-                  126, 127        CMD could not be executed, or was not found
-                  130, 143, 129   scythe got SIGINT, SIGTERM or SIGHUP: the attempt was killed first
-                  otherwise       the last attempt's own status (its exit code, or 128+N for signal N)
-                """;
-    }
-
-    @Override
-    int run(List<Arg> args, PrintStream out, PrintStream err) {
-        List<Arg> command = options().parse(args);
+    public Integer call() {
         if (command.isEmpty()) {
             throw new UsageException("deepen needs a command with " + Deepening.PLACEHOLDER + ", for example: "
                     + "scythe deepen --max-depth 1000 --per-depth-timeout 1s --progress proofs -- kontrol prove "
@@ -80,19 +86,18 @@ final class DeepenCommand extends Command {
         if (minDepth > maxDepth) {
             throw new UsageException("--min-depth " + minDepth + " is above --max-depth " + maxDepth);
         }
-        if (!job.anyProbe()) {
+        if (!probes.any()) {
             throw new UsageException("deepen needs a progress probe: --progress DIR, --progress-output [REGEX] or "
                     + "--heartbeat FILE");
         }
-        job.stall = perDepth; // a placeholder: every attempt sets its own window
         CancelToken token = CancelToken.create();
-        ProcessSpec.Builder template = ProcessSpec.builderOfBytes(command.stream().map(Arg::bytes).toList())
-                .token(token);
+        ProcessSpec.Builder template = ProcessSpec.builderOfBytes(bytes(command)).token(token);
+        probes.applyTo(template, perDepth); // a placeholder window: every attempt sets its own
         job.applyTo(template);
-        Deepening.Builder d = Deepening.builder(template.build()).startDepth(maxDepth).minDepth(minDepth)
-                .perDepthTimeout(perDepth).timeout(timeout);
+        Deepening.Builder d = Deepening.builder(template.build()).startDepth(Math.toIntExact(maxDepth))
+                .minDepth(Math.toIntExact(minDepth)).perDepthTimeout(perDepth).timeout(timeout);
         if (maxAttempts != null) {
-            d.maxAttempts(maxAttempts);
+            d.maxAttempts(Math.toIntExact(maxAttempts));
         }
         Deepening deepening = d.build();
         Deepening.Result r;
@@ -107,24 +112,15 @@ final class DeepenCommand extends Command {
         int status = interrupts.status() != 0 ? interrupts.status()
                 : r.succeeded() ? 0 : RunCommand.status(r.outcome());
         if (json) {
-            List<Object> attempts = new ArrayList<>();
+            List<Json.Attempt> attempts = new ArrayList<>();
             for (Deepening.Attempt a : r.attempts()) {
-                Map<String, Object> j = Json.object();
-                j.put("attempt", a.number());
-                j.put("depth", a.depth());
-                j.put("window_ms", Durations.millisNumber(a.window()));
-                j.put("outcome", Outcomes.outcome(a.outcome()));
-                attempts.add(j);
+                attempts.add(new Json.Attempt(a.number(), a.depth(), Durations.millisNumber(a.window()),
+                        Json.Outcome.of(a.outcome())));
             }
-            Map<String, Object> o = Json.object();
-            o.put("succeeded", r.succeeded());
-            o.put("exit_status", status);
-            o.put("outcome", Outcomes.outcome(r.outcome()));
-            o.put("wall_ms", Durations.millisNumber(r.wall()));
-            o.put("attempts", attempts);
-            out.println(Json.write(o));
+            out.println(Json.write(new Json.Deepen(r.succeeded(), status, Json.Outcome.of(r.outcome()),
+                    Durations.millisNumber(r.wall()), attempts)));
         } else {
-            RunCommand.explain(r.outcome(), command.get(0).display(), job, err);
+            RunCommand.explain(r.outcome(), Arg.display(command.get(0)), job, err);
             for (Deepening.Attempt a : r.attempts()) {
                 out.printf(Locale.ROOT, "attempt %d: depth %d, stall window %s -> %s after %s%n", a.number(),
                         a.depth(), ms(a.window()), Outcomes.describe(a.outcome()), ms(a.wall()));

@@ -6,6 +6,8 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * Durations as coreutils {@code timeout} reads them, plus the finer units Scythe adds. Leading blanks and a sign
@@ -14,6 +16,9 @@ import java.util.regex.Pattern;
  * {@code d} as in coreutils, or {@code ms}, {@code us}, {@code ns}. Units are lowercase. A value too large to
  * represent means "never", as in coreutils; a tiny positive one is rounded up to 1 ns, never down to 0; a negative
  * one (other than -0) is an error. The decimal point is always '.', whatever the locale.
+ *
+ * <p>Every duration option reads its value through one of the picocli converters below, which differ only in what
+ * they accept beyond the grammar: a limit (0 and inf: none), a positive window, or a finite delay.
  */
 public final class Durations {
     /** The text of a valid duration, for help texts. */
@@ -33,9 +38,27 @@ public final class Durations {
      * @throws UsageException naming {@code option} and the accepted forms
      */
     static Duration parse(String option, String text) {
+        return named(option, () -> read(text));
+    }
+
+    /** A limit: 0 and inf mean none (null), as {@code timeout 0} in coreutils. */
+    static Duration limit(String option, String text) {
+        return named(option, () -> new Limit().convert(text));
+    }
+
+    private static Duration named(String option, java.util.function.Supplier<Duration> read) {
+        try {
+            return read.get();
+        } catch (TypeConversionException e) {
+            throw new UsageException(option + ": " + e.getMessage());
+        }
+    }
+
+    /** The grammar itself; the message of a refusal does not name the option (picocli's error handler does). */
+    static Duration read(String text) {
         Matcher m = FORM.matcher(text);
         if (!m.matches()) {
-            throw new UsageException(option + ": invalid duration '" + text + "': use " + GRAMMAR);
+            throw new TypeConversionException("invalid duration '" + text + "': use " + GRAMMAR);
         }
         boolean negative = m.group(1).equals("-");
         String number = m.group(2).toLowerCase(Locale.ROOT);
@@ -55,7 +78,7 @@ public final class Durations {
             }
         }
         if (negative && (value == null || value.signum() != 0)) {
-            throw new UsageException(option + ": invalid duration '" + text + "': must not be negative");
+            throw new TypeConversionException("invalid duration '" + text + "': must not be negative");
         }
         if (value == null || value.compareTo(MAX_NANOS) > 0) {
             return null;
@@ -73,29 +96,38 @@ public final class Durations {
         return nanos.compareTo(MAX_NANOS) > 0 ? null : Duration.ofNanos(nanos.longValueExact());
     }
 
-    /** A limit: 0 and inf mean none (null), as {@code timeout 0} in coreutils. */
-    static Duration limit(String option, String text) {
-        Duration d = parse(option, text);
-        return d == null || d.isZero() ? null : d;
+    /** The duration type of limits ({@code --timeout}, {@code --cpu-limit}): 0 and inf mean none (null). */
+    static final class Limit implements ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String text) {
+            Duration d = read(text);
+            return d == null || d.isZero() ? null : d;
+        }
     }
 
-    /** A duration that must be positive and at most 292 years. */
-    static Duration positive(String option, String text) {
-        Duration d = parse(option, text);
-        if (d == null || d.isZero()) {
-            throw new UsageException(option + ": must be positive and at most 292 years (2^63-1 ns), got '" + text
-                    + "'");
+    /** The duration type of windows ({@code --stall}, {@code --per-depth-timeout}): positive and finite. */
+    static final class Positive implements ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String text) {
+            Duration d = read(text);
+            if (d == null || d.isZero()) {
+                throw new TypeConversionException("must be positive and at most 292 years (2^63-1 ns), got '" + text
+                        + "'");
+            }
+            return d;
         }
-        return d;
     }
 
-    /** A duration from 0 to 292 years. */
-    static Duration finite(String option, String text) {
-        Duration d = parse(option, text);
-        if (d == null) {
-            throw new UsageException(option + ": must be at most 292 years (2^63-1 ns), got '" + text + "'");
+    /** The duration type of delays ({@code --grace}): 0 to 292 years. */
+    static final class Finite implements ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String text) {
+            Duration d = read(text);
+            if (d == null) {
+                throw new TypeConversionException("must be at most 292 years (2^63-1 ns), got '" + text + "'");
+            }
+            return d;
         }
-        return d;
     }
 
     /** Milliseconds with three decimals, for reports. */

@@ -11,56 +11,49 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code scythe evaluate}: every prover alone, the portfolio and the virtual best solver over a corpus. */
-final class EvaluateCommand extends Command {
-    private static final String SYNOPSIS = "scythe evaluate [--corpus DIR] [--timeout D] [--out DIR] [--provers NAME,...]";
-    private static final String ABOUT = """
-            The main job: runs every installed prover alone on every corpus problem it takes (DIMACS: minisat,
-            picosat, cadical, cryptominisat; SMT-LIB: z3, cvc5, cvc4, boolector; TPTP: eprover, spass), then the
-            portfolio (a race of them, first definite verdict wins), each under --timeout, and checks every answer
-            against the problem's known status (DIR/index.tsv). Prints per solver: problems, solved, timeouts,
-            crashes, wrong answers and PAR-2, also for the virtual best solver; writes report.html, cactus.png
-            and cactus.svg to --out.""";
+@Command(name = "evaluate",
+        customSynopsis = "scythe evaluate [--corpus DIR] [--timeout D] [--out DIR] [--provers NAME,...]",
+        description = {"The main job: every prover, the portfolio and the virtual best over a corpus.", "",
+            "Runs every installed prover alone on every corpus problem it takes (DIMACS: minisat, picosat, cadical, "
+                    + "cryptominisat; SMT-LIB: z3, cvc5, cvc4, boolector; TPTP: eprover, spass), then the portfolio "
+                    + "(a race of them, first definite verdict wins), each under --timeout, and checks every answer "
+                    + "against the problem's known status (DIR/index.tsv). Prints per solver: problems, solved, "
+                    + "timeouts, crashes, wrong answers and PAR-2, also for the virtual best solver; writes "
+                    + "report.html, cactus.png and cactus.svg to --out."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+            "0:every answer agreed with the known status",
+            "1:some prover gave a wrong answer (listed), or no prover is installed",
+            "125:a bad option (the message names it), or the corpus or report failed",
+            "130, 143, 129:scythe got SIGINT, SIGTERM or SIGHUP: every prover was killed first"},
+        footer = Subcommand.DURATIONS)
+final class EvaluateCommand extends Subcommand {
+    @Option(names = "--corpus", paramLabel = "DIR", converter = PathOptions.Directory.class, description = {
+        "the corpus: problems and DIR/index.tsv (default corpus)"})
+    private Path corpus = Path.of("corpus");
 
-    private Path corpus = Path.of("corpus"), outDir = Path.of("evaluation");
+    @Option(names = "--timeout", paramLabel = "D", converter = Durations.Positive.class, description = {
+        "per problem and solver (default 5s; must be positive)"})
     private Duration timeout = Duration.ofSeconds(5);
+
+    @Option(names = "--out", paramLabel = "DIR", converter = PathOptions.Any.class, description = {
+        "where the report goes (default evaluation; created if missing)"})
+    private Path outDir = Path.of("evaluation");
+
+    @Option(names = "--provers", paramLabel = "NAMES", split = ",", description = {
+        "only these provers, separated by commas (or given again)"})
     private Set<String> only;
 
-    EvaluateCommand() {
-        super(SYNOPSIS, ABOUT);
+    EvaluateCommand(PrintStream out, PrintStream err) {
+        super(out, err);
     }
 
     @Override
-    Options options() {
-        return new Options("evaluate")
-                .value("--corpus", "DIR", "the corpus: problems and DIR/index.tsv (default corpus)",
-                        v -> corpus = JobOptions.directory("--corpus", v))
-                .value("--timeout", "D", "per problem and solver (default 5s; must be positive)",
-                        v -> timeout = Durations.positive("--timeout", v.text()))
-                .value("--out", "DIR", "where the report goes (default evaluation; created if missing)",
-                        v -> outDir = JobOptions.path("--out", v))
-                .value("--provers", "NAMES", "only these provers, separated by commas",
-                        v -> only = new java.util.LinkedHashSet<>(List.of(v.text().split(","))));
-    }
-
-    @Override
-    String statuses() {
-        return """
-                Exit status:
-                  0               every answer agreed with the known status
-                  1               some prover gave a wrong answer (listed), or no prover is installed
-                  125             a bad option (the message names it), or the corpus or report failed
-                  130, 143, 129   scythe got SIGINT, SIGTERM or SIGHUP: every prover was killed first
-                """;
-    }
-
-    @Override
-    int run(List<Arg> args, PrintStream out, PrintStream err) {
-        List<Arg> rest = options().parse(args);
-        if (!rest.isEmpty()) {
-            throw new UsageException("evaluate takes no command; unexpected '" + rest.get(0).display() + "'");
-        }
+    public Integer call() {
         List<Provers.Prover> provers = new ArrayList<>(), missing = new ArrayList<>();
         for (Provers.Prover p : Provers.ALL) {
             if (only != null && !only.contains(p.name())) {

@@ -1,92 +1,91 @@
 package dev.scythe.cli;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.scythe.Output;
 import java.math.BigDecimal;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
+import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 
 /**
- * The JSON the CLI prints: objects are insertion-ordered maps, values are strings, numbers, booleans, null, lists
- * and maps. Text is written as is (the CLI's stdout is UTF-8 whatever the locale); only quotes, backslashes and
- * control characters are escaped. The schema of each command is in docs/cli.md.
+ * The JSON the CLI prints: one record per object of docs/cli.schema.json (documented in docs/cli.md), written by
+ * Jackson. Keys are the components in snake case, in their order; every key is present, null where it does not
+ * apply, except the two that only {@code --base64} adds. Times are milliseconds with three decimals, written plain
+ * ({@code 300.000}). Text is written as UTF-8 by the caller's stream, whatever the locale.
  */
 final class Json {
     private Json() {}
 
-    /** A new, ordered JSON object. */
-    static Map<String, Object> object() {
-        return new LinkedHashMap<>();
+    /** Made on first use, so a command without --json never loads Jackson. */
+    private static final class Mapper {
+        static final JsonMapper INSTANCE = JsonMapper.builder()
+                .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN)
+                .build();
     }
 
     static String write(Object value) {
-        StringBuilder b = new StringBuilder();
-        write(b, value);
-        return b.toString();
-    }
-
-    private static void write(StringBuilder b, Object v) {
-        switch (v) {
-            case null -> b.append("null");
-            case String s -> quote(b, s);
-            case Boolean x -> b.append(x);
-            case Integer x -> b.append(x);
-            case Long x -> b.append(x);
-            case BigDecimal x -> b.append(x.toPlainString());
-            case Map<?, ?> m -> {
-                b.append('{');
-                Iterator<? extends Map.Entry<?, ?>> it = m.entrySet().iterator();
-                while (it.hasNext()) {
-                    Map.Entry<?, ?> e = it.next();
-                    quote(b, (String) e.getKey());
-                    b.append(':');
-                    write(b, e.getValue());
-                    if (it.hasNext()) {
-                        b.append(',');
-                    }
-                }
-                b.append('}');
-            }
-            case List<?> l -> {
-                b.append('[');
-                for (int i = 0; i < l.size(); i++) {
-                    if (i > 0) {
-                        b.append(',');
-                    }
-                    write(b, l.get(i));
-                }
-                b.append(']');
-            }
-            default -> throw new IllegalArgumentException("no JSON form for " + v.getClass());
+        try {
+            return Mapper.INSTANCE.writeValueAsString(value);
+        } catch (JsonProcessingException e) { // records of strings, numbers and lists: cannot happen
+            throw new IllegalStateException(e);
         }
     }
 
-    private static void quote(StringBuilder b, String s) {
-        b.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20 || c == 0x7f || Character.isSurrogate(c) && !validSurrogate(s, i)) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
+    /** How one job ended: the same object in every command. */
+    record Outcome(String kind, int exitStatus, Integer exitCode, Integer signal, boolean coreDumped,
+            String resource, Integer cancelReason, Integer winner, BigDecimal stallWindowMs, Integer errno,
+            String message, BigDecimal wallMs, BigDecimal userCpuMs, BigDecimal sysCpuMs, BigDecimal cpuMs,
+            long maxRssKib) {
+
+        static Outcome of(dev.scythe.Outcome o) {
+            return new Outcome(Outcomes.kind(o), o.exitStatus(), o.exitCode() >= 0 ? o.exitCode() : null,
+                    o.signal() > 0 ? o.signal() : null,
+                    o instanceof dev.scythe.Outcome.Crashed c && c.coreDumped(),
+                    o instanceof dev.scythe.Outcome.ResourceExceeded re ? Outcomes.resource(re.resource()) : null,
+                    o instanceof dev.scythe.Outcome.Cancelled c ? c.reason() : null,
+                    o instanceof dev.scythe.Outcome.Preempted p ? p.winner() : null,
+                    o instanceof dev.scythe.Outcome.Stalled st ? Durations.millisNumber(st.window()) : null,
+                    o instanceof dev.scythe.Outcome.SpawnFailed f ? f.errno() : null,
+                    o instanceof dev.scythe.Outcome.SpawnFailed f ? f.message() : null,
+                    Durations.millisNumber(o.usage().wall()), Durations.millisNumber(o.usage().userCpu()),
+                    Durations.millisNumber(o.usage().systemCpu()), Durations.millisNumber(o.usage().cpu()),
+                    o.usage().maxRssKib());
         }
-        b.append('"');
     }
 
-    /** A surrogate that is half of a pair; a lone one cannot be written as UTF-8 and is escaped instead. */
-    private static boolean validSurrogate(String s, int i) {
-        char c = s.charAt(i);
-        return Character.isHighSurrogate(c) ? i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))
-                : i > 0 && Character.isHighSurrogate(s.charAt(i - 1));
+    /**
+     * A captured stream: its text (UTF-8, invalid bytes as U+FFFD; a marker where bytes were dropped), its size, and
+     * with {@code --base64} the kept bytes exactly (head then tail; {@code head_bytes} says where the tail starts).
+     */
+    record Stream(String text, long bytes, long dropped, boolean complete,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String base64,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Long headBytes) {
+
+        static Stream of(Output out, boolean base64) {
+            return new Stream(out.text(), out.total(), out.dropped(), out.complete(),
+                    base64 ? Base64.getEncoder().encodeToString(out.bytes()) : null,
+                    base64 ? (long) out.head().length : null);
+        }
     }
+
+    /** {@code run --json}. */
+    record Run(List<String> command, Integer pid, String containment, int exitStatus, Outcome outcome,
+            Stream stdout, Stream stderr) {}
+
+    /** {@code race --json}. */
+    record Race(String mode, String end, int exitStatus, String winner, Stream winnerStdout,
+            BigDecimal preemptionLatencyMs, BigDecimal wallMs, List<Entrant> entrants) {}
+
+    /** One entrant of a race. */
+    record Entrant(int index, String name, boolean started, boolean succeeded, Integer pid, Outcome outcome) {}
+
+    /** {@code deepen --json}. */
+    record Deepen(boolean succeeded, int exitStatus, Outcome outcome, BigDecimal wallMs, List<Attempt> attempts) {}
+
+    /** One attempt of a deepening. */
+    record Attempt(int attempt, int depth, BigDecimal windowMs, Outcome outcome) {}
 }

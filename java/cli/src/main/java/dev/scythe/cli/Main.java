@@ -1,33 +1,35 @@
 package dev.scythe.cli;
 
 import dev.scythe.Outcome;
-import dev.scythe.Scythe;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Help;
+import picocli.CommandLine.MissingParameterException;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.UsageMessageSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
- * The {@code scythe} command line. Its output does not depend on the locale: text and JSON are UTF-8, a job's
- * output is echoed byte for byte, and a command's arguments reach it byte for byte (docs/cli.md).
+ * The {@code scythe} command line, parsed by picocli. Its output does not depend on the locale: text and JSON are
+ * UTF-8, a job's output is echoed byte for byte, and a command's arguments reach it byte for byte (docs/cli.md).
+ * Every error in scythe's own command line exits 125 with one line that names what was wrong.
  */
 public final class Main {
-    static final String USAGE = """
-            Usage: scythe COMMAND [OPTIONS] [--] ...
-
-            Commands:
-              run        run one command, supervised (exit statuses as coreutils timeout)
-              race       race commands on one goal: the first success wins, the others are killed at once
-              deepen     progressive deepening: on a stall, halve the depth and resume
-              evaluate   the main job: every prover, the portfolio and the virtual best over a corpus
-              version    the library version and the kernel features it found
-              help [COMMAND]   this text, or a command's help (also: scythe COMMAND --help)
-
-            Durations: %s.
-            Sizes: a whole number of bytes, or with a binary unit k, M, G or T (512M, 2G).
-            Exit statuses of every command, and the JSON they print: docs/cli.md.
-            """.formatted(Durations.GRAMMAR);
+    /** The width of help texts. */
+    static final int WIDTH = 100;
 
     private Main() {}
 
@@ -42,80 +44,134 @@ public final class Main {
         System.exit(status);
     }
 
-    /** Runs the CLI with these arguments (as text; each taken as its UTF-8 bytes) and returns its exit status. */
+    /**
+     * Runs the CLI with these arguments and returns its exit status. Each argument stands for its UTF-8 bytes, except
+     * that U+DC80 to U+DCFF stand for single bytes (see {@link Arg}).
+     */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        return run(List.of(args).stream().map(Arg::of).toList(), out, err);
-    }
-
-    static int run(List<Arg> args, PrintStream out, PrintStream err) {
-        String name = args.isEmpty() ? "help" : args.get(0).text();
-        List<Arg> rest = args.isEmpty() ? List.of() : args.subList(1, args.size());
-        if (name.equals("help") || name.equals("--help") || name.equals("-h")) {
-            if (rest.isEmpty()) {
-                (args.isEmpty() ? err : out).print(USAGE);
-                return args.isEmpty() ? Outcome.STATUS_SCYTHE_FAILED : 0;
-            }
-            name = rest.get(0).text();
-            rest = List.of(Arg.of("--help"));
-        }
-        if (name.equals("--version")) {
-            name = "version";
-        }
-        if (name.equals("version")) {
-            return version(rest, out, err);
-        }
-        Command command = command(name);
-        if (command == null) {
-            return usage(err, null, "unknown command '" + name + "'");
-        }
         try {
-            return command.run(rest, out, err);
-        } catch (Options.HelpRequested h) {
-            out.print(command.help());
-            return 0;
-        } catch (UsageException | IllegalArgumentException e) {
-            // IllegalArgumentException: a builder of the library refused a combination; its message names it.
-            return usage(err, name, e.getMessage());
+            CommandLine cli = commandLine(out, err);
+            int status = cli.execute(args);
+            cli.getOut().flush();
+            cli.getErr().flush();
+            return status;
         } catch (UnsatisfiedLinkError e) {
             err.println("scythe: the native library could not be loaded: " + e.getMessage());
             return Outcome.STATUS_SCYTHE_FAILED;
         } catch (RuntimeException | LinkageError e) {
-            err.println("scythe: internal error (" + e.getClass().getSimpleName() + "); please report it with the "
-                    + "command line that caused it");
-            return Outcome.STATUS_SCYTHE_FAILED;
+            return internalError(err, e);
         }
     }
 
-    /** A new instance of the named command, or null. */
-    static Command command(String name) {
-        return switch (name) {
-            case "run" -> new RunCommand();
-            case "race" -> new RaceCommand();
-            case "deepen" -> new DeepenCommand();
-            case "evaluate" -> new EvaluateCommand();
-            default -> null;
-        };
+    /** The command line: the root command, its subcommands, the parser's rules and the error handlers. */
+    static CommandLine commandLine(PrintStream out, PrintStream err) {
+        CommandLine cli = new CommandLine(new Root(out, err));
+        for (Subcommand c : List.of(new RunCommand(out, err), new RaceCommand(out, err), new DeepenCommand(out, err),
+                new EvaluateCommand(out, err), new VersionCommand(out, err), new HelpCommand(out, err),
+                new CompletionCommand(out, err))) {
+            cli.addSubcommand(c);
+        }
+        // Options come before the command; "--" or the first argument that is not an option ends them. A value given
+        // twice takes the last one, as coreutils does. "@file" is an argument like any other.
+        cli.setStopAtPositional(true).setOverwrittenOptionsAllowed(true)
+                .setExpandAtFiles(false)
+                .setColorScheme(Help.defaultColorScheme(Help.Ansi.OFF)).setUsageHelpWidth(WIDTH)
+                .setOut(new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true))
+                .setErr(new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true))
+                .setParameterExceptionHandler((e, args) -> e.getCause() == null
+                        || e.getCause() instanceof UsageException || e.getCause() instanceof TypeConversionException
+                        ? usageError(e.getCommandLine(), problem(e)) : internalError(err, e.getCause()))
+                .setExecutionExceptionHandler((e, command, result) -> switch (e) {
+                    // IllegalArgumentException: a builder of the library refused a combination; its message names it.
+                    case UsageException u -> usageError(command, u.getMessage());
+                    case IllegalArgumentException i -> usageError(command, i.getMessage());
+                    default -> internalError(err, e);
+                });
+        headings(cli);
+        return cli;
     }
 
-    private static int usage(PrintStream err, String command, String problem) {
-        err.println("scythe" + (command == null ? "" : " " + command) + ": " + problem);
-        err.println("Try 'scythe " + (command == null ? "help" : command + " --help") + "'.");
+    /** The same section headings in every command's help. */
+    private static void headings(CommandLine command) {
+        UsageMessageSpec help = command.getCommandSpec().usageMessage();
+        help.descriptionHeading("%n").parameterListHeading("%nParameters:%n").optionListHeading("%nOptions:%n")
+                .commandListHeading("%nCommands:%n").sortOptions(false);
+        command.getSubcommands().values().forEach(Main::headings);
+    }
+
+    /** The one line that says what was wrong with scythe's own command line. */
+    static String problem(ParameterException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof UsageException) {
+            return cause.getMessage();
+        }
+        if (cause instanceof TypeConversionException && e.getArgSpec() instanceof OptionSpec o) {
+            return o.longestName() + ": " + cause.getMessage();
+        }
+        if (e instanceof UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+            String arg = u.getUnmatched().get(0);
+            CommandSpec command = u.getCommandLine().getCommandSpec();
+            if (command.parent() == null) {
+                return "unknown command '" + arg + "'";
+            }
+            if (arg.startsWith("-") && arg.length() > 1) {
+                return "unknown option '" + arg.split("=", 2)[0] + "' for " + command.name();
+            }
+            return command.name() + " takes no arguments; unexpected '" + arg + "'";
+        }
+        if (e instanceof MissingParameterException m && m.getMissing().get(0) instanceof OptionSpec o) {
+            return o.longestName() + " needs a value: " + o.longestName() + " " + o.paramLabel();
+        }
+        return e.getMessage();
+    }
+
+    /** Prints the problem and where to look, and returns 125. */
+    private static int usageError(CommandLine command, String problem) {
+        CommandSpec spec = command.getCommandSpec();
+        String name = spec.parent() == null || spec.helpCommand() ? null : spec.name();
+        PrintWriter err = command.getErr();
+        err.println("scythe" + (name == null ? "" : " " + name) + ": " + Arg.display(problem));
+        err.println("Try 'scythe " + (name == null ? "help" : name + " --help") + "'.");
+        err.flush();
         return Outcome.STATUS_SCYTHE_FAILED;
     }
 
-    private static int version(List<Arg> rest, PrintStream out, PrintStream err) {
-        if (!rest.isEmpty()) {
-            if (rest.get(0).text().equals("--help") || rest.get(0).text().equals("-h")) {
-                out.print("Usage: scythe version\n\nPrints the library version and the kernel features it found.\n");
-                return 0;
-            }
-            return usage(err, "version", "version takes no arguments");
+    private static int internalError(PrintStream err, Throwable e) {
+        err.println("scythe: internal error (" + e.getClass().getSimpleName() + "); please report it with the "
+                + "command line that caused it");
+        return Outcome.STATUS_SCYTHE_FAILED;
+    }
+
+    /** {@code scythe} itself: its commands, and {@code -h}, which every command inherits. */
+    @Command(name = "scythe", customSynopsis = "scythe COMMAND [OPTIONS] [--] ...",
+            description = "Process supervisor for proof farms. Every command has its own help: scythe run --help, "
+                    + "scythe help race.",
+            footer = {Subcommand.DURATIONS,
+                "Sizes: a whole number of bytes, or with a binary unit k, M, G or T (512M, 2G).",
+                "Exit statuses of every command, and the JSON they print: docs/cli.md."})
+    static final class Root extends Subcommand {
+        @Spec
+        private CommandSpec spec;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, scope = ScopeType.INHERIT,
+                description = "print this help and exit")
+        private boolean help;
+
+        @Option(names = "--version", arity = "0", description = "print the version, as scythe version does")
+        private boolean version;
+
+        Root(PrintStream out, PrintStream err) {
+            super(out, err);
         }
-        if (!Scythe.isAvailable()) {
-            err.println("scythe: native library unavailable: " + Scythe.unavailabilityCause());
+
+        /** No command: the version if asked for, else the help on stderr and status 125. */
+        @Override
+        public Integer call() {
+            if (version) {
+                return new VersionCommand(out, err).call();
+            }
+            spec.commandLine().usage(spec.commandLine().getErr());
             return Outcome.STATUS_SCYTHE_FAILED;
         }
-        out.println("scythe " + Scythe.version() + " (capabilities: " + String.join(", ", Scythe.capabilities()) + ")");
-        return 0;
     }
 }

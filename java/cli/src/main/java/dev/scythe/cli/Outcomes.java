@@ -1,17 +1,9 @@
 package dev.scythe.cli;
 
-import dev.scythe.Job;
 import dev.scythe.Outcome;
-import dev.scythe.Output;
-import java.util.Base64;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
-/**
- * The pieces every command's JSON shares (docs/cli.md): one outcome object, one output object, and the names of
- * outcomes used in human-readable output too.
- */
+/** The names of outcomes, as JSON ({@link Json.Outcome}) and tables spell them. */
 final class Outcomes {
     private Outcomes() {}
 
@@ -45,49 +37,5 @@ final class Outcomes {
 
     static String resource(Outcome.Resource r) {
         return r.name().toLowerCase(Locale.ROOT);
-    }
-
-    /** The one outcome object: every key always present, null where it does not apply. */
-    static Map<String, Object> outcome(Outcome o) {
-        Map<String, Object> j = Json.object();
-        j.put("kind", kind(o));
-        j.put("exit_status", o.exitStatus());
-        j.put("exit_code", o.exitCode() >= 0 ? o.exitCode() : null);
-        j.put("signal", o.signal() > 0 ? o.signal() : null);
-        j.put("core_dumped", o instanceof Outcome.Crashed c && c.coreDumped());
-        j.put("resource", o instanceof Outcome.ResourceExceeded re ? resource(re.resource()) : null);
-        j.put("cancel_reason", o instanceof Outcome.Cancelled c ? c.reason() : null);
-        j.put("winner", o instanceof Outcome.Preempted p ? p.winner() : null);
-        j.put("stall_window_ms", o instanceof Outcome.Stalled st ? Durations.millisNumber(st.window()) : null);
-        j.put("errno", o instanceof Outcome.SpawnFailed f ? f.errno() : null);
-        j.put("message", o instanceof Outcome.SpawnFailed f ? f.message() : null);
-        j.put("wall_ms", Durations.millisNumber(o.usage().wall()));
-        j.put("user_cpu_ms", Durations.millisNumber(o.usage().userCpu()));
-        j.put("sys_cpu_ms", Durations.millisNumber(o.usage().systemCpu()));
-        j.put("cpu_ms", Durations.millisNumber(o.usage().cpu()));
-        j.put("max_rss_kib", o.usage().maxRssKib());
-        return j;
-    }
-
-    /**
-     * A captured stream: its text (UTF-8, invalid bytes as U+FFFD; a marker where bytes were dropped), its size,
-     * and with {@code base64} the kept bytes exactly (head then tail; {@code head_bytes} says where the tail starts).
-     */
-    static Map<String, Object> output(Output out, boolean base64) {
-        Map<String, Object> j = Json.object();
-        j.put("text", out.text());
-        j.put("bytes", out.total());
-        j.put("dropped", out.dropped());
-        j.put("complete", out.complete());
-        if (base64) {
-            j.put("base64", Base64.getEncoder().encodeToString(out.bytes()));
-            j.put("head_bytes", (long) out.head().length);
-        }
-        return j;
-    }
-
-    /** The command as JSON strings (arguments that are not UTF-8 show U+FFFD; the bytes went to the program). */
-    static List<String> command(Job job) {
-        return job.spec().command();
     }
 }

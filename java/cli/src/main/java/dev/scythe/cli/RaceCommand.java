@@ -13,103 +13,131 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.TypeConversionException;
 
 /** {@code scythe race}: a portfolio of commands separated by {@code :::}. */
-final class RaceCommand extends Command {
-    private static final String SYNOPSIS = "scythe race [OPTIONS] [--] CMD [ARGS...] ::: CMD [ARGS...] ::: ...";
-    private static final String ABOUT = """
-            Races the commands (entrants, separated by :::) on one goal. Each entrant is a job of its own, with
-            the job options below. Prints a table (entrant, outcome, wall, CPU), the winner and its stdout.""";
+@Command(name = "race", customSynopsis = "scythe race [OPTIONS] [--] CMD [ARGS...] ::: CMD [ARGS...] ::: ...",
+        description = {"Races commands on one goal: the first success wins, the others are killed at once.", "",
+            "Races the commands (entrants, separated by :::) on one goal. Each entrant is a job of its own, with the "
+                    + "job options below. Prints a table (entrant, outcome, wall, CPU), the winner and its stdout."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+            "0:an entrant won",
+            "1:nobody won",
+            "124:the race's --timeout passed before anyone won",
+            "125:a bad option (the message names it), or scythe failed",
+            "130, 143, 129:scythe got SIGINT, SIGTERM or SIGHUP: every entrant was killed first"},
+        footer = Subcommand.DURATIONS)
+final class RaceCommand extends Subcommand {
     static final int EXIT_NO_WINNER = 1;
 
-    private String modeName = "first";
-    private Race.Mode mode = Race.Mode.FIRST_SUCCESS;
+    @Option(names = "--mode", paramLabel = "M", converter = Mode.class, completionCandidates = Mode.class,
+            description = {"first (default): the first success wins and every other entrant is killed at once;",
+                "best: all run to the end, the fastest success wins;",
+                "seq: one after another until one succeeds"})
+    private String mode = "first";
+
+    @Option(names = "--timeout", paramLabel = "D", converter = Durations.Limit.class, description = {
+        "limit for the whole race (0 or inf: none); exit status 124"})
     private Duration timeout;
-    private int jobs = Integer.MAX_VALUE;
-    private Set<Integer> exitCodes;
+
+    @Option(names = "--jobs", paramLabel = "K", converter = Numbers.Jobs.class, description = {
+        "at most K entrants at once (1 to 1000000); the rest wait their turn"})
+    private Long jobs;
+
+    @Option(names = "--success-exit", paramLabel = "CODES", converter = ExitCodes.class, description = {
+        "exit codes that count as success, e.g. 0 or 10,20 (default 0)"})
+    private SuccessCriterion.ExitCodes exitCodes;
+
+    @Option(names = "--success-match", paramLabel = "REGEX", converter = Regex.class, description = {
+        "success needs a line of the entrant's stdout to match the POSIX extended REGEX (grep -E; ^ and $ match at "
+                + "line ends); with --success-exit both must hold"})
     private String match;
-    private boolean json, base64;
-    private final JobOptions job = new JobOptions();
 
-    RaceCommand() {
-        super(SYNOPSIS, ABOUT);
+    @Option(names = "--json", arity = "0", preprocessor = Flag.class, description = {
+        "print the result as one JSON object (docs/cli.md)"})
+    private boolean json;
+
+    @Option(names = "--base64", arity = "0", preprocessor = Flag.class, description = {
+        "with --json: also give the winner's stdout exactly, in base64"})
+    private boolean base64;
+
+    @ArgGroup(validate = false, exclusive = false, heading = "%nEach job:%n")
+    private JobOptions job = new JobOptions();
+
+    @Parameters(paramLabel = "CMD", description = "the entrants' commands and their arguments, separated by :::")
+    private List<String> commands = List.of();
+
+    RaceCommand(PrintStream out, PrintStream err) {
+        super(out, err);
     }
 
-    @Override
-    Options options() {
-        Options o = new Options("race")
-                .value("--mode", "M", "first (default): the first success wins and every other entrant is\n"
-                        + "killed at once; best: all run to the end, the fastest success wins;\n"
-                        + "seq: one after another until one succeeds", v -> mode(v.text()))
-                .value("--timeout", "D", "limit for the whole race (0 or inf: none); exit status 124",
-                        v -> timeout = Durations.limit("--timeout", v.text()))
-                .value("--jobs", "K", "at most K entrants at once (1 to 1000000); the rest wait their turn",
-                        v -> jobs = Numbers.wholeInt("--jobs", v.text(), 1, 1_000_000))
-                .value("--success-exit", "CODES", "exit codes that count as success, e.g. 0 or 10,20 (default 0)",
-                        v -> exitCodes = codes(v.text()))
-                .value("--success-match", "REGEX", "success needs a line of the entrant's stdout to match the POSIX\n"
-                        + "extended REGEX (grep -E; ^ and $ match at line ends); with\n"
-                        + "--success-exit both must hold", v -> match = Regex.check("--success-match", v.text()))
-                .flag("--json", "print the result as one JSON object (docs/cli.md)", () -> json = true)
-                .flag("--base64", "with --json: also give the winner's stdout exactly, in base64",
-                        () -> base64 = true);
-        return job.declare(o);
+    /** The type of {@code --mode}: the name as given, checked; and its completions. */
+    static final class Mode implements ITypeConverter<String>, Iterable<String> {
+        @Override
+        public String convert(String v) {
+            mode(v);
+            return v;
+        }
+
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return List.of("first", "best", "seq").iterator();
+        }
     }
 
-    @Override
-    String statuses() {
-        return """
-                Exit status:
-                  0               an entrant won
-                  1               nobody won
-                  124             the race's --timeout passed before anyone won
-                  125             a bad option (the message names it), or scythe failed
-                  130, 143, 129   scythe got SIGINT, SIGTERM or SIGHUP: every entrant was killed first
-                """;
-    }
-
-    private void mode(String v) {
-        mode = switch (v) {
+    static Race.Mode mode(String v) {
+        return switch (v) {
             case "first" -> Race.Mode.FIRST_SUCCESS;
             case "best" -> Race.Mode.BEST_OF;
             case "seq" -> Race.Mode.SEQUENTIAL;
-            default -> throw new UsageException("--mode: must be first, best or seq, got '" + v + "'");
+            default -> throw new TypeConversionException("must be first, best or seq, got '" + v + "'");
         };
-        modeName = v;
     }
 
-    private static Set<Integer> codes(String v) {
-        Set<Integer> out = new LinkedHashSet<>();
-        for (String c : v.split(",", -1)) {
-            out.add(Numbers.wholeInt("--success-exit", c.trim(), 0, 255));
+    /**
+     * The type of {@code --success-exit}: codes separated by commas, each 0 to 255. One value, so that a second
+     * {@code --success-exit} replaces the first, as every option given twice does.
+     */
+    static final class ExitCodes implements ITypeConverter<SuccessCriterion.ExitCodes> {
+        @Override
+        public SuccessCriterion.ExitCodes convert(String v) {
+            Set<Integer> codes = new LinkedHashSet<>();
+            for (String c : v.split(",", -1)) {
+                codes.add((int) Numbers.whole(c.trim(), 0, 255));
+            }
+            return new SuccessCriterion.ExitCodes(codes);
         }
-        return out;
     }
 
     @Override
-    int run(List<Arg> args, PrintStream out, PrintStream err) {
-        List<List<Arg>> commands = split(options().parse(args));
+    public Integer call() {
+        List<List<String>> entrants = split(commands);
         if (base64 && !json) {
             throw new UsageException("--base64 needs --json");
         }
         job.check();
         List<SuccessCriterion> criteria = new ArrayList<>();
         if (exitCodes != null || match == null) {
-            criteria.add(new SuccessCriterion.ExitCodes(exitCodes == null ? Set.of(0) : exitCodes));
+            criteria.add(exitCodes == null ? new SuccessCriterion.ExitCodes(Set.of(0)) : exitCodes);
         }
         if (match != null) {
             criteria.add(SuccessCriterion.stdoutMatchesPosix(match));
         }
         CancelToken token = CancelToken.create();
-        Race.Builder race = Race.builder().mode(mode).timeout(timeout).token(token)
+        Race.Builder race = Race.builder().mode(mode(mode)).timeout(timeout).token(token)
                 .success(criteria.size() == 1 ? criteria.get(0) : new SuccessCriterion.AllOf(criteria));
-        if (jobs != Integer.MAX_VALUE) {
-            race.maxConcurrent(jobs);
+        if (jobs != null) {
+            race.maxConcurrent(Math.toIntExact(jobs));
         }
-        for (int k = 0; k < commands.size(); k++) {
-            List<byte[]> cmd = commands.get(k).stream().map(Arg::bytes).toList();
+        for (int k = 0; k < entrants.size(); k++) {
+            List<byte[]> cmd = bytes(entrants.get(k));
             String program = OsStrings.display(cmd.get(0));
             race.entrant((k + 1) + ":" + program.substring(program.lastIndexOf('/') + 1),
                     job.applyTo(ProcessSpec.builderOfBytes(cmd)).build());
@@ -142,11 +170,11 @@ final class RaceCommand extends Command {
     }
 
     /** Splits {@code CMD ARGS ::: CMD ARGS} into commands. */
-    static List<List<Arg>> split(List<Arg> rest) {
-        List<List<Arg>> commands = new ArrayList<>();
-        List<Arg> current = new ArrayList<>();
-        for (Arg a : rest) {
-            if (a.text().equals(":::")) {
+    static List<List<String>> split(List<String> rest) {
+        List<List<String>> commands = new ArrayList<>();
+        List<String> current = new ArrayList<>();
+        for (String a : rest) {
+            if (a.equals(":::")) {
                 commands.add(current);
                 current = new ArrayList<>();
             } else {
@@ -197,28 +225,16 @@ final class RaceCommand extends Command {
         return r.won() ? "won" : r.timedOut() ? "timed_out" : r.cancelled() ? "cancelled" : "no_winner";
     }
 
-    Map<String, Object> json(RaceResult r, int status) {
-        List<Object> entrants = new ArrayList<>();
+    Json.Race json(RaceResult r, int status) {
+        List<Json.Entrant> entrants = new ArrayList<>();
         for (RaceResult.Entry e : r.entrants()) {
-            Map<String, Object> j = Json.object();
-            j.put("index", e.index());
-            j.put("name", e.name());
-            j.put("started", e.started());
-            j.put("succeeded", e.succeeded());
-            j.put("pid", e.pid() > 0 ? e.pid() : null);
-            j.put("outcome", Outcomes.outcome(e.outcome()));
-            entrants.add(j);
+            entrants.add(new Json.Entrant(e.index(), e.name(), e.started(), e.succeeded(), e.pid() > 0 ? e.pid() : null,
+                    Json.Outcome.of(e.outcome())));
         }
-        Map<String, Object> o = Json.object();
-        o.put("mode", modeName);
-        o.put("end", end(r));
-        o.put("exit_status", status);
-        o.put("winner", r.winner().map(RaceResult.Entry::name).orElse(null));
-        o.put("winner_stdout", r.winner().map(w -> Outcomes.output(w.stdout(), base64)).orElse(null));
-        o.put("preemption_latency_ms", r.preemptionNanos().isPresent()
-                ? Durations.millisNumber(Duration.ofNanos(r.preemptionNanos().getAsLong())) : null);
-        o.put("wall_ms", Durations.millisNumber(r.wall()));
-        o.put("entrants", entrants);
-        return o;
+        return new Json.Race(mode, end(r), status, r.winner().map(RaceResult.Entry::name).orElse(null),
+                r.winner().map(w -> Json.Stream.of(w.stdout(), base64)).orElse(null),
+                r.preemptionNanos().isPresent()
+                        ? Durations.millisNumber(Duration.ofNanos(r.preemptionNanos().getAsLong())) : null,
+                Durations.millisNumber(r.wall()), entrants);
     }
 }
