@@ -16,6 +16,21 @@ final class Dossier {
 
     private Dossier() {}
 
+    /** The dossier the loop wrote for the job led by {@code pid} in {@code dir}, named by libscythe itself. */
+    static Path path(Path dir, int pid) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            byte[] d = OsStrings.bytes(dir);
+            java.lang.foreign.MemorySegment cdir = arena.allocate(d.length + 1L);
+            java.lang.foreign.MemorySegment.copy(d, 0, cdir, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, d.length);
+            java.lang.foreign.MemorySegment buf = arena.allocate(4096 + 1);
+            NativeLibrary.check(dev.scythe.ffi.scythe_h.scythe_dossier_path(buf, buf.byteSize(), cdir, pid),
+                    "scythe_dossier_path");
+            byte[] name = buf.getString(0, java.nio.charset.StandardCharsets.ISO_8859_1)
+                    .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+            return OsStrings.path(name);
+        }
+    }
+
     /** Appends every JVM thread's stack to the dossier; returns its path. */
     static Path appendThreads(Path dossier) {
         StringBuilder b = new StringBuilder("\n== supervising JVM (pid ").append(ProcessHandle.current().pid())

@@ -11,13 +11,15 @@ import java.time.Duration;
 final class Events {
     private Events() {}
 
-    static Output output(MemorySegment handle, int stream, MemorySegment view) {
+    static Output output(MemorySegment handle, int stream, MemorySegment view, MemorySegment ev) {
         if (scythe_h.scythe_job_output(view, handle, stream) < 0) {
             return Output.EMPTY;
         }
         byte[] head = bytes(scythe_output.head(view), scythe_output.head_len(view));
         byte[] tail = bytes(scythe_output.tail(view), scythe_output.tail_len(view));
-        return new Output(head, tail, scythe_output.total(view), scythe_output.dropped(view));
+        int lostFlag = stream == 1 ? scythe_h.SCYTHE_EVENT_STDOUT_LOST() : scythe_h.SCYTHE_EVENT_STDERR_LOST();
+        return new Output(head, tail, scythe_output.total(view), scythe_output.dropped(view),
+                (scythe_event.flags(ev) & lostFlag) != 0);
     }
 
     private static byte[] bytes(MemorySegment p, long len) {

@@ -161,6 +161,14 @@ public sealed interface Outcome {
             return errno == Errno.ENOENT ? STATUS_NOT_FOUND : STATUS_CANNOT_EXECUTE;
         }
 
+        /**
+         * True when the machine cannot give what the spec asked for (the cgroup level, a memory or process limit),
+         * as libscythe says: not a failure of the program, nor of Scythe.
+         */
+        public boolean unsupported() {
+            return Scythe.isAvailable() && dev.scythe.ffi.scythe_h.scythe_error_is_unsupported(-errno) != 0;
+        }
+
         public int exitCode() {
             return -1;
         }

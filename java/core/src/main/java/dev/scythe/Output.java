@@ -5,14 +5,20 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * What a job wrote to a captured stream: the first bytes ({@code head}), the last bytes ({@code tail}) and how many
- * bytes in between were dropped. Streams up to head + tail bytes long are kept whole.
+ * bytes in between were dropped. Streams up to head + tail bytes long are kept whole. {@code lost}: memory ran out
+ * while capturing, so head or tail holds less than it could (what they hold is still true, in order).
  */
-public record Output(byte[] head, byte[] tail, long total, long dropped) {
-    public static final Output EMPTY = new Output(new byte[0], new byte[0], 0, 0);
+public record Output(byte[] head, byte[] tail, long total, long dropped, boolean lost) {
+    public static final Output EMPTY = new Output(new byte[0], new byte[0], 0, 0, false);
 
-    /** True when nothing was dropped. */
+    /** A capture that had all the memory it needed. */
+    public Output(byte[] head, byte[] tail, long total, long dropped) {
+        this(head, tail, total, dropped, false);
+    }
+
+    /** True when nothing was dropped and nothing lost. */
     public boolean complete() {
-        return dropped == 0;
+        return dropped == 0 && !lost;
     }
 
     /** Head then tail: every byte the job wrote when {@link #complete()}, else the two ends without the middle. */

@@ -45,11 +45,12 @@ public final class Scythe {
         NativeLibrary.ensure();
         int caps = scythe_h.scythe_capabilities();
         Set<String> out = new LinkedHashSet<>();
-        String[] names = {"pidfd_open", "pidfd_send_signal", "waitid_pidfd", "close_range", "spawn_setsid",
-            "spawn_closefrom", "spawn_chdir", "cgroup_kill", "cgroup_memory", "cgroup_pids"};
-        for (int i = 0; i < names.length; i++) {
-            if ((caps & (1 << i)) != 0) {
-                out.add(names[i]);
+        for (int bit = 0; bit < 32; bit++) {
+            if ((caps & (1 << bit)) != 0) {
+                java.lang.foreign.MemorySegment name = scythe_h.scythe_capability_name(1 << bit);
+                // libscythe names its bits; a bit this version cannot name is shown by number, not dropped
+                out.add(name.equals(java.lang.foreign.MemorySegment.NULL) ? "bit_" + bit
+                        : name.reinterpret(Long.MAX_VALUE).getString(0));
             }
         }
         return out;

@@ -12,8 +12,6 @@ import java.util.List;
  * a job overruns: a missing one is refused before the spawn, not found missing at the worst moment.
  */
 final class SpawnFailures {
-    private static final int ENOTSUP = 95; // what scythe_spawn returns when the cgroup level is asked for and absent
-
     private SpawnFailures() {}
 
     /** An outcome for a spec that must not start at all, or null. */
@@ -30,7 +28,7 @@ final class SpawnFailures {
             return Events.cancelled(spec.token(), 0, Usage.NONE);
         }
         String program = spec.command().get(0);
-        if (rc == -ENOTSUP && spec.containment() != Containment.SESSION) {
+        if (dev.scythe.ffi.scythe_h.scythe_error_is_unsupported(rc) != 0) {
             return new Outcome.SpawnFailed(-rc, "cannot start " + program + " at the cgroup level: this machine "
                     + "offers " + Scythe.capabilities() + " (see docs/containment.md)");
         }

@@ -232,8 +232,8 @@ public final class Supervisor implements AutoCloseable {
         Job job = jobs.get(scythe_event.user_data(ev));
         Output out = null, err = null;
         if (job != null) {
-            out = job.spec().stdout() instanceof Redirect.Capture ? Events.output(handle, 1, view) : null;
-            err = job.spec().stderr() instanceof Redirect.Capture ? Events.output(handle, 2, view) : null;
+            out = job.spec().stdout() instanceof Redirect.Capture ? Events.output(handle, 1, view, ev) : null;
+            err = job.spec().stderr() instanceof Redirect.Capture ? Events.output(handle, 2, view, ev) : null;
             job.release(scythe_event.pid(ev));
         }
         scythe_h.scythe_job_free(handle);
@@ -241,8 +241,7 @@ public final class Supervisor implements AutoCloseable {
             Outcome outcome = Events.outcome(ev, job.spec());
             jobs.remove(job.id());
             if ((scythe_event.flags(ev) & scythe_h.SCYTHE_EVENT_DOSSIER()) != 0) {
-                job.dossier(Dossier.appendThreads(job.spec().dossierDir()
-                        .resolve("scythe-dossier-" + scythe_event.pid(ev) + ".txt")));
+                job.dossier(Dossier.appendThreads(Dossier.path(job.spec().dossierDir(), scythe_event.pid(ev))));
             }
             try {
                 job.complete(outcome, out, err, scythe_event.start_ns(ev), scythe_event.exit_ns(ev),

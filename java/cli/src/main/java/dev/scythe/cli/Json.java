@@ -58,15 +58,16 @@ final class Json {
     }
 
     /**
-     * A captured stream: its text (UTF-8, invalid bytes as U+FFFD; a marker where bytes were dropped), its size, and
+     * A captured stream: its text (UTF-8, invalid bytes as U+FFFD; a marker where bytes were dropped), its size, whether
+     * memory ran out while capturing it ({@code lost}), and
      * with {@code --base64} the kept bytes exactly (head then tail; {@code head_bytes} says where the tail starts).
      */
-    record Stream(String text, long bytes, long dropped, boolean complete,
+    record Stream(String text, long bytes, long dropped, boolean complete, boolean lost,
             @JsonInclude(JsonInclude.Include.NON_NULL) String base64,
             @JsonInclude(JsonInclude.Include.NON_NULL) Long headBytes) {
 
         static Stream of(Output out, boolean base64) {
-            return new Stream(out.text(), out.total(), out.dropped(), out.complete(),
+            return new Stream(out.text(), out.total(), out.dropped(), out.complete(), out.lost(),
                     base64 ? Base64.getEncoder().encodeToString(out.bytes()) : null,
                     base64 ? (long) out.head().length : null);
         }

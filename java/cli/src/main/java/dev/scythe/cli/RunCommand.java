@@ -115,7 +115,7 @@ final class RunCommand extends Subcommand {
 
     /** scythe's exit status for an outcome: the outcome's own, except that a machine lacking cgroups is ours. */
     static int status(Outcome o) {
-        if (o instanceof Outcome.SpawnFailed f && f.errno() == 95 /* ENOTSUP: the cgroup level is missing */) {
+        if (o instanceof Outcome.SpawnFailed f && f.unsupported()) { // the machine lacks the cgroup level asked for
             return Outcome.STATUS_SCYTHE_FAILED;
         }
         return o.exitStatus();

@@ -49,7 +49,7 @@ class JsonKeysTest extends LeakCheckedTest {
         inOrder("run", run);
         inOrder("outcome", run.get("outcome"));
         inOrder("output", run.get("stdout"));
-        assertEquals(List.of("text", "bytes", "dropped", "complete", "base64", "head_bytes"),
+        assertEquals(List.of("text", "bytes", "dropped", "complete", "lost", "base64", "head_bytes"),
                 List.copyOf(run.get("stdout").propertyNames()));
         inOrder("output", json("run", "--json", "--", "true").get("stdout"));
 
