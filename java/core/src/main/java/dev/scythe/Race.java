@@ -126,8 +126,8 @@ public final class Race {
                 if (stopped()) {
                     while (next < entrants.size()) {
                         int i = next++;
-                        results[i] = new RaceResult.Entry(i, entrants.get(i).name(), notStarted(), false, false, -1,
-                                0, 0, 0, Output.EMPTY, Output.EMPTY);
+                        results[i] = new RaceResult.Entry(i, entrants.get(i).name(), notStarted(), false,
+                                java.util.Optional.empty());
                         finished++;
                     }
                 }
@@ -191,10 +191,10 @@ public final class Race {
                         winner = i;
                     }
                 }
-                results[i] = job == null
-                        ? new RaceResult.Entry(i, e.name(), outcome, ok, false, -1, 0, 0, 0, out, err)
-                        : new RaceResult.Entry(i, e.name(), outcome, ok, job.pid() > 0, job.pid(), job.startNanos(),
-                                job.exitNanos(), job.reapedNanos(), out, err);
+                results[i] = new RaceResult.Entry(i, e.name(), outcome, ok, job == null || job.pid() <= 0
+                        ? java.util.Optional.empty()
+                        : java.util.Optional.of(new RaceResult.Run(job.pid(), job.startNanos(), job.exitNanos(),
+                                job.reapedNanos(), out, err)));
                 finished++;
             }
             fill();
@@ -216,11 +216,11 @@ public final class Race {
                 won = winner >= 0 ? Optional.of(results[winner]) : Optional.empty();
             }
             OptionalLong latency = OptionalLong.empty();
-            if (won.isPresent()) {
-                long last = all.stream().filter(x -> x.started() && x.outcome() instanceof Outcome.Preempted)
-                        .mapToLong(RaceResult.Entry::reapedNanos).max().orElse(0);
+            if (won.isPresent() && won.get().run().isPresent()) {
+                long last = all.stream().filter(x -> x.outcome() instanceof Outcome.Preempted)
+                        .flatMap(x -> x.run().stream()).mapToLong(RaceResult.Run::reapedNanos).max().orElse(0);
                 if (last > 0) {
-                    latency = OptionalLong.of(Math.max(0, last - won.get().exitNanos()));
+                    latency = OptionalLong.of(Math.max(0, last - won.get().run().get().exitNanos()));
                 }
             }
             boolean cancelled = won.isEmpty() && raceToken.isCancelled()

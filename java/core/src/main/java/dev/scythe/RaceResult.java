@@ -16,13 +16,36 @@ public record RaceResult(Race.Mode mode, Optional<Entry> winner, List<Entry> ent
                          boolean cancelled, OptionalLong preemptionNanos) {
 
     /**
-     * One entrant's part. {@code succeeded} says whether its own result met the success criterion (a success
-     * that lost the claim to an earlier one is a success, not the winner); {@code started} is false for entrants
-     * the race never had to start. {@code pid} is the leader's pid (its session id), -1 when not started. Times are
-     * on the {@link System#nanoTime()} clock, 0 when not started.
+     * One entrant's part. {@code succeeded} says whether its own result met the success criterion (a success that lost
+     * the claim to an earlier one is a success, not the winner); {@code run} is empty for an entrant the race never
+     * had to start (or that could not start).
      */
-    public record Entry(int index, String name, Outcome outcome, boolean succeeded, boolean started, int pid,
-                        long startNanos, long exitNanos, long reapedNanos, Output stdout, Output stderr) {}
+    public record Entry(int index, String name, Outcome outcome, boolean succeeded, Optional<Run> run) {
+        public Entry {
+            java.util.Objects.requireNonNull(run, "run");
+        }
+
+        /** True when the entrant's process ran. */
+        public boolean started() {
+            return run.isPresent();
+        }
+
+        /** Its captured stdout ({@link Output#EMPTY} if it never ran or stdout was not captured). */
+        public Output stdout() {
+            return run.map(Run::stdout).orElse(Output.EMPTY);
+        }
+
+        /** Its captured stderr ({@link Output#EMPTY} if it never ran or stderr was not captured). */
+        public Output stderr() {
+            return run.map(Run::stderr).orElse(Output.EMPTY);
+        }
+    }
+
+    /**
+     * An entrant's process: the leader's pid (its session id), and when it was spawned, seen to exit and reaped, on
+     * the {@link System#nanoTime()} clock.
+     */
+    public record Run(int pid, long startNanos, long exitNanos, long reapedNanos, Output stdout, Output stderr) {}
 
     public RaceResult {
         entrants = List.copyOf(entrants);

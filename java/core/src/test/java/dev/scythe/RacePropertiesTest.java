@@ -72,7 +72,7 @@ class RacePropertiesTest {
         RaceResult r = b.build().run(supervisor);
         for (RaceResult.Entry e : r.entrants()) {
             if (e.started()) {
-                Leaks.assertSessionGone(e.pid());
+                Leaks.assertSessionGone(e.run().orElseThrow().pid());
             }
         }
         return r;
@@ -149,7 +149,7 @@ class RacePropertiesTest {
                         "a loser either finished (and lost the claim) or was preempted: " + e);
             }
             if (e.started()) {
-                Leaks.assertSessionGone(e.pid());
+                Leaks.assertSessionGone(e.run().orElseThrow().pid());
             }
         }
     }
@@ -172,7 +172,7 @@ class RacePropertiesTest {
         for (RaceResult.Entry e : r.entrants()) {
             assertEquals(42, assertInstanceOf(Outcome.Cancelled.class, e.outcome()).reason());
             if (e.started()) {
-                Leaks.assertSessionGone(e.pid());
+                Leaks.assertSessionGone(e.run().orElseThrow().pid());
             }
         }
         assertEquals(0, supervisor.liveJobs());

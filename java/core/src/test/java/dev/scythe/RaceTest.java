@@ -29,7 +29,7 @@ class RaceTest extends SupervisedTest {
 
     /** Recovers the leader pid from a started entrant (kept in its Job; the race records it through the times). */
     static long pidOf(RaceResult.Entry e) {
-        return e.pid();
+        return e.run().orElseThrow().pid();
     }
 
     @Test
@@ -45,7 +45,8 @@ class RaceTest extends SupervisedTest {
         for (RaceResult.Entry e : r.entrants().subList(1, 3)) {
             Outcome.Preempted p = assertInstanceOf(Outcome.Preempted.class, e.outcome(), e.toString());
             assertEquals(0, p.winner());
-            assertTrue(e.reapedNanos() >= r.winner().get().exitNanos());
+            assertTrue(e.run().orElseThrow().reapedNanos()
+                    >= r.winner().get().run().orElseThrow().exitNanos());
         }
         assertTrue(r.preemptionNanos().isPresent());
         assertTrue(r.preemptionNanos().getAsLong() < 5_000_000_000L, "preemption took " + r.preemptionNanos());
@@ -65,7 +66,8 @@ class RaceTest extends SupervisedTest {
         RaceResult.Entry stubborn = r.entrants().get(1);
         Outcome.Preempted p = assertInstanceOf(Outcome.Preempted.class, stubborn.outcome());
         assertEquals(9, p.signal(), "SIGKILL after the grace");
-        long afterWin = stubborn.reapedNanos() - r.winner().orElseThrow().exitNanos();
+        long afterWin = stubborn.run().orElseThrow().reapedNanos()
+                - r.winner().orElseThrow().run().orElseThrow().exitNanos();
         assertTrue(afterWin >= 250_000_000L && afterWin < 5_000_000_000L, "reaped " + afterWin / 1e6 + " ms after");
         assertAllSessionsGone(r);
     }
@@ -145,7 +147,8 @@ class RaceTest extends SupervisedTest {
         RaceResult.Entry never = r.entrants().get(2);
         assertFalse(never.started());
         assertEquals(1, ((Outcome.Preempted) never.outcome()).winner());
-        assertTrue(r.entrants().get(1).startNanos() >= r.entrants().get(0).reapedNanos(), "one after another");
+        assertTrue(r.entrants().get(1).run().orElseThrow().startNanos()
+                >= r.entrants().get(0).run().orElseThrow().reapedNanos(), "one after another");
     }
 
     @Test
@@ -157,8 +160,9 @@ class RaceTest extends SupervisedTest {
         RaceResult r = b.build().run(supervisor);
         assertTrue(r.winner().isEmpty());
         for (RaceResult.Entry e : r.entrants()) {
-            long overlapping = r.entrants().stream().filter(o -> o.startNanos() <= e.startNanos()
-                    && o.reapedNanos() > e.startNanos()).count();
+            RaceResult.Run run = e.run().orElseThrow();
+            long overlapping = r.entrants().stream().map(o -> o.run().orElseThrow())
+                    .filter(o -> o.startNanos() <= run.startNanos() && o.reapedNanos() > run.startNanos()).count();
             assertTrue(overlapping <= 2, "entrants running when " + e.name() + " started: " + overlapping);
         }
     }

@@ -228,8 +228,8 @@ final class RaceCommand extends Subcommand {
     Json.Race json(RaceResult r, int status) {
         List<Json.Entrant> entrants = new ArrayList<>();
         for (RaceResult.Entry e : r.entrants()) {
-            entrants.add(new Json.Entrant(e.index(), e.name(), e.started(), e.succeeded(), e.pid() > 0 ? e.pid() : null,
-                    Json.Outcome.of(e.outcome())));
+            entrants.add(new Json.Entrant(e.index(), e.name(), e.started(), e.succeeded(),
+                    e.run().map(RaceResult.Run::pid).orElse(null), Json.Outcome.of(e.outcome())));
         }
         return new Json.Race(mode, end(r), status, r.winner().map(RaceResult.Entry::name).orElse(null),
                 r.winner().map(w -> Json.Stream.of(w.stdout(), base64)).orElse(null),

@@ -110,8 +110,9 @@ public final class Evaluation {
             }
             RaceResult r = race.build().run(supervisor);
             Verdict v = r.winner().map(e -> Provers.verdict(problem.family(), e.stdout().text())).orElse(Verdict.UNKNOWN);
-            double secs = r.winner().map(e -> (e.exitNanos() - r.entrants().stream().filter(RaceResult.Entry::started)
-                    .mapToLong(RaceResult.Entry::startNanos).min().orElse(e.startNanos())) / 1e9)
+            double secs = r.winner().flatMap(RaceResult.Entry::run).map(won -> (won.exitNanos()
+                    - r.entrants().stream().flatMap(x -> x.run().stream()).mapToLong(RaceResult.Run::startNanos)
+                            .min().orElse(won.startNanos())) / 1e9)
                     .orElse(r.wall().toNanos() / 1e9);
             runs.add(new Run(PORTFOLIO, problem, v, secs, r.timedOut(), false));
         }
