@@ -18,7 +18,7 @@ import java.util.WeakHashMap;
  * libscythe. Cancelling it kills, natively and at once, every job attached to it or to a descendant token.
  *
  * <p>{@link #isCancelled()} is one acquire load of native memory, no downcall. {@link #claim(int)} lets exactly
- * one of several racers win: the first claim cancels the token with {@link #REASON_PREEMPTED}.
+ * one of several racers win: the first claim cancels the token with {@link Reason#PREEMPTED}.
  *
  * <p>{@link #onCancel} callbacks run once, on the thread that cancelled through this class, or on a supervisor's
  * loop thread when the cancel came from elsewhere (another runtime, a parent token); they must not block. A child
@@ -26,10 +26,63 @@ import java.util.WeakHashMap;
  * them when the parent is cancelled.
  */
 public final class CancelToken {
-    public static final int REASON_USER = 1;
-    public static final int REASON_TIMEOUT = 2;
-    public static final int REASON_PREEMPTED = 3;
-    public static final int REASON_SHUTDOWN = 4;
+
+    /**
+     * Why a token (or a job) was cancelled: one of Scythe's reasons (codes below 256), or a host's own code (256 and
+     * above), as the native word holds it.
+     */
+    public record Reason(int code) {
+        /** Cancelled by the caller ({@link Job#cancel()}, {@link CancelToken#cancel()}). */
+        public static final Reason USER = new Reason(1);
+        /** A deadline passed. */
+        public static final Reason TIMEOUT = new Reason(2);
+        /** Another entrant claimed the race. */
+        public static final Reason PREEMPTED = new Reason(3);
+        /** The supervisor is closing. */
+        public static final Reason SHUTDOWN = new Reason(4);
+
+        public Reason {
+            if (code <= 0) {
+                throw new IllegalArgumentException("a cancel reason code is positive, got " + code);
+            }
+        }
+
+        /** The reason with this code, as read from a token (any runtime may have set it). */
+        public static Reason of(int code) {
+            return switch (code) {
+                case 1 -> USER;
+                case 2 -> TIMEOUT;
+                case 3 -> PREEMPTED;
+                case 4 -> SHUTDOWN;
+                default -> new Reason(code);
+            };
+        }
+
+        /** A host's own reason: codes from 256 up (those below are Scythe's). */
+        public static Reason host(int code) {
+            if (code < 256) {
+                throw new IllegalArgumentException("codes below 256 are Scythe's; a host's own start at 256, got "
+                        + code);
+            }
+            return new Reason(code);
+        }
+
+        /** True for Scythe's own reasons. */
+        public boolean isScythes() {
+            return code < 256;
+        }
+
+        @Override
+        public String toString() {
+            return switch (code) {
+                case 1 -> "user";
+                case 2 -> "timeout";
+                case 3 -> "preempted";
+                case 4 -> "shutdown";
+                default -> (code < 256 ? "scythe " : "host ") + code;
+            };
+        }
+    }
 
     private static final Cleaner CLEANER = Cleaner.create(r -> {
         Thread t = new Thread(r, "scythe-token-cleaner");
@@ -90,14 +143,14 @@ public final class CancelToken {
         return handle;
     }
 
-    /** Cancels with {@link #REASON_USER}. Returns true if this call cancelled it. */
+    /** Cancels with {@link Reason#USER}. Returns true if this call cancelled it. */
     public boolean cancel() {
-        return cancel(REASON_USER);
+        return cancel(Reason.USER);
     }
 
-    /** Cancels with a reason code (any int; values below 256 are Scythe's). True if this call cancelled it. */
-    public boolean cancel(int reason) {
-        boolean changed = scythe_h.scythe_token_cancel(handle, reason) == 0;
+    /** Cancels with a reason ({@link Reason#host} for a host's own). True if this call cancelled it. */
+    public boolean cancel(Reason reason) {
+        boolean changed = scythe_h.scythe_token_cancel(handle, reason.code()) == 0;
         java.lang.ref.Reference.reachabilityFence(this); // the Cleaner must not free the token during the downcall
         pollWatched();
         return changed;
@@ -110,16 +163,16 @@ public final class CancelToken {
         return cancelled;
     }
 
-    /** The reason code once cancelled. */
-    public OptionalInt reason() {
+    /** The reason, once cancelled. */
+    public java.util.Optional<Reason> reason() {
         long s = (long) STATE.getAcquire(ALL_MEMORY, stateAddress);
         java.lang.ref.Reference.reachabilityFence(this);
-        return s == 0 ? OptionalInt.empty() : OptionalInt.of((int) s);
+        return s == 0 ? java.util.Optional.empty() : java.util.Optional.of(Reason.of((int) s));
     }
 
     /**
      * Claims a race for entrant {@code index} (>= 0). Exactly one claim on a token succeeds, and only if the token
-     * was not cancelled before; the winning claim cancels the token with {@link #REASON_PREEMPTED}.
+     * was not cancelled before; the winning claim cancels the token with {@link Reason#PREEMPTED}.
      */
     public boolean claim(int index) {
         if (index < 0) {
@@ -216,7 +269,6 @@ public final class CancelToken {
 
     @Override
     public String toString() {
-        OptionalInt r = reason();
-        return r.isPresent() ? "CancelToken[cancelled, reason " + r.getAsInt() + "]" : "CancelToken[live]";
+        return reason().map(r -> "CancelToken[cancelled, " + r + "]").orElse("CancelToken[live]");
     }
 }

@@ -48,10 +48,10 @@ final class Events {
             return new Outcome.ResourceExceeded(Outcome.Resource.PROCESSES, code, sig, usage);
         } else if (end == scythe_h.SCYTHE_END_CANCELLED()) {
             int reason = scythe_event.cancel_reason(ev);
-            if (reason == CancelToken.REASON_PREEMPTED) {
+            if (reason == CancelToken.Reason.PREEMPTED.code()) {
                 return new Outcome.Preempted(token == null ? -1 : token.winner().orElse(-1), code, sig, usage);
             }
-            return new Outcome.Cancelled(reason, code, sig, usage);
+            return new Outcome.Cancelled(CancelToken.Reason.of(reason), code, sig, usage);
         }
         // SCYTHE_END_LOST, or an end this version does not know: never a success.
         return new Outcome.StatusLost(usage);
@@ -59,8 +59,8 @@ final class Events {
 
     /** The outcome of a job ended (or never started) because its token was cancelled: a claim preempts. */
     static Outcome cancelled(CancelToken token, int signal, Usage usage) {
-        int reason = token.reason().orElse(0);
-        return reason == CancelToken.REASON_PREEMPTED
+        CancelToken.Reason reason = token.reason().orElse(CancelToken.Reason.USER);
+        return reason.equals(CancelToken.Reason.PREEMPTED)
                 ? new Outcome.Preempted(token.winner().orElse(-1), -1, signal, usage)
                 : new Outcome.Cancelled(reason, -1, signal, usage);
     }

@@ -86,9 +86,9 @@ public final class Job {
         return exit.isDone();
     }
 
-    /** Cancels with {@link CancelToken#REASON_USER}. */
+    /** Cancels with {@link CancelToken.Reason#USER}. */
     public boolean cancel() {
-        return cancel(CancelToken.REASON_USER);
+        return cancel(CancelToken.Reason.USER);
     }
 
     /**
@@ -100,8 +100,8 @@ public final class Job {
      * outcome). Returns false if the job's end was already decided: it had ended, was being ended for another reason
      * (timeout, stall, limit, token) or was already cancelled.
      */
-    public synchronized boolean cancel(int reason) {
-        return handle != null && scythe_h.scythe_job_cancel(handle, reason) == 0;
+    public synchronized boolean cancel(CancelToken.Reason reason) {
+        return handle != null && scythe_h.scythe_job_cancel(handle, reason.code()) == 0;
     }
 
     /** Captured stdout; the job must be done and its stdout captured. */

@@ -97,7 +97,7 @@ public sealed interface Outcome {
      * Cancelled through {@link Job#cancel} or a {@link CancelToken}, with that reason code. A leader that exited just
      * as the cancel was accepted keeps its {@code exitCode}.
      */
-    record Cancelled(int reason, int exitCode, int signal, Usage usage) implements Outcome {
+    record Cancelled(CancelToken.Reason reason, int exitCode, int signal, Usage usage) implements Outcome {
         public int exitStatus() {
             return signal > 0 ? 128 + signal : STATUS_CANCELLED;
         }

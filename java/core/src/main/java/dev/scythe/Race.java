@@ -224,7 +224,7 @@ public final class Race {
                 }
             }
             boolean cancelled = won.isEmpty() && raceToken.isCancelled()
-                    && raceToken.reason().orElse(0) != CancelToken.REASON_PREEMPTED;
+                    && !raceToken.reason().orElseThrow().equals(CancelToken.Reason.PREEMPTED);
             boolean timedOut = won.isEmpty() && !cancelled && deadline != 0 && System.nanoTime() >= deadline;
             return new RaceResult(mode, won, all, Duration.ofNanos(System.nanoTime() - t0), timedOut, cancelled,
                     latency);

@@ -275,7 +275,7 @@ public final class Supervisor implements AutoCloseable {
         }
         OPEN.remove(this);
         for (Job job : jobs.values()) {
-            job.cancel(CancelToken.REASON_SHUTDOWN);
+            job.cancel(CancelToken.Reason.SHUTDOWN);
         }
         stopping = true;
         scythe_h.scythe_loop_wakeup(loop);

@@ -20,11 +20,11 @@ class CancelTokenTest {
     void cancelIsOnceAndCarriesItsReason() {
         CancelToken t = CancelToken.create();
         assertFalse(t.isCancelled());
-        assertEquals(OptionalInt.empty(), t.reason());
-        assertTrue(t.cancel(42));
-        assertFalse(t.cancel(43));
+        assertEquals(java.util.Optional.empty(), t.reason());
+        assertTrue(t.cancel(CancelToken.Reason.of(42)));
+        assertFalse(t.cancel(CancelToken.Reason.of(43)));
         assertTrue(t.isCancelled());
-        assertEquals(OptionalInt.of(42), t.reason());
+        assertEquals(java.util.Optional.of(CancelToken.Reason.of(42)), t.reason());
         assertFalse(t.claim(0), "a cancelled token cannot be claimed");
     }
 
@@ -32,12 +32,12 @@ class CancelTokenTest {
     void childrenFollowTheirParentButNotTheOtherWay() {
         CancelToken parent = CancelToken.create();
         CancelToken child = parent.child(), grandchild = child.child();
-        assertTrue(child.cancel(5) && !parent.isCancelled());
+        assertTrue(child.cancel(CancelToken.Reason.of(5)) && !parent.isCancelled());
         CancelToken sibling = parent.child();
-        parent.cancel(9);
+        parent.cancel(CancelToken.Reason.of(9));
         assertTrue(sibling.isCancelled());
-        assertEquals(OptionalInt.of(9), sibling.reason());
-        assertEquals(OptionalInt.of(5), grandchild.reason(), "cancelled with its own parent's reason");
+        assertEquals(java.util.Optional.of(CancelToken.Reason.of(9)), sibling.reason());
+        assertEquals(java.util.Optional.of(CancelToken.Reason.of(5)), grandchild.reason(), "cancelled with its own parent's reason");
         assertTrue(parent.child().isCancelled(), "a child of a cancelled token is born cancelled");
     }
 
@@ -97,7 +97,7 @@ class CancelTokenTest {
         }
         assertEquals(1, wins.get());
         assertEquals(OptionalInt.of(winner.get()), t.winner());
-        assertEquals(OptionalInt.of(CancelToken.REASON_PREEMPTED), t.reason());
+        assertEquals(java.util.Optional.of(CancelToken.Reason.PREEMPTED), t.reason());
     }
 
     @Test

@@ -165,12 +165,12 @@ class RacePropertiesTest {
         }
         var future = b.build().start(supervisor);
         Thread.sleep(afterMs);
-        token.cancel(42);
+        token.cancel(CancelToken.Reason.of(42));
         RaceResult r = future.get(30, TimeUnit.SECONDS);
         assertTrue(r.cancelled());
         assertTrue(r.winner().isEmpty());
         for (RaceResult.Entry e : r.entrants()) {
-            assertEquals(42, assertInstanceOf(Outcome.Cancelled.class, e.outcome()).reason());
+            assertEquals(CancelToken.Reason.of(42), assertInstanceOf(Outcome.Cancelled.class, e.outcome()).reason());
             if (e.started()) {
                 Leaks.assertSessionGone(e.run().orElseThrow().pid());
             }

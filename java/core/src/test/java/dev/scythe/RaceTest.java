@@ -208,11 +208,11 @@ class RaceTest extends SupervisedTest {
                 .entrant("b", ProcessSpec.of("sleep", "300"))
                 .build().start(supervisor);
         Thread.sleep(200);
-        token.cancel(99);
+        token.cancel(CancelToken.Reason.of(99));
         RaceResult r = future.get(30, TimeUnit.SECONDS);
         assertTrue(r.cancelled() && r.winner().isEmpty());
         for (RaceResult.Entry e : r.entrants()) {
-            assertEquals(99, ((Outcome.Cancelled) e.outcome()).reason());
+            assertEquals(CancelToken.Reason.of(99), ((Outcome.Cancelled) e.outcome()).reason());
         }
         assertAllSessionsGone(r);
     }
@@ -228,7 +228,7 @@ class RaceTest extends SupervisedTest {
         other.close();
         RaceResult r = future.get(30, TimeUnit.SECONDS);
         assertTrue(r.winner().isEmpty());
-        assertEquals(CancelToken.REASON_SHUTDOWN, ((Outcome.Cancelled) r.entrants().get(0).outcome()).reason());
+        assertEquals(CancelToken.Reason.SHUTDOWN, ((Outcome.Cancelled) r.entrants().get(0).outcome()).reason());
         assertInstanceOf(Outcome.SpawnFailed.class, r.entrants().get(1).outcome(), "could not start: closed");
         assertAllSessionsGone(r);
     }

@@ -53,7 +53,7 @@ class SupervisorTest extends SupervisedTest {
         Leaks.awaitSessionSize(job.pid(), 3);
         assertTrue(job.cancel());
         Outcome o = job.await();
-        assertEquals(CancelToken.REASON_USER, ((Outcome.Cancelled) o).reason());
+        assertEquals(CancelToken.Reason.USER, ((Outcome.Cancelled) o).reason());
         assertFalse(job.cancel(), "a second cancel of an ended job does nothing");
         Leaks.assertSessionGone(job.pid());
     }
@@ -191,15 +191,16 @@ class SupervisorTest extends SupervisedTest {
         for (Job j : jobs) {
             Leaks.awaitSessionSize(j.pid(), 3);
         }
-        assertTrue(token.cancel(77));
+        assertTrue(token.cancel(CancelToken.Reason.of(77)));
         for (Job j : jobs) {
-            assertEquals(77, ((Outcome.Cancelled) j.await()).reason());
+            assertEquals(CancelToken.Reason.of(77), ((Outcome.Cancelled) j.await()).reason());
         }
         for (Job j : jobs) {
             Leaks.assertSessionGone(j.pid());
         }
         Outcome late = run(ProcessSpec.builder("true").token(token).build());
-        assertEquals(77, ((Outcome.Cancelled) late).reason(), "a job on a cancelled token never starts");
+        assertEquals(CancelToken.Reason.of(77), ((Outcome.Cancelled) late).reason(),
+                "a job on a cancelled token never starts");
     }
 
     @Test
@@ -213,7 +214,7 @@ class SupervisorTest extends SupervisedTest {
         other.close();
         for (Job j : jobs) {
             assertTrue(j.isDone());
-            assertEquals(CancelToken.REASON_SHUTDOWN, ((Outcome.Cancelled) j.await()).reason());
+            assertEquals(CancelToken.Reason.SHUTDOWN, ((Outcome.Cancelled) j.await()).reason());
             Leaks.assertSessionGone(j.pid());
         }
         assertFalse(other.loopThread().isAlive());
@@ -262,12 +263,12 @@ class SupervisorTest extends SupervisedTest {
             for (long t0 = System.nanoTime(); System.nanoTime() - t0 < spin; ) {
                 Thread.onSpinWait();
             }
-            boolean cancelled = job.cancel(4242);
+            boolean cancelled = job.cancel(CancelToken.Reason.of(4242));
             Outcome o = job.await();
             if (cancelled) {
                 decided++;
                 Outcome.Cancelled c = assertInstanceOf(Outcome.Cancelled.class, o, "cancel() said it decided: " + o);
-                assertEquals(4242, c.reason());
+                assertEquals(CancelToken.Reason.of(4242), c.reason());
             } else {
                 tooLate++;
                 assertFalse(o instanceof Outcome.Cancelled, "cancel() said it was too late: " + o);

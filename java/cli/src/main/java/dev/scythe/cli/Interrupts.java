@@ -2,7 +2,8 @@ package dev.scythe.cli;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.IntConsumer;
+import dev.scythe.CancelToken;
+import java.util.function.Consumer;
 import sun.misc.Signal;
 
 /**
@@ -18,13 +19,21 @@ final class Interrupts {
     private static final List<String> SIGNALS = List.of("INT", "TERM", "HUP");
     private final AtomicInteger received = new AtomicInteger();
 
-    /** Installs the handlers; {@code onSignal} gets 128+N on the JVM's signal thread and must not block. */
-    Interrupts(IntConsumer onSignal) {
+    /** The cancel reason for signal N: a host's own code, 256 + N (codes below 256 are Scythe's). */
+    static CancelToken.Reason reason(int signal) {
+        return CancelToken.Reason.host(256 + signal);
+    }
+
+    /**
+     * Installs the handlers; {@code onSignal} gets the reason for the signal ({@link #reason}) on the JVM's signal
+     * thread and must not block.
+     */
+    Interrupts(Consumer<CancelToken.Reason> onSignal) {
         for (String name : SIGNALS) {
             // The JVM installs no handler for a signal that was ignored when it started: that one stays ignored.
             Signal.handle(new Signal(name), s -> {
                 received.compareAndSet(0, s.getNumber());
-                onSignal.accept(128 + s.getNumber());
+                onSignal.accept(reason(s.getNumber()));
             });
         }
     }

@@ -46,7 +46,7 @@ final class Json {
                     o.signal() > 0 ? o.signal() : null,
                     o instanceof dev.scythe.Outcome.Crashed c && c.coreDumped(),
                     o instanceof dev.scythe.Outcome.ResourceExceeded re ? Outcomes.resource(re.resource()) : null,
-                    o instanceof dev.scythe.Outcome.Cancelled c ? c.reason() : null,
+                    o instanceof dev.scythe.Outcome.Cancelled c ? c.reason().code() : null,
                     o instanceof dev.scythe.Outcome.Preempted p ? p.winner() : null,
                     o instanceof dev.scythe.Outcome.Stalled st ? Durations.millisNumber(st.window()) : null,
                     o instanceof dev.scythe.Outcome.SpawnFailed f ? f.errno() : null,
