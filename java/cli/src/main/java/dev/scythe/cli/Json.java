@@ -39,7 +39,7 @@ final class Json {
     record Outcome(String kind, int exitStatus, Integer exitCode, Integer signal, boolean coreDumped,
             String resource, Integer cancelReason, Integer winner, BigDecimal stallWindowMs, Integer errno,
             String message, BigDecimal wallMs, BigDecimal userCpuMs, BigDecimal sysCpuMs, BigDecimal cpuMs,
-            long maxRssKib) {
+            Long maxRssKib) {
 
         static Outcome of(dev.scythe.Outcome o) {
             return new Outcome(Outcomes.kind(o), o.exitStatus(), o.exitCode() >= 0 ? o.exitCode() : null,
@@ -53,7 +53,7 @@ final class Json {
                     o instanceof dev.scythe.Outcome.SpawnFailed f ? f.message() : null,
                     Durations.millisNumber(o.usage().wall()), Durations.millisNumber(o.usage().userCpu()),
                     Durations.millisNumber(o.usage().systemCpu()), Durations.millisNumber(o.usage().cpu()),
-                    o.usage().maxRssKib());
+                    o.usage().maxRss().isPresent() ? o.usage().maxRssKib() : null);
         }
     }
 
