@@ -7,6 +7,7 @@
  * cgroup_v2_in_vm runs them in a small VM whose kernel has cgroup v1 switched off (native/test/v2-vm.sh). With
  * SCYTHE_REQUIRE_V2 set (the VM sets it) a missing v2 controller fails the test instead. */
 #include "../src/internal.h"
+#include "../src/job.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -454,7 +455,7 @@ void test_cgroup_v2_supervisor_moves_into_a_leaf(void) {
     int rc = delegate(own, &changed);
     if (rc) {
         printf("     skipped: cannot enable memory and pids for a child of %s (%s): it holds processes\n", own,
-               strerror(-rc));
+               scythe_strerror(rc));
         return;
     }
     snprintf(base, sizeof base, "%s/scythe-test-%d", own, (int)getpid());
@@ -469,7 +470,7 @@ out:
             empty_cgroup(base);
         remove_below(base);
         if (rmdir(base) < 0) {
-            fprintf(stderr, "  rmdir %s: %s\n", base, strerror(errno));
+            fprintf(stderr, "  rmdir %s: %s\n", base, scythe_strerror(-errno));
             failures_in_test++;
         }
     }
@@ -493,7 +494,7 @@ void test_cgroup_v2_no_move_beside_other_processes(void) {
     }
     int rc = delegate(own, &changed);
     if (rc) {
-        printf("     skipped: cannot enable memory and pids for a child of %s (%s)\n", own, strerror(-rc));
+        printf("     skipped: cannot enable memory and pids for a child of %s (%s)\n", own, scythe_strerror(rc));
         return;
     }
     snprintf(base, sizeof base, "%s/scythe-test-%d", own, (int)getpid());
@@ -542,7 +543,7 @@ out:
             empty_cgroup(base);
         remove_below(base);
         if (rmdir(base) < 0) {
-            fprintf(stderr, "  rmdir %s: %s\n", base, strerror(errno));
+            fprintf(stderr, "  rmdir %s: %s\n", base, scythe_strerror(-errno));
             failures_in_test++;
         }
     }
