@@ -10,7 +10,8 @@
  *  - Times are nanoseconds of CLOCK_MONOTONIC unless a name says otherwise.
  *
  * Threading: a scythe_loop is driven by exactly one thread calling scythe_loop_run(). scythe_spawn(),
- * scythe_job_cancel(), scythe_loop_wakeup() and every scythe_token_* function may be called from any thread.
+ * scythe_job_cancel(), scythe_job_free(), scythe_loop_wakeup() and every scythe_token_* function may be called from
+ * any thread (scythe_job_free: see there for a job whose event the loop may already have returned).
  */
 #ifndef SCYTHE_H
 #define SCYTHE_H
@@ -399,7 +400,10 @@ SCYTHE_API void scythe_heartbeat_beat(uint64_t *counter);
 SCYTHE_API void scythe_heartbeat_close(uint64_t *counter);
 
 /* Releases the handle. A job still running is killed (SIGKILL to its session) and reaped by its loop, and
- * produces no event. */
+ * produces no event; so does a completed job whose event is still queued in the loop. Any thread. An event that
+ * scythe_loop_run() has already returned still names the job: a host that frees jobs from other threads than its
+ * loop thread must make sure the loop thread is not holding such an event (the simplest: free on the loop thread,
+ * after handling the event, as the Java binding does). Never free a job twice. */
 SCYTHE_API void scythe_job_free(scythe_job *job);
 
 #ifdef __cplusplus

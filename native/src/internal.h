@@ -62,6 +62,11 @@ void scythe__os_spawn_destroy(posix_spawn_file_actions_t *fa, posix_spawnattr_t 
 /* Blocks SIGPIPE in the calling thread: a write to a closed pipe then fails with EPIPE instead. */
 void scythe__os_block_sigpipe(void);
 void scythe__os_close(int fd);
+/* Closes fd after taking it out of the epoll set epfd (-1: in none). Closing alone does not take it out while another
+ * fd refers to the same open file: the copy a child being spawned by another thread holds between its clone and its
+ * exec (or its close_range) is one. The set then goes on reporting the old registration, with a data pointer into a
+ * job the host may have freed by then. */
+void scythe__os_close_watched(int epfd, int fd);
 
 /* ---- alloc.c: every allocation of the library, released with free() ---- */
 void *scythe__malloc(size_t n);
@@ -100,7 +105,9 @@ void scythe__progress_start(scythe__progress *p, int64_t now);
 void scythe__progress_mark(scythe__progress *p, int64_t now);
 /* New output on stream 1/2: progress if the probe counts bytes, or for each complete line the regex matches. */
 void scythe__progress_output(scythe__progress *p, int stream, const uint8_t *data, size_t n, int64_t now);
-void scythe__progress_inotify(scythe__progress *p, int64_t now); /* the inotify fd is readable */
+/* The inotify fd is readable. If the watch limit runs out, the tree is walked from now on and the inotify fd leaves
+ * the epoll set epfd and is closed. */
+void scythe__progress_inotify(scythe__progress *p, int64_t now, int epfd);
 /* Samples heartbeat and walk probes that are due; returns the time the stall window ends (last progress + window) and
  * lowers *due to the next sampling time. */
 int64_t scythe__progress_poll(scythe__progress *p, int64_t now, int64_t *due);

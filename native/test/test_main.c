@@ -1662,6 +1662,8 @@ static const struct test tests[] = {
     {"guard_table_full_refuses_the_spawn", test_guard_table_full_refuses_the_spawn},
     {"session_signal_reaches_the_leader_once", test_session_signal_reaches_the_leader_once},
     {"abi_names_instead_of_numbers", test_abi_names_instead_of_numbers},
+    {"kill_session_never_signals_pid_0", test_kill_session_never_signals_pid_0},
+    {"stress_races_one_event_per_job", test_stress_races_one_event_per_job},
 };
 
 int main(int argc, char **argv) {
