@@ -213,7 +213,9 @@ typedef struct scythe_event {
     int32_t containment;   /* SCYTHE_CONTAIN_* the job actually had; with CGROUP, CPU times and max_rss_kib cover
                               the whole cgroup (cpu.stat, memory.max_usage_in_bytes where a memory leaf exists) */
     int32_t reserved2;
-    int64_t start_ns;      /* spawn returned */
+    int64_t start_ns;      /* the spawn began: taken just before the fork (posix_spawn or clone), so the wall time
+                              exit_ns - start_ns counts the fork and the exec, as time(1) does (the parent waits
+                              in the spawn until the child's exec); deadlines count from here too */
     int64_t exit_ns;       /* leader's exit observed */
     int64_t reaped_ns;     /* leader reaped (session already signalled) */
     int64_t done_ns;       /* output drained, event queued */
@@ -255,7 +257,7 @@ typedef struct scythe_spawn_options {
     scythe_stdio stdio[3];      /* stdin, stdout, stderr */
     size_t head_bytes;          /* PIPE capture: bytes kept from the start of each stream (default 64 KiB) */
     size_t tail_bytes;          /* PIPE capture: bytes kept from the end of each stream (default 64 KiB) */
-    int64_t timeout_ns;         /* wall-clock limit from spawn, 0: none */
+    int64_t timeout_ns;         /* wall-clock limit from the spawn (scythe_event.start_ns), 0: none */
     int64_t grace_ns;           /* TERM to KILL escalation delay, 0: default 2 s, <0: KILL at once */
     scythe_token *token;        /* optional: cancelling it cancels the job */
     uint64_t user_data;         /* echoed in the job's event */

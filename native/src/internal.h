@@ -142,8 +142,9 @@ const char *scythe__cgroup_parent(int hierarchy);
 void scythe__cgroup_release_parents(void); /* removes the parents where no leaf is left in them */
 
 /* ---- clone_spawn.c: the spawn of the cgroup level ---- */
-int scythe__clone_spawn(pid_t *pid, int *pidfd, const scythe_spawn_options *o, const int child_fd[3],
-                        const int procs_fd[3]);
+/* The child joins the leaves of procs_fd, then execs; *start_ns is the time just before the clone. */
+int scythe__clone_spawn(pid_t *pid, int *pidfd, int64_t *start_ns, const scythe_spawn_options *o,
+                        const int child_fd[3], const int procs_fd[3]);
 
 /* ---- token.c ---- */
 struct scythe_token {

@@ -1664,6 +1664,7 @@ static const struct test tests[] = {
     {"abi_names_instead_of_numbers", test_abi_names_instead_of_numbers},
     {"kill_session_never_signals_pid_0", test_kill_session_never_signals_pid_0},
     {"stress_races_one_event_per_job", test_stress_races_one_event_per_job},
+    {"wall_time_counts_the_exec", test_wall_time_counts_the_exec},
 };
 
 int main(int argc, char **argv) {
