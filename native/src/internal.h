@@ -6,7 +6,8 @@
  *   job.h      the job and its public calls (job.c)   streams.h  stdin feeding, stdout/stderr draining (streams.c)
  *   kill.h     signals to a session (kill.c)          dossier.h  hang dossiers (dossier.c)
  *   cadence.h  what is due when (cadence.c)           guard.h    the crash guard's table and watch (guard.c)
- *   loop.h     what the spawn needs of the loop (loop.c) */
+ *   loop.h     what the spawn needs of the loop (loop.c)
+ *   cgroup_layout.h  the machine's cgroup layout (cgroup_layout.c), for the leaves of cgroup.c */
 #ifndef SCYTHE_INTERNAL_H
 #define SCYTHE_INTERNAL_H
 
