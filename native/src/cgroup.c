@@ -84,6 +84,34 @@ void scythe__cgroup_init(scythe__cgroup *cg) {
         cg->procs_fd[i] = -1;
 }
 
+/* Makes the job's leaf in hierarchy i (job-ID, or the next free ID) and opens its cgroup.procs for the child. On
+ * failure, nothing of it is left. */
+static int open_leaf(scythe__cgroup *cg, int i, const scythe__cgroup_layout *lay, unsigned long long *id) {
+    if (!lay->parent[i][0])
+        return -ENAMETOOLONG;
+    int rc = -EEXIST;
+    for (int tries = 0; rc == -EEXIST && tries < 100; tries++) {
+        if (tries) /* a stale leaf of a dead process with our pid */
+            *id = atomic_fetch_add(&next_id, 1);
+        if (snprintf(cg->dir[i], sizeof cg->dir[i], "%s/job-%llu", lay->parent[i], *id) >= (int)sizeof cg->dir[i])
+            rc = -ENAMETOOLONG;
+        else
+            rc = make_leaf(lay->parent[i], cg->dir[i], i == 0 ? lay->v2_ctl : "");
+    }
+    char procs[PATH_MAX + 64];
+    if (!rc) {
+        if (snprintf(procs, sizeof procs, "%s/cgroup.procs", cg->dir[i]) >= (int)sizeof procs)
+            rc = -ENAMETOOLONG;
+        else if ((cg->procs_fd[i] = open(procs, O_WRONLY | O_CLOEXEC)) < 0)
+            rc = -errno;
+        if (rc)
+            rmdir(cg->dir[i]);
+    }
+    if (rc)
+        cg->dir[i][0] = 0;
+    return rc;
+}
+
 /* A limit file of the v2 leaf. ENOENT: the controller is not enabled for the leaf, because the parent was made by
  * another thread that had not enabled it yet when this leaf was made (or could not): enable it, then try again. */
 static int set_v2_limit(scythe__cgroup *cg, const char *file, const char *value) {
@@ -101,35 +129,19 @@ int scythe__cgroup_create(scythe__cgroup *cg, int64_t memory_limit, int64_t proc
     if ((memory_limit > 0 && !lay->v2_mem && !lay->mem_base[0]) ||
         (process_limit > 0 && !lay->v2_pids && !lay->pids_base[0]))
         return -ENOTSUP;
-    /* Leaves in v1 only for the limits v2 cannot hold. */
-    const bool use[3] = {true, memory_limit > 0 && !lay->v2_mem, process_limit > 0 && !lay->v2_pids};
+    /* Leaves in v1 only for what v2 lacks. A v1 memory leaf for every job where v2 has no memory controller, limited or
+     * not: its memory.max_usage_in_bytes is the job's own peak, which the leader's rusage is not (it counts this
+     * process's resident set too, see scythe_event.max_rss_kib). The cost, per job: one more mkdir, cgroup.procs
+     * write (by the child, before its exec) and rmdir. Without a memory limit, a leaf that cannot be made only leaves
+     * the peak unknown. */
+    const bool use[3] = {true, !lay->v2_mem && lay->mem_base[0], process_limit > 0 && !lay->v2_pids};
     unsigned long long id = atomic_fetch_add(&next_id, 1); /* the same leaf name in every hierarchy, where free */
     int rc = 0;
-    for (int i = 0; i < 3 && !rc; i++) {
-        if (!use[i])
-            continue;
-        if (!lay->parent[i][0]) {
-            rc = -ENAMETOOLONG;
-            break;
-        }
-        for (int tries = 0; tries < 100; tries++) {
-            if (snprintf(cg->dir[i], sizeof cg->dir[i], "%s/job-%llu", lay->parent[i], id) >= (int)sizeof cg->dir[i]) {
-                rc = -ENAMETOOLONG;
-                break;
-            }
-            if ((rc = make_leaf(lay->parent[i], cg->dir[i], i == 0 ? lay->v2_ctl : "")) != -EEXIST)
-                break;
-            id = atomic_fetch_add(&next_id, 1);
-        }
-        if (rc) {
-            cg->dir[i][0] = 0;
-            break;
-        }
-        char procs[PATH_MAX + 64];
-        if (snprintf(procs, sizeof procs, "%s/cgroup.procs", cg->dir[i]) >= (int)sizeof procs ||
-            (cg->procs_fd[i] = open(procs, O_WRONLY | O_CLOEXEC)) < 0)
-            rc = -errno;
-    }
+    for (int i = 0; i < 3 && !rc; i++)
+        if (use[i] && (rc = open_leaf(cg, i, lay, &id)) && i == 1 && memory_limit <= 0)
+            rc = 0;
+    cg->memory_limited = memory_limit > 0;
+    cg->process_limited = process_limit > 0;
     char value[32];
     if (!rc && memory_limit > 0) {
         snprintf(value, sizeof value, "%lld", (long long)memory_limit);
@@ -189,12 +201,12 @@ int scythe__cgroup_check(scythe__cgroup *cg) {
     /* v2: "oom", the leaf's own limit made the kernel invoke the OOM killer; "oom_kill", a process of the leaf was
      * its victim (as v1's oom_kill counts). The .local file: memory.events also counts what happens in cgroups
      * below the leaf, such as the jobs of a supervisor nested in this job, with limits of their own. */
-    if (cg->dir[1][0] && (in_v2(cg, 1) ? read_key(cg->dir[1], "memory.events.local", "oom") > 0 ||
+    if (cg->memory_limited && (in_v2(cg, 1) ? read_key(cg->dir[1], "memory.events.local", "oom") > 0 ||
                                              read_key(cg->dir[1], "memory.events.local", "oom_kill") > 0
                                        : read_key(cg->dir[1], "memory.oom_control", "oom_kill") > 0))
         return SCYTHE_END_MEMORY;
     /* the same file and key in v1 and v2: forks refused by pids.max */
-    if (cg->dir[2][0] && read_key(cg->dir[2], "pids.events", "max") > 0)
+    if (cg->process_limited && read_key(cg->dir[2], "pids.events", "max") > 0)
         return SCYTHE_END_PROCESSES;
     return 0;
 }
@@ -250,5 +262,5 @@ void scythe__cgroup_destroy(scythe__cgroup *cg) {
                 remove_leaf(cg->dir[i], 0);
             cg->dir[i][0] = 0;
         }
-    cg->active = false;
+    cg->active = cg->memory_limited = cg->process_limited = false;
 }

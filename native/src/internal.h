@@ -125,7 +125,9 @@ int scythe__regex_compile(regex_t *re, const char *regex);
 /* ---- cgroup.c ---- */
 typedef struct scythe__cgroup {
     bool active;
-    char dir[3][PATH_MAX]; /* v2 leaf; the leaf with the memory, the process limit: v1's, or the v2 leaf ("": none) */
+    bool memory_limited, process_limited; /* the job was given these limits, which the kernel enforces in its leaves */
+    char dir[3][PATH_MAX]; /* v2 leaf; the leaf that counts the job's memory (and holds its limit if any), the one with
+                              its process limit: v1's, or the v2 leaf where v2 holds the limit ("": none) */
     int procs_fd[3];       /* their cgroup.procs, written by the child before exec; -1 if none */
 } scythe__cgroup;
 uint32_t scythe__cgroup_caps(void);

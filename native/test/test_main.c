@@ -1665,6 +1665,7 @@ static const struct test tests[] = {
     {"kill_session_never_signals_pid_0", test_kill_session_never_signals_pid_0},
     {"stress_races_one_event_per_job", test_stress_races_one_event_per_job},
     {"wall_time_counts_the_exec", test_wall_time_counts_the_exec},
+    {"memory_peak_is_the_jobs_own", test_memory_peak_is_the_jobs_own},
 };
 
 int main(int argc, char **argv) {
@@ -1674,6 +1675,9 @@ int main(int argc, char **argv) {
     int hazard = hazard_child(argc, argv);
     if (hazard >= 0)
         return hazard;
+    int usage = usage_child(argc, argv);
+    if (usage >= 0)
+        return usage;
     if (argc > 1 && !strcmp(argv[1], "--child-report"))
         return child_report();
     if (argc > 2 && !strcmp(argv[1], "--child-sigchld"))

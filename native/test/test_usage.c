@@ -1,5 +1,4 @@
-/* C tests of what an event says a job used: wall time from before the spawn, and a memory figure that is the job's own
- * or -1 (unknown). */
+/* C tests of what an event says a job used: wall time from before the spawn, and a memory figure that is the job's own. */
 #include "test.h"
 
 #include <errno.h>
@@ -56,4 +55,94 @@ void test_wall_time_counts_the_exec(void) {
     free(path);
     free(saved);
     CHECK(no_children());
+}
+
+/* This process holds `mib` MiB, touched, as a JVM holds its heap: a figure that counted the supervisor's own resident
+ * set (the leader's rusage: the child starts on our address space) would be above it. */
+static char *ballast(size_t mib) {
+    char *b = malloc(mib << 20);
+    if (b)
+        memset(b, 1, mib << 20);
+    return b;
+}
+
+/* Our resident set, in KiB (VmRSS), or -1. */
+static long own_rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* The job's peak is its cgroup's: a `sleep 0.1` small, a job holding 50 MB about 50 MB, as time(1) says (where
+ * /usr/bin/time is installed), whatever this process holds. Regression: jobs without a memory limit had no v1 memory
+ * leaf, and reported the leader's rusage, this process's resident set included. */
+void test_memory_peak_is_the_jobs_own(void) {
+    if (!need_caps(SCYTHE_CAP_CGROUP_KILL | SCYTHE_CAP_CGROUP_MEMORY, "cgroup level with memory accounting"))
+        return;
+    char *held = ballast(64);
+    CHECK(held);
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.containment = SCYTHE_CONTAIN_CGROUP;
+    o.stdio[1].mode = o.stdio[2].mode = SCYTHE_STDIO_NULL;
+    scythe_job *job;
+    const char *sleeper[] = {"sleep", "0.1", NULL};
+    scythe_event ev = run_one(loop, sleeper, &o, &job);
+    scythe_job_free(job);
+    int64_t small = ev.max_rss_kib;
+    CHECK(ev.containment == SCYTHE_CONTAIN_CGROUP && ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    const char *holder[] = {self_exe, "--child-hold", "50", "200", NULL};
+    ev = run_one(loop, holder, &o, &job);
+    scythe_job_free(job);
+    int64_t big = ev.max_rss_kib;
+    CHECK(ev.containment == SCYTHE_CONTAIN_CGROUP && ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    long by_time = -1;
+    if (access("/usr/bin/time", X_OK) == 0) { /* time(1)'s max RSS of the same command, run by us */
+        const char *timed[] = {"/usr/bin/time", "-f", "%M", self_exe, "--child-hold", "50", "200", NULL};
+        scythe_spawn_options t = SCYTHE_SPAWN_OPTIONS_INIT;
+        t.stdio[1].mode = SCYTHE_STDIO_NULL;
+        ev = run_one(loop, timed, &t, &job);
+        scythe_output err;
+        if (ev.end == SCYTHE_END_EXITED && ev.exit_code == 0 && scythe_job_output(&err, job, 2) == 0 && err.head_len) {
+            char text[64];
+            size_t n = err.head_len < sizeof text - 1 ? err.head_len : sizeof text - 1;
+            memcpy(text, err.head, n);
+            text[n] = 0;
+            by_time = atol(text);
+        }
+        scythe_job_free(job);
+        CHECK(by_time > 0);
+    }
+    scythe_loop_free(loop);
+    printf("     peaks: sleep 0.1 %lld KiB; a job holding 50 MB %lld KiB (time(1): %ld KiB%s); this process %ld KiB"
+           " resident\n", (long long)small, (long long)big, by_time, by_time < 0 ? ", not installed" : "",
+           own_rss_kib());
+    free(held);
+    CHECK(small >= 0 && small < 8 * 1024);
+    CHECK(big >= 45000000 / 1024 && big < 100 * 1024);
+    if (by_time > 0)
+        CHECK(big > by_time / 2 && big < by_time * 2);
+    CHECK(no_children());
+}
+
+/* Child modes: "--child-hold MB MS" touches MB megabytes (10^6 bytes), holds them MS ms, exits 0. -1: not ours. */
+int usage_child(int argc, char **argv) {
+    if (argc < 4 || strcmp(argv[1], "--child-hold"))
+        return -1;
+    size_t bytes = (size_t)atol(argv[2]) * 1000000u;
+    volatile char *p = malloc(bytes); /* volatile: every page really touched */
+    if (!p)
+        return 1;
+    for (size_t i = 0; i < bytes; i += 4096)
+        p[i] = 1;
+    usleep((useconds_t)atol(argv[3]) * 1000u);
+    free((void *)p);
+    return 0;
 }
