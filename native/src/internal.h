@@ -45,7 +45,8 @@ char *ctime(const time_t *t) SCYTHE__NOT_REENTRANT("strftime");
 int64_t scythe__now_ns(void);
 int scythe__os_pidfd_open(pid_t pid);
 int scythe__os_pidfd_send_signal(int pidfd, int sig);
-/* Reaps the exited process behind pidfd into ev: exit code or signal, rusage CPU time and max RSS. */
+/* Reaps the exited process behind pidfd into ev: exit code or signal, rusage CPU time. Not ru_maxrss: our children
+ * start on this process's address space (vfork semantics), and the exec folds its resident set into theirs. */
 int scythe__os_reap(int pidfd, scythe_event *ev);
 int scythe__os_probe_close_range(void);
 int scythe__os_probe_waitid_pidfd(int pidfd);

@@ -18,6 +18,7 @@ int scythe__job_new(scythe_job **out) {
         job->out_fd[i] = -1;
     job->claim_index = -1;
     job->state = J_RUNNING;
+    job->ev.max_rss_kib = -1; /* unknown, unless its cgroup has a peak (scythe__job_finish) */
     *out = job;
     return 0;
 }

@@ -58,7 +58,6 @@ int scythe__os_reap(int pidfd, scythe_event *ev) {
         return -errno;
     ev->user_cpu_ns = tv_ns(ru.ru_utime);
     ev->sys_cpu_ns = tv_ns(ru.ru_stime);
-    ev->max_rss_kib = ru.ru_maxrss;
     if (si.si_code == CLD_EXITED) {
         ev->exit_code = si.si_status;
         ev->term_signal = 0;

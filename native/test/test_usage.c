@@ -1,4 +1,5 @@
-/* C tests of what an event says a job used: wall time from before the spawn, and a memory figure that is the job's own. */
+/* C tests of what an event says a job used: wall time from before the spawn, and a memory figure that is the job's own
+ * or -1 (unknown). */
 #include "test.h"
 
 #include <errno.h>
@@ -129,6 +130,26 @@ void test_memory_peak_is_the_jobs_own(void) {
     CHECK(big >= 45000000 / 1024 && big < 100 * 1024);
     if (by_time > 0)
         CHECK(big > by_time / 2 && big < by_time * 2);
+    CHECK(no_children());
+}
+
+/* Regression: at the session level the peak is unknown (-1), no longer the leader's rusage, which counts this
+ * process's resident set (here 64 MiB of it; a JVM's ~65 MB made a `sleep 0.1` report 66 MB). */
+void test_session_peak_is_unknown(void) {
+    char *held = ballast(64);
+    CHECK(held);
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.stdio[1].mode = o.stdio[2].mode = SCYTHE_STDIO_NULL;
+    scythe_job *job;
+    const char *sleeper[] = {"sleep", "0.1", NULL};
+    scythe_event ev = run_one(loop, sleeper, &o, &job);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    free(held);
+    CHECK(ev.containment == SCYTHE_CONTAIN_SESSION && ev.end == SCYTHE_END_EXITED);
+    CHECK(ev.max_rss_kib == -1);
     CHECK(no_children());
 }
 
