@@ -254,6 +254,14 @@ static void remove_leaf(const char *dir, int depth) {
     rmdir(dir);
 }
 
+void scythe__cgroup_settle(scythe__cgroup *cg) {
+    if (!cg->active)
+        return;
+    scythe__cgroup_kill(cg);
+    for (int i = 0; i < 500 && scythe__cgroup_populated(cg); i++)
+        usleep(2000); /* the killed processes are on their way out: within a few ms */
+}
+
 void scythe__cgroup_destroy(scythe__cgroup *cg) {
     scythe__cgroup_close_procs(cg);
     for (int i = 2; i >= 0; i--) /* dir[1] and dir[2] may name the v2 leaf too: removed once, as dir[0] */

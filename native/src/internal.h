@@ -140,6 +140,9 @@ bool scythe__cgroup_populated(scythe__cgroup *cg);
 int scythe__cgroup_check(scythe__cgroup *cg); /* SCYTHE_END_MEMORY / _PROCESSES once a limit was hit, else 0 */
 int64_t scythe__cgroup_cpu_ns(scythe__cgroup *cg, int64_t *user_ns, int64_t *sys_ns);
 int64_t scythe__cgroup_peak_kib(scythe__cgroup *cg);
+/* Kills everything in the job's cgroup and waits (up to 1 s) until the kernel has emptied it, so that its leaves can be
+ * removed: for a job scythe_loop_free() ends, which cannot wait for the loop to see it empty. */
+void scythe__cgroup_settle(scythe__cgroup *cg);
 void scythe__cgroup_destroy(scythe__cgroup *cg);
 /* This process's parent of all its leaves in hierarchy 0 (v2), 1 (v1 memory) or 2 (v1 pids); "" if unusable. */
 const char *scythe__cgroup_parent(int hierarchy);

@@ -376,6 +376,8 @@ void scythe_loop_free(scythe_loop *loop) {
             scythe__guard_remove(job->guard_slot);
             scythe__os_reap(job->pidfd, &job->ev);
         }
+        if (job->cgroup && job->state != J_DONE)
+            scythe__cgroup_settle(job->cgroup); /* else its leaves stay behind, still busy */
         scythe__job_destroy(job);
     }
     scythe__os_close(loop->epfd);

@@ -1662,6 +1662,7 @@ static const struct test tests[] = {
     {"guard_table_full_refuses_the_spawn", test_guard_table_full_refuses_the_spawn},
     {"session_signal_reaches_the_leader_once", test_session_signal_reaches_the_leader_once},
     {"abi_names_instead_of_numbers", test_abi_names_instead_of_numbers},
+    {"loop_free_removes_the_leaves_of_live_jobs", test_loop_free_removes_the_leaves_of_live_jobs},
     {"kill_session_never_signals_pid_0", test_kill_session_never_signals_pid_0},
     {"stress_races_one_event_per_job", test_stress_races_one_event_per_job},
     {"wall_time_counts_the_exec", test_wall_time_counts_the_exec},
