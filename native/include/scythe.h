@@ -10,7 +10,8 @@
  *  - Times are nanoseconds of CLOCK_MONOTONIC unless a name says otherwise.
  *
  * Threading: a scythe_loop is driven by exactly one thread calling scythe_loop_run(). scythe_spawn(),
- * scythe_job_cancel(), scythe_loop_wakeup() and every scythe_token_* function may be called from any thread.
+ * scythe_job_cancel(), scythe_job_free(), scythe_loop_wakeup() and every scythe_token_* function may be called from
+ * any thread (scythe_job_free: see there for a job whose event the loop may already have returned).
  */
 #ifndef SCYTHE_H
 #define SCYTHE_H
@@ -31,7 +32,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------------- */
 
 #define SCYTHE_VERSION_MAJOR 0
-#define SCYTHE_VERSION_MINOR 3
+#define SCYTHE_VERSION_MINOR 4
 #define SCYTHE_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch, as returned by scythe_version(). */
 #define SCYTHE_VERSION_NUMBER ((SCYTHE_VERSION_MAJOR << 16) | (SCYTHE_VERSION_MINOR << 8) | SCYTHE_VERSION_PATCH)
@@ -54,7 +55,7 @@ SCYTHE_API uint32_t scythe_version(void);
 #define SCYTHE_CAP_SPAWN_CLOSEFROM   0x0020u /* posix_spawn_file_actions_addclosefrom_np: of the build, always set */
 #define SCYTHE_CAP_SPAWN_CHDIR       0x0040u /* posix_spawn_file_actions_addchdir_np: of the build, always set */
 #define SCYTHE_CAP_CGROUP_KILL      0x0080u /* a writable cgroup v2 hierarchy with cgroup.kill: the cgroup level */
-#define SCYTHE_CAP_CGROUP_MEMORY    0x0100u /* memory limits (cgroup v1 memory controller leaves) */
+#define SCYTHE_CAP_CGROUP_MEMORY    0x0100u /* memory limits and per-job peaks (v2 or v1 memory controller) */
 #define SCYTHE_CAP_CGROUP_PIDS      0x0200u /* process-count limits (cgroup v1 pids controller leaves) */
 #define SCYTHE_CAP_REQUIRED (SCYTHE_CAP_PIDFD_OPEN | SCYTHE_CAP_PIDFD_SEND_SIGNAL | SCYTHE_CAP_WAITID_PIDFD | \
                              SCYTHE_CAP_SPAWN_SETSID | SCYTHE_CAP_SPAWN_CLOSEFROM)
@@ -210,14 +211,25 @@ typedef struct scythe_event {
     int32_t reserved;
     int64_t last_progress_ns; /* last progress any probe saw (spawn time if none) */
     int32_t containment;   /* SCYTHE_CONTAIN_* the job actually had; with CGROUP, CPU times and max_rss_kib cover
-                              the whole cgroup (cpu.stat, memory.max_usage_in_bytes where a memory leaf exists) */
+                              the whole cgroup (cpu.stat; memory.peak or memory.max_usage_in_bytes) */
     int32_t reserved2;
-    int64_t start_ns;      /* spawn returned */
+    int64_t start_ns;      /* the spawn began: taken just before the fork (posix_spawn or clone), so the wall time
+                              exit_ns - start_ns counts the fork and the exec, as time(1) does (the parent waits
+                              in the spawn until the child's exec); deadlines count from here too */
     int64_t exit_ns;       /* leader's exit observed */
     int64_t reaped_ns;     /* leader reaped (session already signalled) */
     int64_t done_ns;       /* output drained, event queued */
     int64_t user_cpu_ns;   /* rusage of the leader and its reaped descendants */
     int64_t sys_cpu_ns;
+    /* Peak memory of the job in KiB, or -1: unknown (since 0.4; before, the leader's ru_maxrss).
+     * Known at the cgroup level where the machine accounts memory: the whole cgroup's peak, from memory.peak (the v2
+     * memory controller, Linux >= 5.19) or memory.max_usage_in_bytes of the job's own v1 memory leaf (every job at
+     * the cgroup level gets one where only v1 has the memory controller). It counts what the kernel charged to the
+     * job: its anonymous memory, kernel memory, and page cache it brought in, but not shared file pages (libraries)
+     * another process had already brought in, which ru_maxrss and time(1)'s %M count as resident.
+     * -1 at the session level, and at the cgroup level without memory accounting: the only figure there, the leader's
+     * ru_maxrss, counts this process's own resident set (the child starts on its address space, and the exec folds
+     * that into the child's peak: about 65 MB in a JVM), and a zombie leader's /proc status has no VmHWM left. */
     int64_t max_rss_kib;
 } scythe_event;
 
@@ -254,7 +266,7 @@ typedef struct scythe_spawn_options {
     scythe_stdio stdio[3];      /* stdin, stdout, stderr */
     size_t head_bytes;          /* PIPE capture: bytes kept from the start of each stream (default 64 KiB) */
     size_t tail_bytes;          /* PIPE capture: bytes kept from the end of each stream (default 64 KiB) */
-    int64_t timeout_ns;         /* wall-clock limit from spawn, 0: none */
+    int64_t timeout_ns;         /* wall-clock limit from the spawn (scythe_event.start_ns), 0: none */
     int64_t grace_ns;           /* TERM to KILL escalation delay, 0: default 2 s, <0: KILL at once */
     scythe_token *token;        /* optional: cancelling it cancels the job */
     uint64_t user_data;         /* echoed in the job's event */
@@ -399,7 +411,10 @@ SCYTHE_API void scythe_heartbeat_beat(uint64_t *counter);
 SCYTHE_API void scythe_heartbeat_close(uint64_t *counter);
 
 /* Releases the handle. A job still running is killed (SIGKILL to its session) and reaped by its loop, and
- * produces no event. */
+ * produces no event; so does a completed job whose event is still queued in the loop. Any thread. An event that
+ * scythe_loop_run() has already returned still names the job: a host that frees jobs from other threads than its
+ * loop thread must make sure the loop thread is not holding such an event (the simplest: free on the loop thread,
+ * after handling the event, as the Java binding does). Never free a job twice. */
 SCYTHE_API void scythe_job_free(scythe_job *job);
 
 #ifdef __cplusplus

@@ -19,7 +19,7 @@
 
 /* A leaf with a memory or process limit, which the kernel enforces and we watch. */
 static bool cgroup_limited(const scythe__cgroup *cg) {
-    return cg && (cg->dir[1][0] || cg->dir[2][0]);
+    return cg && (cg->memory_limited || cg->process_limited);
 }
 
 void scythe__cadence_start(scythe_job *job, const scythe_spawn_options *o) {

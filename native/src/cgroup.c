@@ -3,21 +3,15 @@
  * same leaf (memory.max, memory.oom.group, pids.max) where the v2 hierarchy offers the memory and pids controllers;
  * where the machine binds them to cgroup v1 instead (hybrid layouts, as these machines have), to v1 leaves for
  * memory.limit_in_bytes and pids.max. The child moves itself into every leaf before it executes anything of its own
- * (see clone_spawn.c). The machine's layout is probed once; what a job actually got is reported in its event.
+ * (see clone_spawn.c). The machine's layout (where leaves may go, which controllers they get) is probed once, in
+ * cgroup_layout.c; what a job actually got is reported in its event.
  *
  * Leaves live in one parent per supervising process, BASE/scythe-PID/job-N, so that the guard can end and remove
  * them all at once when the process dies (cgroup.kill of the v2 parent reaches every job, even one spawned a moment
  * before it was listed in the guard's table). The parent is made on first use and removed when the last loop is
- * freed, or by the guard.
- *
- * v2 controllers and the "no internal processes" rule: a non-root cgroup can pass controllers to its children
- * (cgroup.subtree_control) only while no process sits in it, and BASE is this process's own cgroup. At the root, or
- * where someone already enabled them, nothing moves. Otherwise, if this process is alone in BASE, it moves itself
- * (every thread: cgroup.procs) into BASE/scythe-PID/supervisor and enables the controllers in BASE and
- * BASE/scythe-PID, as BenchExec does with its own process; the guard, started from there too, undoes it when the
- * process dies (native/guard/scythe_guard.c). If other processes share BASE, nothing is moved (they are not ours)
- * and the v2 controllers stay unused. See docs/cgroup-v2.md. */
+ * freed, or by the guard. */
 #include "internal.h"
+#include "cgroup_layout.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,208 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
-static char v2_base[PATH_MAX], mem_base[PATH_MAX], pids_base[PATH_MAX];
-static char parent[3][PATH_MAX]; /* BASE/scythe-PID for v2, v1 memory, v1 pids ("" where unusable) */
-static bool v2_kill;
-static bool v2_mem, v2_pids;  /* memory.max / pids.max go to the v2 leaf: the v2 controllers are enabled for it */
-static char v2_ctl[32];       /* those controllers as a subtree_control write, e.g. "+memory +pids" */
 static _Atomic uint64_t next_id;
-
-/* Mount point of the cgroup hierarchy whose mount options hold `want` (v1), or of cgroup2 (want NULL). */
-static int find_mount(char *out, size_t n, const char *want) {
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    if (!f)
-        return -errno;
-    char line[4096];
-    int rc = -ENOENT;
-    while (rc && fgets(line, sizeof line, f)) {
-        char mnt[PATH_MAX], fstype[64], opts[1024];
-        char *sep = strstr(line, " - ");
-        if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || sscanf(sep + 3, "%63s %*s %1023s", fstype,
-                                                                               opts) != 2)
-            continue;
-        bool match = want ? !strcmp(fstype, "cgroup") && strstr(opts, want) : !strcmp(fstype, "cgroup2");
-        if (match && snprintf(out, n, "%s", mnt) < (int)n)
-            rc = 0;
-    }
-    fclose(f);
-    return rc;
-}
-
-/* This process's path in the hierarchy named `want` in /proc/self/cgroup ("" for v2's "0::" line). */
-static int own_path(char *out, size_t n, const char *want) {
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    if (!f)
-        return -errno;
-    char line[4096];
-    int rc = -ENOENT;
-    while (rc && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2)
-            continue;
-        *c2 = 0;
-        bool match = want ? strstr(c1 + 1, want) != NULL : c1[1] == 0;
-        if (match && snprintf(out, n, "%s", c2 + 1) < (int)n)
-            rc = 0;
-    }
-    fclose(f);
-    return rc;
-}
-
-static void probe_base(char *base, const char *controller) {
-    char mnt[PATH_MAX], path[PATH_MAX], probe[PATH_MAX + 64];
-    base[0] = 0;
-    if (find_mount(mnt, sizeof mnt, controller) || own_path(path, sizeof path, controller))
-        return;
-    if (snprintf(base, PATH_MAX, "%s%s", mnt, strcmp(path, "/") ? path : "") >= PATH_MAX ||
-        snprintf(probe, sizeof probe, "%s/scythe-probe-%d", base, (int)getpid()) >= (int)sizeof probe) {
-        base[0] = 0;
-        return;
-    }
-    /* Usable only if we may create leaves here. */
-    if (mkdir(probe, 0755) < 0) {
-        base[0] = 0;
-        return;
-    }
-    if (!controller) {
-        char kill[PATH_MAX + 80];
-        v2_kill = snprintf(kill, sizeof kill, "%s/cgroup.kill", probe) < (int)sizeof kill && access(kill, W_OK) == 0;
-    }
-    rmdir(probe);
-}
-
-static int write_file(const char *dir, const char *file, const char *value);
-
-/* Whether the space-separated list in DIR/FILE (cgroup.controllers, cgroup.subtree_control) holds `name`. */
-static bool list_has(const char *dir, const char *file, const char *name) {
-    char path[PATH_MAX + 64], buf[512];
-    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
-        return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    scythe__os_close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
-        if (!strcmp(t, name))
-            return true;
-    return false;
-}
-
-/* This process is the only one in DIR (cgroup.procs lists process ids, one per line, whatever the thread count). */
-static bool alone_in(const char *dir) {
-    char path[PATH_MAX + 64];
-    if (snprintf(path, sizeof path, "%s/cgroup.procs", dir) >= (int)sizeof path)
-        return false;
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    int pid, n = 0, others = 0;
-    while (fscanf(f, "%d", &pid) == 1) {
-        n++;
-        others += pid != (int)getpid();
-    }
-    fclose(f);
-    return n > 0 && !others;
-}
-
-/* "+memory +pids" -> "-memory -pids" */
-static void ctl_off(char *out, size_t n, const char *on) {
-    snprintf(out, n, "%s", on);
-    for (char *p = out; *p; p++)
-        if (*p == '+')
-            *p = '-';
-}
-
-/* BASE has processes (this one alone): move this process into BASE/scythe-PID/supervisor, then enable the
- * controllers in BASE and in BASE/scythe-PID. Undone step by step if any step fails. */
-static int move_out_of_base(void) {
-    char sup[PATH_MAX + 16], off[sizeof v2_ctl];
-    if (snprintf(sup, sizeof sup, "%s/supervisor", parent[0]) >= (int)sizeof sup)
-        return -ENAMETOOLONG;
-    bool made_parent = mkdir(parent[0], 0755) == 0;
-    if (!made_parent && errno != EEXIST)
-        return -errno;
-    int rc = mkdir(sup, 0755) < 0 && errno != EEXIST ? -errno : 0;
-    bool moved = false, base_on = false;
-    if (!rc)
-        moved = !(rc = write_file(sup, "cgroup.procs", "0")); /* "0": the writer's whole process, every thread */
-    if (!rc)
-        base_on = !(rc = write_file(v2_base, "cgroup.subtree_control", v2_ctl));
-    if (!rc)
-        rc = write_file(parent[0], "cgroup.subtree_control", v2_ctl);
-    if (!rc)
-        return 0;
-    ctl_off(off, sizeof off, v2_ctl);
-    if (base_on)
-        write_file(v2_base, "cgroup.subtree_control", off);
-    if (moved)
-        write_file(v2_base, "cgroup.procs", "0");
-    rmdir(sup);
-    if (made_parent)
-        rmdir(parent[0]);
-    return rc;
-}
-
-/* Memory and pids controllers of the v2 hierarchy, for the leaves' limits: offered to BASE by its parent
- * (BASE/cgroup.controllers) and enabled for the leaves' parent, moving this process out of BASE if it must. */
-static void probe_v2_controllers(void) {
-    bool mem = list_has(v2_base, "cgroup.controllers", "memory");
-    bool pids = list_has(v2_base, "cgroup.controllers", "pids");
-    if (!mem && !pids)
-        return; /* hybrid layouts: bound to v1 */
-    snprintf(v2_ctl, sizeof v2_ctl, "%s%s%s", mem ? "+memory" : "", mem && pids ? " " : "", pids ? "+pids" : "");
-    /* Succeeds at the root (exempt from the rule) and where they are enabled already; the leaves' parent gets them
-     * when it is made (make_leaf). */
-    int rc = write_file(v2_base, "cgroup.subtree_control", v2_ctl);
-    if (rc == -EBUSY && alone_in(v2_base))
-        rc = move_out_of_base();
-    if (rc) {
-        v2_ctl[0] = 0;
-        return;
-    }
-    v2_mem = mem;
-    v2_pids = pids;
-}
-
-static void probe(void) {
-    probe_base(v2_base, NULL);
-    if (!v2_kill)
-        v2_base[0] = 0; /* without cgroup.kill (Linux < 5.14) the v2 leaf buys nothing over the session */
-    if (!v2_base[0] || snprintf(parent[0], sizeof parent[0], "%s/scythe-%d", v2_base, (int)getpid()) >=
-                           (int)sizeof parent[0])
-        parent[0][0] = 0;
-    if (parent[0][0])
-        probe_v2_controllers();
-    /* v1 only for what v2 does not give: v2 is preferred where both could serve */
-    if (!v2_mem)
-        probe_base(mem_base, "memory");
-    if (!v2_pids)
-        probe_base(pids_base, "pids");
-    const char *bases[3] = {v2_base, mem_base, pids_base};
-    for (int i = 1; i < 3; i++)
-        if (!bases[i][0] ||
-            snprintf(parent[i], sizeof parent[i], "%s/scythe-%d", bases[i], (int)getpid()) >= (int)sizeof parent[i])
-            parent[i][0] = 0;
-}
-
-const char *scythe__cgroup_parent(int hierarchy) {
-    pthread_once(&probe_once, probe);
-    return hierarchy >= 0 && hierarchy < 3 ? parent[hierarchy] : "";
-}
-
-void scythe__cgroup_release_parents(void) {
-    pthread_once(&probe_once, probe);
-    for (int i = 0; i < 3; i++)
-        if (parent[i][0])
-            rmdir(parent[i]); /* ENOENT: never made; EBUSY: another loop's jobs still have leaves there */
-}
 
 /* mkdir of a leaf, making the parent first where it is missing (on first use, or after a freed last loop removed
  * it while another loop was starting), with `controllers` ("" or v2_ctl) enabled for its leaves. EEXIST from a
@@ -243,31 +36,12 @@ static int make_leaf(const char *parent_dir, const char *leaf, const char *contr
             return -errno;
         if (mkdir(parent_dir, 0755) == 0) {
             if (controllers[0])
-                write_file(parent_dir, "cgroup.subtree_control", controllers); /* failure: see set_v2_limit */
+                scythe__cgroup_write(parent_dir, "cgroup.subtree_control", controllers); /* failure: see set_v2_limit */
         } else if (errno != EEXIST) {
             return -errno;
         }
     }
     return -ENOENT;
-}
-
-uint32_t scythe__cgroup_caps(void) {
-    pthread_once(&probe_once, probe);
-    return (v2_base[0] ? SCYTHE_CAP_CGROUP_KILL : 0) | (v2_mem || mem_base[0] ? SCYTHE_CAP_CGROUP_MEMORY : 0) |
-           (v2_pids || pids_base[0] ? SCYTHE_CAP_CGROUP_PIDS : 0);
-}
-
-static int write_file(const char *dir, const char *file, const char *value) {
-    char path[PATH_MAX + 64];
-    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
-        return -ENAMETOOLONG;
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = write(fd, value, strlen(value));
-    int rc = n < 0 ? -errno : 0;
-    scythe__os_close(fd);
-    return rc;
 }
 
 /* A key's value in a flat-keyed file ("oom_kill 3", "populated 0", "usage_usec 1234"), or -errno. */
@@ -310,75 +84,89 @@ void scythe__cgroup_init(scythe__cgroup *cg) {
         cg->procs_fd[i] = -1;
 }
 
+/* Makes the job's leaf in hierarchy i (job-ID, or the next free ID) and opens its cgroup.procs for the child. On
+ * failure, nothing of it is left. */
+static int open_leaf(scythe__cgroup *cg, int i, const scythe__cgroup_layout *lay, unsigned long long *id) {
+    if (!lay->parent[i][0])
+        return -ENAMETOOLONG;
+    int rc = -EEXIST;
+    for (int tries = 0; rc == -EEXIST && tries < 100; tries++) {
+        if (tries) /* a stale leaf of a dead process with our pid */
+            *id = atomic_fetch_add(&next_id, 1);
+        if (snprintf(cg->dir[i], sizeof cg->dir[i], "%s/job-%llu", lay->parent[i], *id) >= (int)sizeof cg->dir[i])
+            rc = -ENAMETOOLONG;
+        else
+            rc = make_leaf(lay->parent[i], cg->dir[i], i == 0 ? lay->v2_ctl : "");
+    }
+    char procs[PATH_MAX + 64];
+    if (!rc) {
+        if (snprintf(procs, sizeof procs, "%s/cgroup.procs", cg->dir[i]) >= (int)sizeof procs)
+            rc = -ENAMETOOLONG;
+        else if ((cg->procs_fd[i] = open(procs, O_WRONLY | O_CLOEXEC)) < 0)
+            rc = -errno;
+        if (rc)
+            rmdir(cg->dir[i]);
+    }
+    if (rc)
+        cg->dir[i][0] = 0;
+    return rc;
+}
+
 /* A limit file of the v2 leaf. ENOENT: the controller is not enabled for the leaf, because the parent was made by
  * another thread that had not enabled it yet when this leaf was made (or could not): enable it, then try again. */
 static int set_v2_limit(scythe__cgroup *cg, const char *file, const char *value) {
-    int rc = write_file(cg->dir[0], file, value);
-    if (rc == -ENOENT && !(rc = write_file(scythe__cgroup_parent(0), "cgroup.subtree_control", v2_ctl)))
-        rc = write_file(cg->dir[0], file, value);
+    const scythe__cgroup_layout *lay = scythe__cgroup_layout_get();
+    int rc = scythe__cgroup_write(cg->dir[0], file, value);
+    if (rc == -ENOENT && !(rc = scythe__cgroup_write(scythe__cgroup_parent(0), "cgroup.subtree_control", lay->v2_ctl)))
+        rc = scythe__cgroup_write(cg->dir[0], file, value);
     return rc;
 }
 
 int scythe__cgroup_create(scythe__cgroup *cg, int64_t memory_limit, int64_t process_limit) {
-    scythe__cgroup_caps();
-    if (!v2_base[0])
+    const scythe__cgroup_layout *lay = scythe__cgroup_layout_get();
+    if (!lay->v2_base[0])
         return -ENOTSUP;
-    if ((memory_limit > 0 && !v2_mem && !mem_base[0]) || (process_limit > 0 && !v2_pids && !pids_base[0]))
+    if ((memory_limit > 0 && !lay->v2_mem && !lay->mem_base[0]) ||
+        (process_limit > 0 && !lay->v2_pids && !lay->pids_base[0]))
         return -ENOTSUP;
-    /* Leaves in v1 only for the limits v2 cannot hold. */
-    const bool use[3] = {true, memory_limit > 0 && !v2_mem, process_limit > 0 && !v2_pids};
+    /* Leaves in v1 only for what v2 lacks. A v1 memory leaf for every job where v2 has no memory controller, limited or
+     * not: its memory.max_usage_in_bytes is the job's own peak, which the leader's rusage is not (it counts this
+     * process's resident set too, see scythe_event.max_rss_kib). The cost, per job: one more mkdir, cgroup.procs
+     * write (by the child, before its exec) and rmdir. Without a memory limit, a leaf that cannot be made only leaves
+     * the peak unknown. */
+    const bool use[3] = {true, !lay->v2_mem && lay->mem_base[0], process_limit > 0 && !lay->v2_pids};
     unsigned long long id = atomic_fetch_add(&next_id, 1); /* the same leaf name in every hierarchy, where free */
     int rc = 0;
-    for (int i = 0; i < 3 && !rc; i++) {
-        if (!use[i])
-            continue;
-        if (!parent[i][0]) {
-            rc = -ENAMETOOLONG;
-            break;
-        }
-        for (int tries = 0; tries < 100; tries++) {
-            if (snprintf(cg->dir[i], sizeof cg->dir[i], "%s/job-%llu", parent[i], id) >= (int)sizeof cg->dir[i]) {
-                rc = -ENAMETOOLONG;
-                break;
-            }
-            if ((rc = make_leaf(parent[i], cg->dir[i], i == 0 ? v2_ctl : "")) != -EEXIST)
-                break;
-            id = atomic_fetch_add(&next_id, 1);
-        }
-        if (rc) {
-            cg->dir[i][0] = 0;
-            break;
-        }
-        char procs[PATH_MAX + 64];
-        if (snprintf(procs, sizeof procs, "%s/cgroup.procs", cg->dir[i]) >= (int)sizeof procs ||
-            (cg->procs_fd[i] = open(procs, O_WRONLY | O_CLOEXEC)) < 0)
-            rc = -errno;
-    }
+    for (int i = 0; i < 3 && !rc; i++)
+        if (use[i] && (rc = open_leaf(cg, i, lay, &id)) && i == 1 && memory_limit <= 0)
+            rc = 0;
+    cg->memory_limited = memory_limit > 0;
+    cg->process_limited = process_limit > 0;
     char value[32];
     if (!rc && memory_limit > 0) {
         snprintf(value, sizeof value, "%lld", (long long)memory_limit);
-        if (v2_mem) {
+        if (lay->v2_mem) {
             memcpy(cg->dir[1], cg->dir[0], sizeof cg->dir[1]); /* the v2 leaf holds the memory limit */
             rc = set_v2_limit(cg, "memory.max", value);
             /* Memory is what the job touches, in RAM or swapped out (as BenchExec counts it); no swap accounting
              * (ENOENT): no swap to count. */
-            int swap = rc ? 0 : write_file(cg->dir[0], "memory.swap.max", "0");
+            int swap = rc ? 0 : scythe__cgroup_write(cg->dir[0], "memory.swap.max", "0");
             if (swap != -ENOENT)
                 rc = swap;
             /* An OOM kill takes the whole job, not one process of it, which the rest might outlive or not notice */
             if (!rc)
-                rc = write_file(cg->dir[0], "memory.oom.group", "1");
+                rc = scythe__cgroup_write(cg->dir[0], "memory.oom.group", "1");
         } else {
-            rc = write_file(cg->dir[1], "memory.limit_in_bytes", value);
+            rc = scythe__cgroup_write(cg->dir[1], "memory.limit_in_bytes", value);
         }
     }
     if (!rc && process_limit > 0) {
         snprintf(value, sizeof value, "%lld", (long long)process_limit);
-        if (v2_pids) {
+        if (lay->v2_pids) {
             memcpy(cg->dir[2], cg->dir[0], sizeof cg->dir[2]); /* the v2 leaf holds the process limit */
             rc = set_v2_limit(cg, "pids.max", value);
         } else {
-            rc = write_file(cg->dir[2], "pids.max", value);
+            rc = scythe__cgroup_write(cg->dir[2], "pids.max", value);
         }
     }
     cg->active = !rc;
@@ -395,7 +183,7 @@ void scythe__cgroup_close_procs(scythe__cgroup *cg) {
 }
 
 int scythe__cgroup_kill(scythe__cgroup *cg) {
-    return cg->active ? write_file(cg->dir[0], "cgroup.kill", "1") : -ENOENT;
+    return cg->active ? scythe__cgroup_write(cg->dir[0], "cgroup.kill", "1") : -ENOENT;
 }
 
 bool scythe__cgroup_populated(scythe__cgroup *cg) {
@@ -413,12 +201,12 @@ int scythe__cgroup_check(scythe__cgroup *cg) {
     /* v2: "oom", the leaf's own limit made the kernel invoke the OOM killer; "oom_kill", a process of the leaf was
      * its victim (as v1's oom_kill counts). The .local file: memory.events also counts what happens in cgroups
      * below the leaf, such as the jobs of a supervisor nested in this job, with limits of their own. */
-    if (cg->dir[1][0] && (in_v2(cg, 1) ? read_key(cg->dir[1], "memory.events.local", "oom") > 0 ||
+    if (cg->memory_limited && (in_v2(cg, 1) ? read_key(cg->dir[1], "memory.events.local", "oom") > 0 ||
                                              read_key(cg->dir[1], "memory.events.local", "oom_kill") > 0
                                        : read_key(cg->dir[1], "memory.oom_control", "oom_kill") > 0))
         return SCYTHE_END_MEMORY;
     /* the same file and key in v1 and v2: forks refused by pids.max */
-    if (cg->dir[2][0] && read_key(cg->dir[2], "pids.events", "max") > 0)
+    if (cg->process_limited && read_key(cg->dir[2], "pids.events", "max") > 0)
         return SCYTHE_END_PROCESSES;
     return 0;
 }
@@ -440,9 +228,11 @@ int64_t scythe__cgroup_cpu_ns(scythe__cgroup *cg, int64_t *user_ns, int64_t *sys
  * enabled for all of them, limited or not), in memory.peak since Linux 5.19; before, the peak is unknown: samples of
  * memory.current would only be a lower bound, and are not taken. */
 int64_t scythe__cgroup_peak_kib(scythe__cgroup *cg) {
-    if (!cg->active || (!v2_mem && !cg->dir[1][0]))
+    const scythe__cgroup_layout *lay = scythe__cgroup_layout_get();
+    if (!cg->active || (!lay->v2_mem && !cg->dir[1][0]))
         return -ENOENT;
-    int64_t b = v2_mem ? read_number(cg->dir[0], "memory.peak") : read_number(cg->dir[1], "memory.max_usage_in_bytes");
+    int64_t b = lay->v2_mem ? read_number(cg->dir[0], "memory.peak")
+                            : read_number(cg->dir[1], "memory.max_usage_in_bytes");
     return b < 0 ? b : b / 1024;
 }
 
@@ -464,6 +254,14 @@ static void remove_leaf(const char *dir, int depth) {
     rmdir(dir);
 }
 
+void scythe__cgroup_settle(scythe__cgroup *cg) {
+    if (!cg->active)
+        return;
+    scythe__cgroup_kill(cg);
+    for (int i = 0; i < 500 && scythe__cgroup_populated(cg); i++)
+        usleep(2000); /* the killed processes are on their way out: within a few ms */
+}
+
 void scythe__cgroup_destroy(scythe__cgroup *cg) {
     scythe__cgroup_close_procs(cg);
     for (int i = 2; i >= 0; i--) /* dir[1] and dir[2] may name the v2 leaf too: removed once, as dir[0] */
@@ -472,5 +270,5 @@ void scythe__cgroup_destroy(scythe__cgroup *cg) {
                 remove_leaf(cg->dir[i], 0);
             cg->dir[i][0] = 0;
         }
-    cg->active = false;
+    cg->active = cg->memory_limited = cg->process_limited = false;
 }

@@ -104,8 +104,8 @@ fail:
     _exit(127);
 }
 
-int scythe__clone_spawn(pid_t *pid_out, int *pidfd_out, const scythe_spawn_options *o, const int child_fd[3],
-                        const int procs_fd[3]) {
+int scythe__clone_spawn(pid_t *pid_out, int *pidfd_out, int64_t *start_ns, const scythe_spawn_options *o,
+                        const int child_fd[3], const int procs_fd[3]) {
     struct child_ctx ctx = {o, child_fd, procs_fd, o->envp ? (char *const *)o->envp : environ, 0};
     char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED)
@@ -113,6 +113,7 @@ int scythe__clone_spawn(pid_t *pid_out, int *pidfd_out, const scythe_spawn_optio
     uint64_t all = ~0ULL, old;
     syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
     int pidfd = -1;
+    *start_ns = scythe__now_ns();
     pid_t pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ctx,
                       &pidfd);
     int err = errno;

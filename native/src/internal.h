@@ -6,7 +6,8 @@
  *   job.h      the job and its public calls (job.c)   streams.h  stdin feeding, stdout/stderr draining (streams.c)
  *   kill.h     signals to a session (kill.c)          dossier.h  hang dossiers (dossier.c)
  *   cadence.h  what is due when (cadence.c)           guard.h    the crash guard's table and watch (guard.c)
- *   loop.h     what the spawn needs of the loop (loop.c) */
+ *   loop.h     what the spawn needs of the loop (loop.c)
+ *   cgroup_layout.h  the machine's cgroup layout (cgroup_layout.c), for the leaves of cgroup.c */
 #ifndef SCYTHE_INTERNAL_H
 #define SCYTHE_INTERNAL_H
 
@@ -44,7 +45,8 @@ char *ctime(const time_t *t) SCYTHE__NOT_REENTRANT("strftime");
 int64_t scythe__now_ns(void);
 int scythe__os_pidfd_open(pid_t pid);
 int scythe__os_pidfd_send_signal(int pidfd, int sig);
-/* Reaps the exited process behind pidfd into ev: exit code or signal, rusage CPU time and max RSS. */
+/* Reaps the exited process behind pidfd into ev: exit code or signal, rusage CPU time. Not ru_maxrss: our children
+ * start on this process's address space (vfork semantics), and the exec folds its resident set into theirs. */
 int scythe__os_reap(int pidfd, scythe_event *ev);
 int scythe__os_probe_close_range(void);
 int scythe__os_probe_waitid_pidfd(int pidfd);
@@ -62,6 +64,11 @@ void scythe__os_spawn_destroy(posix_spawn_file_actions_t *fa, posix_spawnattr_t 
 /* Blocks SIGPIPE in the calling thread: a write to a closed pipe then fails with EPIPE instead. */
 void scythe__os_block_sigpipe(void);
 void scythe__os_close(int fd);
+/* Closes fd after taking it out of the epoll set epfd (-1: in none). Closing alone does not take it out while another
+ * fd refers to the same open file: the copy a child being spawned by another thread holds between its clone and its
+ * exec (or its close_range) is one. The set then goes on reporting the old registration, with a data pointer into a
+ * job the host may have freed by then. */
+void scythe__os_close_watched(int epfd, int fd);
 
 /* ---- alloc.c: every allocation of the library, released with free() ---- */
 void *scythe__malloc(size_t n);
@@ -100,7 +107,9 @@ void scythe__progress_start(scythe__progress *p, int64_t now);
 void scythe__progress_mark(scythe__progress *p, int64_t now);
 /* New output on stream 1/2: progress if the probe counts bytes, or for each complete line the regex matches. */
 void scythe__progress_output(scythe__progress *p, int stream, const uint8_t *data, size_t n, int64_t now);
-void scythe__progress_inotify(scythe__progress *p, int64_t now); /* the inotify fd is readable */
+/* The inotify fd is readable. If the watch limit runs out, the tree is walked from now on and the inotify fd leaves
+ * the epoll set epfd and is closed. */
+void scythe__progress_inotify(scythe__progress *p, int64_t now, int epfd);
 /* Samples heartbeat and walk probes that are due; returns the time the stall window ends (last progress + window) and
  * lowers *due to the next sampling time. */
 int64_t scythe__progress_poll(scythe__progress *p, int64_t now, int64_t *due);
@@ -117,7 +126,9 @@ int scythe__regex_compile(regex_t *re, const char *regex);
 /* ---- cgroup.c ---- */
 typedef struct scythe__cgroup {
     bool active;
-    char dir[3][PATH_MAX]; /* v2 leaf; the leaf with the memory, the process limit: v1's, or the v2 leaf ("": none) */
+    bool memory_limited, process_limited; /* the job was given these limits, which the kernel enforces in its leaves */
+    char dir[3][PATH_MAX]; /* v2 leaf; the leaf that counts the job's memory (and holds its limit if any), the one with
+                              its process limit: v1's, or the v2 leaf where v2 holds the limit ("": none) */
     int procs_fd[3];       /* their cgroup.procs, written by the child before exec; -1 if none */
 } scythe__cgroup;
 uint32_t scythe__cgroup_caps(void);
@@ -129,14 +140,18 @@ bool scythe__cgroup_populated(scythe__cgroup *cg);
 int scythe__cgroup_check(scythe__cgroup *cg); /* SCYTHE_END_MEMORY / _PROCESSES once a limit was hit, else 0 */
 int64_t scythe__cgroup_cpu_ns(scythe__cgroup *cg, int64_t *user_ns, int64_t *sys_ns);
 int64_t scythe__cgroup_peak_kib(scythe__cgroup *cg);
+/* Kills everything in the job's cgroup and waits (up to 1 s) until the kernel has emptied it, so that its leaves can be
+ * removed: for a job scythe_loop_free() ends, which cannot wait for the loop to see it empty. */
+void scythe__cgroup_settle(scythe__cgroup *cg);
 void scythe__cgroup_destroy(scythe__cgroup *cg);
 /* This process's parent of all its leaves in hierarchy 0 (v2), 1 (v1 memory) or 2 (v1 pids); "" if unusable. */
 const char *scythe__cgroup_parent(int hierarchy);
 void scythe__cgroup_release_parents(void); /* removes the parents where no leaf is left in them */
 
 /* ---- clone_spawn.c: the spawn of the cgroup level ---- */
-int scythe__clone_spawn(pid_t *pid, int *pidfd, const scythe_spawn_options *o, const int child_fd[3],
-                        const int procs_fd[3]);
+/* The child joins the leaves of procs_fd, then execs; *start_ns is the time just before the clone. */
+int scythe__clone_spawn(pid_t *pid, int *pidfd, int64_t *start_ns, const scythe_spawn_options *o,
+                        const int child_fd[3], const int procs_fd[3]);
 
 /* ---- token.c ---- */
 struct scythe_token {

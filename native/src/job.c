@@ -13,21 +13,22 @@ int scythe__job_new(scythe_job **out) {
         return -ENOMEM;
     scythe__list_init(&job->link);
     scythe__list_init(&job->queued);
-    job->pidfd = -1;
+    job->pidfd = job->epfd = -1;
     for (int i = 0; i < 3; i++)
         job->out_fd[i] = -1;
     job->claim_index = -1;
     job->state = J_RUNNING;
+    job->ev.max_rss_kib = -1; /* unknown, unless its cgroup has a peak (scythe__job_finish) */
     *out = job;
     return 0;
 }
 
 void scythe__job_destroy(scythe_job *job) {
-    for (int i = 0; i < 3; i++) {
-        scythe__os_close(job->out_fd[i]);
+    for (int i = 0; i < 3; i++) { /* open here only for a job scythe_loop_free() ends, or one never registered */
+        scythe__os_close_watched(job->epfd, job->out_fd[i]);
         scythe__capture_free(&job->cap[i]);
     }
-    scythe__os_close(job->pidfd);
+    scythe__os_close_watched(job->epfd, job->pidfd);
     free(job->input);
     scythe_token_free(job->token);
     scythe__progress_free(job->progress);

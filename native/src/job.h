@@ -1,7 +1,7 @@
 /* A job: one supervised session, from scythe_spawn() to the host's scythe_job_free(). job.c creates and destroys it
  * and implements the public scythe_job_* calls; the loop (loop.c) drives it through its states; cadence.c says what
- * is due for it when. A job knows its loop only as a lock, a waker and the lists it is linked on, so job.c calls
- * nothing of the loop. */
+ * is due for it when. A job knows its loop only as a lock, a waker, an epoll set and the lists it is linked on, so
+ * job.c calls nothing of the loop. */
 #ifndef SCYTHE_JOB_H
 #define SCYTHE_JOB_H
 
@@ -31,6 +31,8 @@ struct scythe_job {
     scythe__list queued;       /* on its loop's queue while its event waits for the host: queueing never allocates */
     pthread_mutex_t *lock;     /* its loop's lock, which guards what follows unless it is atomic */
     scythe__waker *waker;      /* its loop's */
+    int epfd;                  /* its loop's epoll set (-1 until registered): each of its fds leaves it before being
+                                  closed, and none is left in it once the job completes (scythe__os_close_watched) */
     pid_t pid;
     int pidfd;
     int state;

@@ -7,7 +7,8 @@
 #include <signal.h>
 
 int scythe__kill_session(scythe_job *job, int sig) {
-    if (job->state >= J_REAPED)
+    /* pid 0 would make the killpg below signal our own process group: never, whatever state the job is in. */
+    if (job->state >= J_REAPED || job->pid <= 0)
         return -ESRCH;
     if (sig == SIGKILL && job->cgroup)
         scythe__cgroup_kill(job->cgroup); /* everything in its cgroup, whatever session it moved to */

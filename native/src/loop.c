@@ -114,6 +114,7 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     }
     job->lock = &loop->lock;
     job->waker = &loop->waker;
+    job->epfd = loop->epfd;
     scythe__list_append(&loop->jobs, &job->link);
     loop->live++;
     /* Wake the loop if it must see this job sooner than it planned: an earlier due time, or a token cancelled between
@@ -128,6 +129,11 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
 static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     for (int i = 0; i < 3; i++)
         scythe__stream_close(job, i);
+    /* Nothing of a completed job stays in the epoll set: the host may free it from any thread as soon as we unlock, and
+     * an event fetched after that would point into freed memory. (The inotify fd itself goes with the job.) */
+    int ino = scythe__progress_fd(job->progress);
+    if (ino >= 0)
+        epoll_ctl(loop->epfd, EPOLL_CTL_DEL, ino, NULL);
     scythe__job_finish(job);
     job->state = J_DONE;
     job->ev.done_ns = now;
@@ -183,7 +189,7 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
         job->ev.flags |= SCYTHE_EVENT_STATUS_LOST;
     }
     job->ev.reaped_ns = scythe__now_ns();
-    scythe__os_close(job->pidfd);
+    scythe__os_close_watched(loop->epfd, job->pidfd);
     job->pidfd = -1;
     if (job->end) {
         job->ev.end = job->end; /* decided by us before the exit: still true */
@@ -272,7 +278,7 @@ static void on_event(scythe_loop *loop, scythe__watch *w, bool *must_sweep) {
         break;
     case W_INOTIFY:
         if (w->job->state == J_RUNNING && scythe__progress_fd(w->job->progress) >= 0)
-            scythe__progress_inotify(w->job->progress, scythe__now_ns());
+            scythe__progress_inotify(w->job->progress, scythe__now_ns(), loop->epfd);
         break;
     case W_GUARD:
         /* The guard died: it is replaced now, and the host hears of it (scythe_guard_restarts) soon. */
@@ -370,6 +376,8 @@ void scythe_loop_free(scythe_loop *loop) {
             scythe__guard_remove(job->guard_slot);
             scythe__os_reap(job->pidfd, &job->ev);
         }
+        if (job->cgroup && job->state != J_DONE)
+            scythe__cgroup_settle(job->cgroup); /* else its leaves stay behind, still busy */
         scythe__job_destroy(job);
     }
     scythe__os_close(loop->epfd);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -57,7 +58,6 @@ int scythe__os_reap(int pidfd, scythe_event *ev) {
         return -errno;
     ev->user_cpu_ns = tv_ns(ru.ru_utime);
     ev->sys_cpu_ns = tv_ns(ru.ru_stime);
-    ev->max_rss_kib = ru.ru_maxrss;
     if (si.si_code == CLD_EXITED) {
         ev->exit_code = si.si_status;
         ev->term_signal = 0;
@@ -162,6 +162,12 @@ void scythe__os_close(int fd) {
     /* Never retried: on Linux the fd is gone even when close reports EINTR. */
     if (fd >= 0)
         (void)close(fd);
+}
+
+void scythe__os_close_watched(int epfd, int fd) {
+    if (epfd >= 0 && fd >= 0)
+        (void)epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT: it was never added, nothing to undo */
+    scythe__os_close(fd);
 }
 
 int64_t scythe__os_proc_cpu_ns(pid_t pid) {

@@ -125,11 +125,9 @@ static int64_t newest_below(const char *dir, int depth) {
     return newest;
 }
 
-static void start_walking(scythe__progress *p) {
-    if (p->ino_fd >= 0) {
-        scythe__os_close(p->ino_fd); /* also drops it from the loop's epoll set */
-        p->ino_fd = -1;
-    }
+static void start_walking(scythe__progress *p, int epfd) {
+    scythe__os_close_watched(epfd, p->ino_fd);
+    p->ino_fd = -1;
     p->walking = true;
     /* Ten looks a window: a change is seen within a tenth of the window, at a cost the benchmark measures. */
     p->walk_every_ns = clamp(p->window_ns / 10, 10000000LL, 1000000000LL);
@@ -180,12 +178,12 @@ int scythe__progress_new(scythe__progress **out, const scythe_spawn_options *o) 
             goto fail;
         }
         if (o->probes & SCYTHE_PROBE_TREE_WALK) {
-            start_walking(p);
+            start_walking(p, -1); /* at spawn: in no epoll set yet */
         } else if ((p->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
-            start_walking(p); /* EMFILE: the per-user instance limit */
+            start_walking(p, -1); /* EMFILE: the per-user instance limit */
         } else if ((rc = watch_tree(p, p->root, 0)) == -ENOSPC) {
             rc = 0;
-            start_walking(p); /* the per-user watch limit (fs.inotify.max_user_watches) ran out */
+            start_walking(p, -1); /* the per-user watch limit (fs.inotify.max_user_watches) ran out */
         } else if (rc) {
             goto fail;
         }
@@ -269,7 +267,7 @@ void scythe__progress_output(scythe__progress *p, int stream, const uint8_t *dat
     }
 }
 
-void scythe__progress_inotify(scythe__progress *p, int64_t now) {
+void scythe__progress_inotify(scythe__progress *p, int64_t now, int epfd) {
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
     for (;;) {
         ssize_t n = read(p->ino_fd, buf, sizeof buf);
@@ -288,7 +286,7 @@ void scythe__progress_inotify(scythe__progress *p, int64_t now) {
                     continue;
                 /* A directory created later is watched too (with what it already holds). */
                 if (watch_tree(p, path, 1) == -ENOSPC) {
-                    start_walking(p);
+                    start_walking(p, epfd);
                     return;
                 }
             }

@@ -50,8 +50,9 @@ static int validate(const scythe_spawn_options *o) {
     return 0;
 }
 
-/* posix_spawn(p) with the session, signal and fd set-up. Returns 0 and the pid, or -errno. */
-static int do_spawn(pid_t *pid, const scythe_spawn_options *o, const int child_fd[3]) {
+/* posix_spawn(p) with the session, signal and fd set-up. Returns 0, the pid and the time the spawn call began, or
+ * -errno. */
+static int do_spawn(pid_t *pid, int64_t *start_ns, const scythe_spawn_options *o, const int child_fd[3]) {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     int rc = posix_spawn_file_actions_init(&fa);
@@ -72,6 +73,7 @@ static int do_spawn(pid_t *pid, const scythe_spawn_options *o, const int child_f
     if (!rc) {
         char *const *argv = (char *const *)o->argv;
         char *const *envp = o->envp ? (char *const *)o->envp : environ;
+        *start_ns = scythe__now_ns();
         rc = strchr(o->argv[0], '/') ? posix_spawn(pid, o->argv[0], &fa, &attr, argv, envp)
                                      : posix_spawnp(pid, o->argv[0], &fa, &attr, argv, envp);
     }
@@ -148,10 +150,11 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
     }
     job->guard_slot = slot;
     pid_t pid;
+    int64_t start_ns = 0;
     if (job->cgroup)
-        rc = scythe__clone_spawn(&pid, &job->pidfd, o, child_fd, job->cgroup->procs_fd);
+        rc = scythe__clone_spawn(&pid, &job->pidfd, &start_ns, o, child_fd, job->cgroup->procs_fd);
     else
-        rc = do_spawn(&pid, o, child_fd);
+        rc = do_spawn(&pid, &start_ns, o, child_fd);
     for (int i = 0; i < 3; i++) {
         scythe__os_close(child_fd[i]);
         child_fd[i] = -1;
@@ -160,7 +163,9 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         scythe__cgroup_close_procs(job->cgroup);
     if (rc)
         goto fail;
-    job->ev.start_ns = scythe__now_ns();
+    /* Wall time counts the fork and the exec, as time(1) does: the spawn call began then (the parent waits in it until
+     * the child's exec), not when it returned. */
+    job->ev.start_ns = start_ns;
     scythe__guard_list(job->guard_slot, pid);
     job->pid = pid;
     job->ev.pid = pid;

@@ -68,7 +68,7 @@ int scythe__stream_open(const scythe_stdio *s, int i, int *child_fd, int *parent
 }
 
 void scythe__stream_close(scythe_job *job, int i) {
-    scythe__os_close(job->out_fd[i]); /* closing our only reference also drops it from the epoll set */
+    scythe__os_close_watched(job->epfd, job->out_fd[i]);
     job->out_fd[i] = -1;
 }
 

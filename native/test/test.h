@@ -57,6 +57,17 @@ void test_output_lost_is_reported(void);
 void test_guard_table_full_refuses_the_spawn(void);
 void test_session_signal_reaches_the_leader_once(void);
 void test_abi_names_instead_of_numbers(void);
+void test_loop_free_removes_the_leaves_of_live_jobs(void);
+/* test_stress.c */
+void test_stress_races_one_event_per_job(void);
+void test_kill_session_never_signals_pid_0(void);
+/* test_usage.c */
+void test_wall_time_counts_the_exec(void);
+void test_memory_peak_is_the_jobs_own(void);
+void test_session_peak_is_unknown(void);
+/* Runs a child mode of test_usage.c and returns its exit status, or -1 if argv names none. */
+int usage_child(int argc, char **argv);
+
 /* Runs a child mode of test_hazards.c and returns its exit status, or -1 if argv names none. */
 int hazard_child(int argc, char **argv);
 

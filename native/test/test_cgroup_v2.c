@@ -7,7 +7,7 @@
  * cgroup_v2_in_vm runs them in a small VM whose kernel has cgroup v1 switched off (native/test/v2-vm.sh). With
  * SCYTHE_REQUIRE_V2 set (the VM sets it) a missing v2 controller fails the test instead. */
 #include "../src/internal.h"
-#include "../src/job.h" /* the job's cgroup leaves, which these tests inspect */
+#include "../src/job.h"
 
 #include <dirent.h>
 #include <errno.h>

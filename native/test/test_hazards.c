@@ -359,3 +359,37 @@ void test_abi_names_instead_of_numbers(void) {
     CHECK(scythe_dossier_path(buf, 0, "/tmp/d", 1) == -ENAMETOOLONG);
     CHECK(scythe_dossier_path(NULL, 10, "/tmp/d", 1) == -EINVAL && scythe_dossier_path(buf, 10, NULL, 1) == -EINVAL);
 }
+
+/* Regression: scythe_loop_free() on live cgroup-level jobs removes their leaves and the parent. It killed them and
+ * removed the leaves at once, while the kernel was still emptying them: every leaf stayed behind (EBUSY), and so did
+ * the parent BASE/scythe-PID, in each hierarchy. */
+void test_loop_free_removes_the_leaves_of_live_jobs(void) {
+    if (!need_caps(SCYTHE_CAP_CGROUP_KILL, "writable cgroup v2 hierarchy with cgroup.kill"))
+        return;
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"sh", "-c", "sleep 300 & sleep 300", NULL};
+    o.argv = argv;
+    o.containment = SCYTHE_CONTAIN_CGROUP;
+    o.stdio[1].mode = o.stdio[2].mode = SCYTHE_STDIO_NULL;
+    int pids[3], rc;
+    for (int i = 0; i < 3; i++) {
+        scythe_job *job = start(loop, &o, &rc);
+        CHECK_RC(rc);
+        pids[i] = scythe_job_pid(job);
+    }
+    usleep(100000); /* the shells start their sleeps */
+    char parent[3][PATH_MAX];
+    for (int h = 0; h < 3; h++)
+        snprintf(parent[h], sizeof parent[h], "%s", scythe__cgroup_parent(h));
+    scythe_loop_free(loop);
+    for (int i = 0; i < 3; i++)
+        CHECK(session_gone(pids[i]));
+    for (int h = 0; h < 3; h++)
+        if (parent[h][0] && access(parent[h], F_OK) == 0) {
+            fprintf(stderr, "  %s is still there\n", parent[h]);
+            failures_in_test++;
+        }
+    CHECK(no_children());
+}

@@ -24,7 +24,7 @@ shift 2
 tests=("$@")
 (( ${#tests[@]} )) || tests=(version_and_caps cgroup_v2_limits cgroup_v2_supervisor_moves_into_a_leaf
   cgroup_v2_no_move_beside_other_processes cgroup_v2_nested_supervisor cgroup_limits cgroup_catches_escapees
-  guard_kills_and_removes_the_cgroups_of_a_dead_supervisor)
+  guard_kills_and_removes_the_cgroups_of_a_dead_supervisor memory_peak_is_the_jobs_own)
 
 [[ $(uname -m) == x86_64 ]] || skip "the VM is x86_64 only, this machine is $(uname -m)"
 qemu=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not found (Debian: apt-get install qemu-system-x86)"

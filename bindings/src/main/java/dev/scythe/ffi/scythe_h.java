@@ -77,10 +77,10 @@ public class scythe_h {
     public static int SCYTHE_VERSION_MAJOR() {
         return SCYTHE_VERSION_MAJOR;
     }
-    private static final int SCYTHE_VERSION_MINOR = (int)3L;
+    private static final int SCYTHE_VERSION_MINOR = (int)4L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_MINOR 3
+     * #define SCYTHE_VERSION_MINOR 4
      * }
      */
     public static int SCYTHE_VERSION_MINOR() {
@@ -2367,10 +2367,10 @@ public class scythe_h {
            throw new AssertionError("should not reach here", ex$);
         }
     }
-    private static final int SCYTHE_VERSION_NUMBER = (int)768L;
+    private static final int SCYTHE_VERSION_NUMBER = (int)1024L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_NUMBER 768
+     * #define SCYTHE_VERSION_NUMBER 1024
      * }
      */
     public static int SCYTHE_VERSION_NUMBER() {
