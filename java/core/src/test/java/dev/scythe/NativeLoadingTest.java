@@ -80,12 +80,16 @@ class NativeLoadingTest {
 
     @Test
     void aNoexecTmpDoesNotBreakLoading() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/unshare")), "needs unshare(1) for a private noexec /tmp");
-        Path home = Files.createDirectories(Path.of("target", "noexec-test-home").toAbsolutePath()); // not under /tmp
-        // A mount namespace of its own, where /tmp is a noexec tmpfs: the library must not need /tmp at all.
-        String out = run(List.of("unshare", "--mount", "sh", "-c", "mount -t tmpfs -o noexec tmpfs /tmp && exec \"$@\"",
-                "sh"), "-Djava.io.tmpdir=/tmp", "-Duser.home=" + home);
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/unshare")), "needs unshare(1) for a private noexec mount");
+        // In a mount namespace of its own, java.io.tmpdir is a noexec tmpfs (mounted over a directory of the build,
+        // not over /tmp, where the checkout itself may live): the library must not need the temp directory at all.
+        Path home = Files.createDirectories(Path.of("target", "noexec-test-home").toAbsolutePath());
+        Path tmp = Files.createDirectories(Path.of("target", "noexec-test-tmp").toAbsolutePath());
+        String mountThenRun = "mount -t tmpfs -o noexec tmpfs \"$0\" && exec \"$@\"";
+        String out = run(List.of("unshare", "--mount", "sh", "-c", mountThenRun, tmp.toString()),
+                "-Djava.io.tmpdir=" + tmp, "-Duser.home=" + home);
         assertTrue(out.contains("available true"), out);
         assertTrue(out.contains("children after [scythe-guard]"), out);
     }
+
 }
