@@ -157,8 +157,10 @@ public sealed interface Outcome {
             return Usage.NONE;
         }
 
+        /** 127 not found, 126 not executable; 125 when the machine cannot give what was asked: that is Scythe's. */
         public int exitStatus() {
-            return errno == Errno.ENOENT ? STATUS_NOT_FOUND : STATUS_CANNOT_EXECUTE;
+            return unsupported() ? STATUS_SCYTHE_FAILED : errno == Errno.ENOENT ? STATUS_NOT_FOUND
+                    : STATUS_CANNOT_EXECUTE;
         }
 
         /**

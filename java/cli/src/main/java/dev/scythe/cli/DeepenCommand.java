@@ -92,7 +92,7 @@ final class DeepenCommand extends Subcommand {
         }
         CancelToken token = CancelToken.create();
         ProcessSpec.Builder template = ProcessSpec.builderOfBytes(bytes(command)).token(token);
-        probes.applyTo(template, perDepth); // a placeholder window: every attempt sets its own
+        probes.applyTo(template); // probes only: each attempt gets its own window, depth x --per-depth-timeout
         job.applyTo(template);
         Deepening.Builder d = Deepening.builder(template.build()).startDepth(Math.toIntExact(maxDepth))
                 .minDepth(Math.toIntExact(minDepth)).perDepthTimeout(perDepth).timeout(timeout);
@@ -110,7 +110,7 @@ final class DeepenCommand extends Subcommand {
             return Outcome.STATUS_SCYTHE_FAILED;
         }
         int status = interrupts.status() != 0 ? interrupts.status()
-                : r.succeeded() ? 0 : RunCommand.status(r.outcome());
+                : r.succeeded() ? 0 : r.outcome().exitStatus();
         if (json) {
             List<Json.Attempt> attempts = new ArrayList<>();
             for (Deepening.Attempt a : r.attempts()) {

@@ -79,10 +79,11 @@ class Probes {
         }
     }
 
-    /** Checks, then applies the window and the probes to a job's spec. */
-    ProcessSpec.Builder applyTo(ProcessSpec.Builder b, Duration stall) {
-        check(stall);
-        b.stall(stall);
+    /** Applies the probes (not a window: run sets its own after {@link #check}, deepen's attempts set theirs). */
+    ProcessSpec.Builder applyTo(ProcessSpec.Builder b) {
+        if (walk && tree == null) {
+            throw new UsageException("--progress-walk needs --progress DIR");
+        }
         if (tree != null) {
             if (walk) {
                 b.progressTreeByWalking(tree);

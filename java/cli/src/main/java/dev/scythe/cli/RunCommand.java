@@ -76,7 +76,8 @@ final class RunCommand extends Subcommand {
                 .stdout(capture ? Redirect.capture() : Redirect.inherit())
                 .stderr(capture ? Redirect.capture() : Redirect.inherit())
                 .timeout(timeout);
-        probes.applyTo(builder, probes.stall);
+        probes.check(probes.stall);
+        probes.applyTo(builder.stall(probes.stall));
         ProcessSpec spec = job.applyTo(builder).build();
         try (Supervisor supervisor = new Supervisor()) {
             Job j = supervisor.start(spec);
@@ -88,7 +89,7 @@ final class RunCommand extends Subcommand {
                 Thread.currentThread().interrupt();
                 return Outcome.STATUS_SCYTHE_FAILED;
             }
-            int status = interrupts.status() != 0 ? interrupts.status() : status(outcome);
+            int status = interrupts.status() != 0 ? interrupts.status() : outcome.exitStatus();
             if (!json) {
                 explain(outcome, Arg.display(command.get(0)), job, err);
             }
@@ -111,14 +112,6 @@ final class RunCommand extends Subcommand {
             }
             return status;
         }
-    }
-
-    /** scythe's exit status for an outcome: the outcome's own, except that a machine lacking cgroups is ours. */
-    static int status(Outcome o) {
-        if (o instanceof Outcome.SpawnFailed f && f.unsupported()) { // the machine lacks the cgroup level asked for
-            return Outcome.STATUS_SCYTHE_FAILED;
-        }
-        return o.exitStatus();
     }
 
     /** The one line on stderr for outcomes whose status alone does not say enough. */
