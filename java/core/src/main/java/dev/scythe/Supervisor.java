@@ -54,7 +54,7 @@ public final class Supervisor implements AutoCloseable {
         synchronized (Supervisor.class) {
             if (guardPidSeen < 0) { // the guard as it is now, for the log should it die
                 guardPidSeen = scythe_h.scythe_guard_pid();
-                guardRestartsSeen = guardRestartsSeenFast = scythe_h.scythe_guard_restarts();
+                guardRestartsSeen = scythe_h.scythe_guard_restarts();
             }
         }
         thread = new Thread(this::runLoop, "scythe-loop-" + THREAD_IDS.incrementAndGet());
@@ -186,8 +186,7 @@ public final class Supervisor implements AutoCloseable {
         pending.forEach(j -> j.fail(failure));
     }
 
-    private static long guardRestartsSeen;     // guarded by Supervisor.class
-    private static volatile long guardRestartsSeenFast;
+    private static volatile long guardRestartsSeen; // written under Supervisor.class
     private static int guardPidSeen = -1;      // guarded by Supervisor.class; -1: not looked at yet
 
     /**
@@ -197,7 +196,7 @@ public final class Supervisor implements AutoCloseable {
      */
     private static void noticeGuard(boolean noEvents) {
         long restarts = scythe_h.scythe_guard_restarts();
-        if (restarts == guardRestartsSeenFast && !noEvents) {
+        if (restarts == guardRestartsSeen && !noEvents) {
             return;
         }
         synchronized (Supervisor.class) {
@@ -218,7 +217,6 @@ public final class Supervisor implements AutoCloseable {
                         + ")");
             }
             guardRestartsSeen = restarts;
-            guardRestartsSeenFast = restarts;
             guardPidSeen = pid;
         }
     }
