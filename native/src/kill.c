@@ -6,6 +6,17 @@
 #include <errno.h>
 #include <signal.h>
 
+/* One signal to the whole group, leader included: a session leader cannot leave its process group, and it sits there
+ * until reaped. Sent through the pidfd as well, the leader would get each signal twice, and a prover that handles
+ * SIGTERM (to print its statistics, say) a second one in the middle of its shutdown. The caller has checked that the
+ * leader is still ours. */
+static int signal_group(scythe_job *job, int sig) {
+    if (killpg(job->pid, sig) == 0)
+        return 0;
+    /* killpg found no process it may signal (EPERM): the leader at least, through its pidfd. */
+    return scythe__os_pidfd_send_signal(job->pidfd, sig);
+}
+
 int scythe__kill_session(scythe_job *job, int sig) {
     /* pid 0 would make the killpg below signal our own process group: never, whatever state the job is in. */
     if (job->state >= J_REAPED || job->pid <= 0)
@@ -18,15 +29,7 @@ int scythe__kill_session(scythe_job *job, int sig) {
      * outlive a leader someone else reaped, but no stranger's group is signalled. The one window left is a reap by
      * someone else between this check and the killpg, and the group emptying and its id being reused in it too. */
     int rc = scythe__os_pidfd_send_signal(job->pidfd, 0);
-    if (rc)
-        return rc;
-    /* One signal to the whole group, leader included: a session leader cannot leave its process group, and it sits
-     * there until reaped. Sent through the pidfd as well, the leader would get each signal twice, and a prover that
-     * handles SIGTERM (to print its statistics, say) a second one in the middle of its shutdown. */
-    if (killpg(job->pid, sig) == 0)
-        return 0;
-    /* killpg found no process it may signal (EPERM): the leader at least, through its pidfd. */
-    return scythe__os_pidfd_send_signal(job->pidfd, sig);
+    return rc ? rc : signal_group(job, sig);
 }
 
 void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now) {
@@ -40,9 +43,10 @@ void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now) {
         job->killed_hard = true;
         return;
     }
-    scythe__kill_session(job, SIGTERM);
-    /* A stopped process only acts on TERM once continued; CONT after TERM so it dies instead of handling it late. */
-    scythe__kill_session(job, SIGCONT);
+    /* A stopped process only acts on TERM once continued; CONT after TERM so it dies instead of handling it late. The
+     * leader was checked with the TERM, on this thread, which alone reaps: no second check for the CONT. */
+    if (scythe__kill_session(job, SIGTERM) == 0)
+        signal_group(job, SIGCONT);
     job->kill_at_ns = now + job->grace_ns;
 }
 
