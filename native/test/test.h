@@ -47,6 +47,8 @@ scythe_event run_one(scythe_loop *loop, const char *const *argv, scythe_spawn_op
 int output_equals(scythe_job *job, int stream, const char *want);
 /* This test program in a child mode, its stdout readable through *out; its pid. */
 pid_t start_supervisor(const char *mode, const char *guard, FILE **out);
+/* The scythe-guard executable the tests start ($SCYTHE_GUARD), or NULL after saying the test skips itself. */
+const char *guard_exe_or_skip(void);
 /* 1 if the machine offers caps, else prints why the test skips itself and returns 0. */
 int need_caps(uint32_t caps, const char *what);
 

@@ -20,7 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern int failures_in_test; /* test_main.c */
+extern int failures_in_test;                /* test_main.c */
+extern const char *guard_exe_or_skip(void); /* test_main.c */
 
 void test_cgroup_v2_limits(void);
 void test_cgroup_v2_supervisor_moves_into_a_leaf(void);
@@ -243,6 +244,22 @@ static void empty_cgroup(const char *dir) {
         usleep(10000);
 }
 
+/* Puts the test's own cgroup back as it was: the test base below it emptied (if the test failed midway) and removed,
+ * a failure if it cannot be, and the controllers the test enabled turned off again. */
+static void give_back(const char *own, const char *base, int made, int changed) {
+    if (made) {
+        if (failures_in_test)
+            empty_cgroup(base);
+        remove_below(base);
+        if (rmdir(base) < 0) {
+            fprintf(stderr, "  rmdir %s: %s\n", base, scythe_strerror(-errno));
+            failures_in_test++;
+        }
+    }
+    if (changed)
+        write_text(own, "cgroup.subtree_control", "-memory -pids");
+}
+
 /* Runs the loop until one event arrives or `seconds` pass. */
 static int collect_one(scythe_loop *loop, scythe_event *ev, int seconds) {
     int64_t until = scythe__now_ns() + seconds * 1000000000LL;
@@ -447,11 +464,9 @@ void test_cgroup_v2_supervisor_moves_into_a_leaf(void) {
     int changed = 0, made = 0;
     if (!need_v2(own, sizeof own))
         return;
-    const char *guard = getenv("SCYTHE_GUARD");
-    if (!guard) {
-        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+    const char *guard = guard_exe_or_skip();
+    if (!guard)
         return;
-    }
     int rc = delegate(own, &changed);
     if (rc) {
         printf("     skipped: cannot enable memory and pids for a child of %s (%s): it holds processes\n", own,
@@ -465,17 +480,7 @@ void test_cgroup_v2_supervisor_moves_into_a_leaf(void) {
     if (!failures_in_test)
         moved_round(base, guard, 1);
 out:
-    if (made) {
-        if (failures_in_test)
-            empty_cgroup(base);
-        remove_below(base);
-        if (rmdir(base) < 0) {
-            fprintf(stderr, "  rmdir %s: %s\n", base, scythe_strerror(-errno));
-            failures_in_test++;
-        }
-    }
-    if (changed)
-        write_text(own, "cgroup.subtree_control", "-memory -pids");
+    give_back(own, base, made, changed);
 }
 
 /* A supervisor that shares its cgroup with a process that is not its own does not move (it would move a stranger's
@@ -538,17 +543,7 @@ out:
     }
     if (bf)
         fclose(bf);
-    if (made) {
-        if (failures_in_test)
-            empty_cgroup(base);
-        remove_below(base);
-        if (rmdir(base) < 0) {
-            fprintf(stderr, "  rmdir %s: %s\n", base, scythe_strerror(-errno));
-            failures_in_test++;
-        }
-    }
-    if (changed)
-        write_text(own, "cgroup.subtree_control", "-memory -pids");
+    give_back(own, base, made, changed);
 }
 
 /* Regression: a supervisor run as a job of another, with a memory limit each. The inner one moves itself below the
@@ -616,11 +611,9 @@ void test_cgroup_v2_in_vm(void) {
         printf("     skipped: SCYTHE_V2_VM=0\n");
         return;
     }
-    const char *guard = getenv("SCYTHE_GUARD");
-    if (!guard) {
-        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+    const char *guard = guard_exe_or_skip();
+    if (!guard)
         return;
-    }
     /* The script beside this file (the build compiles it by its absolute path). */
     snprintf(script, sizeof script, "%s", __FILE__);
     char *slash = strrchr(script, '/');

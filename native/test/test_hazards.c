@@ -261,11 +261,9 @@ int hazard_child(int argc, char **argv) {
 /* Regression: with the guard's table full, scythe_spawn fails with -ENOSPC and starts nothing; it once started the job
  * unlisted, so a kill -9 of the supervisor would have left it running. */
 void test_guard_table_full_refuses_the_spawn(void) {
-    const char *guard = getenv("SCYTHE_GUARD");
-    if (!guard) {
-        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+    const char *guard = guard_exe_or_skip();
+    if (!guard)
         return;
-    }
     FILE *f;
     pid_t sup = start_supervisor("--child-guard-full", guard, &f);
     CHECK(sup > 0);

@@ -958,11 +958,9 @@ static void test_cancel_racing_exit_tells_the_truth(void) {
 
 /* The supervisor is killed with SIGKILL while its jobs run: the guard kills every session within a second. */
 static void test_guard_kills_sessions_of_a_dead_supervisor(void) {
-    const char *guard = getenv("SCYTHE_GUARD");
-    if (!guard) {
-        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+    const char *guard = guard_exe_or_skip();
+    if (!guard)
         return;
-    }
     FILE *f;
     pid_t sup = start_supervisor("--child-guarded", guard, &f);
     CHECK(sup > 0);
@@ -998,11 +996,9 @@ int pid_dead(int pid) {
  * kills everything in the supervisor's leaves (no session kill reaches those grandchildren) and removes the leaves
  * and their parent. */
 static void test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor(void) {
-    const char *guard = getenv("SCYTHE_GUARD");
-    if (!guard) {
-        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+    const char *guard = guard_exe_or_skip();
+    if (!guard)
         return;
-    }
     if (!need_caps(SCYTHE_CAP_CGROUP_KILL, "writable cgroup v2 hierarchy with cgroup.kill"))
         return;
     FILE *f;
@@ -1079,11 +1075,9 @@ static int zombie_of(int pid, int parent) {
 /* Regression: a guard killed by someone is reaped and replaced at once on the same table, so a later kill -9 of the
  * supervisor still kills its jobs. */
 static void test_guard_restarted_after_its_death(void) {
-    const char *guard = getenv("SCYTHE_GUARD");
-    if (!guard) {
-        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+    const char *guard = guard_exe_or_skip();
+    if (!guard)
         return;
-    }
     FILE *f;
     pid_t sup = start_supervisor("--child-guard-restart", guard, &f);
     CHECK(sup > 0);
@@ -1141,11 +1135,9 @@ static void test_guard_restarted_after_its_death(void) {
 /* Regression: a guard that exits on its own (it cannot run) is reaped and not restarted in a loop; a later
  * scythe_guard_start() starts a working one. */
 static void test_guard_that_cannot_run_is_not_restarted(void) {
-    const char *guard = getenv("SCYTHE_GUARD");
-    if (!guard) {
-        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+    const char *guard = guard_exe_or_skip();
+    if (!guard)
         return;
-    }
     FILE *f;
     pid_t sup = start_supervisor("--child-guard-broken", guard, &f);
     CHECK(sup > 0);
@@ -1311,6 +1303,13 @@ static void test_stale_handle_after_pid_reuse(void) {
     scythe_job_free(new_job);
     scythe_loop_free(loop);
     CHECK(no_children());
+}
+
+const char *guard_exe_or_skip(void) {
+    const char *guard = getenv("SCYTHE_GUARD");
+    if (!guard)
+        printf("     skipped: SCYTHE_GUARD (the scythe-guard executable) is not set\n");
+    return guard;
 }
 
 int need_caps(uint32_t caps, const char *what) {
