@@ -218,6 +218,32 @@ public final class Leaks {
         return out;
     }
 
+    /**
+     * Waits up to 5 s for process {@code pid} (one a second JVM started, its guard say) to be gone, or a zombie that
+     * is not ours to reap, then asserts it is.
+     */
+    public static void assertGone(long pid, String what) {
+        if (!gone(pid)) {
+            fail(what + " (pid " + pid + ") is still running");
+        }
+    }
+
+    /** Whether process {@code pid} is gone, or a zombie that is not ours to reap, within 5 s. */
+    public static boolean gone(long pid) {
+        long until = System.nanoTime() + 5_000_000_000L;
+        long self = ProcessHandle.current().pid();
+        while (true) {
+            String[] st = stat(pid);
+            if (st == null || (st[0].equals("Z") && Long.parseLong(st[1]) != self)) {
+                return true;
+            }
+            if (System.nanoTime() >= until) {
+                return false;
+            }
+            sleep(10);
+        }
+    }
+
     /** Waits up to 5 s for the session to be empty, then asserts it is. */
     static void assertSessionGone(long sid) {
         long until = System.nanoTime() + 5_000_000_000L;

@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,6 +35,9 @@ class ModulePathIT {
             assertTrue(out.contains("module dev.scythe exports ffi: false exports api: true"), out);
             assertTrue(out.contains("outcome Failure[exitCode=7"), out);
             assertTrue(!out.contains("WARNING"), "no restricted-method warning with the module's native access: " + out);
+            Matcher guard = Pattern.compile("guard (\\d+)").matcher(out);
+            assertTrue(guard.find() && Long.parseLong(guard.group(1)) > 0, "the guard ran: " + out);
+            Leaks.assertGone(Long.parseLong(guard.group(1)), "the module-path JVM's guard");
         } finally {
             p.destroyForcibly(); // only what this test started, by pid
             p.waitFor();

@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,6 +54,11 @@ class NativeLoadingTest {
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));
             assertEquals(0, p.exitValue(), out);
+            // What the second JVM started must end with it: its guard (it printed the pid).
+            Matcher guard = Pattern.compile(" guard (\\d+)").matcher(out);
+            if (guard.find()) {
+                Leaks.assertGone(Long.parseLong(guard.group(1)), "the second JVM's guard");
+            }
             return out;
         } finally {
             p.destroyForcibly(); // only what this test started, by pid
@@ -65,6 +72,7 @@ class NativeLoadingTest {
         assertTrue(out.contains("available true"), out);
         assertTrue(out.contains("children before []"), "loading the library started nothing: " + out);
         assertTrue(out.contains("children after [scythe-guard]"), "the first supervisor started the guard: " + out);
+        assertTrue(out.matches("(?s).* guard [1-9]\\d*.*"), "its pid was printed, so the test can see it end: " + out);
         List<Path> libs;
         try (var files = Files.walk(dir)) {
             libs = files.filter(f -> f.getFileName().toString().equals("libscythe.so")).toList();

@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -193,7 +195,8 @@ class ProcessLevelTest {
             child.destroyForcibly(); // SIGKILL: no shutdown hook runs, only the guard can act
             child.waitFor();
             for (long pid : inLeaves) {
-                assertTrue(processGone(pid), "the guard killed " + pid + ", in the cgroup but in no listed session");
+                assertTrue(dev.scythe.Leaks.gone(pid), "the guard killed " + pid
+                        + ", in the cgroup but in no listed session");
             }
             for (Path parent : parents) {
                 for (int i = 0; i < 500 && Files.exists(parent); i++) {
@@ -294,17 +297,6 @@ class ProcessLevelTest {
         return f == null || f[0].equals("Z") ? -1 : Long.parseLong(f[3]);
     }
 
-    /** Whether pid is gone or a zombie (whose parent is not this JVM) within 5 s. */
-    static boolean processGone(long pid) throws Exception {
-        for (int i = 0; i < 500; i++) {
-            if (sessionOf(pid) < 0) {
-                return true;
-            }
-            Thread.sleep(10);
-        }
-        return false;
-    }
-
     /** pid's cgroups in the v2, v1 memory and v1 pids hierarchies, where it is in one of Scythe's leaves. */
     static List<Path> cgroupLeaves(long pid) {
         return dev.scythe.Leaks.cgroupDirs(pid).values().stream()
@@ -371,6 +363,9 @@ class ProcessLevelTest {
         assertTrue(out.contains("Failure[exitCode=3"), out);
         assertTrue(out.contains("Crashed[signal=9"), out);
         assertTrue(out.contains("Success["), out);
+        Matcher guard = Pattern.compile("guard (\\d+)").matcher(out);
+        assertTrue(guard.find(), out);
+        dev.scythe.Leaks.assertGone(Long.parseLong(guard.group(1)), "that JVM's guard");
     }
 
     /** Prints whether SIGCHLD was ignored when it started, then the outcomes of three jobs. */
@@ -384,6 +379,7 @@ class ProcessLevelTest {
                 for (String script : new String[] {"exit 3", "kill -9 $$", "exit 0"}) {
                     System.out.println(s.start(dev.scythe.ProcessSpec.of("sh", "-c", script)).await());
                 }
+                System.out.println("guard " + dev.scythe.Scythe.guardPid());
             }
         }
     }

@@ -16,6 +16,7 @@ public final class ModulePathMain {
                 + " exports api: " + m.isExported("dev.scythe"));
         try (Supervisor s = new Supervisor()) {
             System.out.println("outcome " + s.start(ProcessSpec.of("sh", "-c", "exit 7")).await());
+            System.out.println("guard " + dev.scythe.Scythe.guardPid());
         }
     }
 }
