@@ -32,7 +32,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------------- */
 
 #define SCYTHE_VERSION_MAJOR 0
-#define SCYTHE_VERSION_MINOR 4
+#define SCYTHE_VERSION_MINOR 5
 #define SCYTHE_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch, as returned by scythe_version(). */
 #define SCYTHE_VERSION_NUMBER ((SCYTHE_VERSION_MAJOR << 16) | (SCYTHE_VERSION_MINOR << 8) | SCYTHE_VERSION_PATCH)
@@ -165,6 +165,11 @@ SCYTHE_API int scythe_loop_wakeup(scythe_loop *loop);
 SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
 
 #define SCYTHE_EVENT_EXIT 1 /* a job completed: leader reaped and its output pipes drained */
+/* (since 0.5) The job's stdout channel (SCYTHE_STDIO_CHANNEL) has bytes for scythe_job_read(). Only user_data, job,
+ * kind and pid are set. At most one OUTPUT event of a job waits at a time: one is queued when bytes arrive and none
+ * is waiting; the host reads until scythe_job_read() gives 0 bytes. A job's EXIT event comes after its last OUTPUT
+ * event; bytes still unread then stay readable until the job is freed. */
+#define SCYTHE_EVENT_OUTPUT 2
 
 /* How a job ended. */
 #define SCYTHE_END_EXITED    1 /* on its own; exit_code valid */
@@ -246,6 +251,13 @@ SCYTHE_API int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *e
 #define SCYTHE_STDIO_PIPE     2 /* stdin: fed from `input`; stdout/stderr: captured, head and tail kept */
 #define SCYTHE_STDIO_FILE     3 /* `path`: read for stdin; written (created 0644) for stdout/stderr */
 #define SCYTHE_STDIO_FILE_APPEND 4 /* like FILE, appending */
+/* (since 0.5) A conversation for the job's whole life, for workers that serve many requests. stdin: written with
+ * scythe_job_write() (no `input`), closed with scythe_job_close_stdin() or when the job ends. stdout: read with
+ * scythe_job_read() as SCYTHE_EVENT_OUTPUT events announce bytes; nothing is captured (scythe_job_output gives
+ * -EINVAL). Not for stderr (-EINVAL from scythe_spawn). A channel lives as long as the leader: when the leader exits,
+ * the loop takes what the pipe holds at that moment and closes it without waiting for end-of-file, so a grandchild
+ * that still holds the pipe cannot delay the job's EXIT event (a death is seen from the pidfd, not from EOF). */
+#define SCYTHE_STDIO_CHANNEL 5
 
 typedef struct scythe_stdio {
     int32_t mode;        /* SCYTHE_STDIO_* */
@@ -352,6 +364,25 @@ typedef struct scythe_output {
 
 /* -EBUSY before the job completed, -EINVAL for a stream that was not PIPE. */
 SCYTHE_API int scythe_job_output(scythe_output *out, const scythe_job *job, int stream);
+
+/* (since 0.5) Channels (SCYTHE_STDIO_CHANNEL). Any thread; never blocks on the job.
+ *
+ * scythe_job_write queues `len` bytes for the job's stdin and writes at once what the pipe takes; the loop writes the
+ * rest as the job reads. Bytes of successive calls arrive in call order. 0, or
+ *   -EINVAL  stdin is not a CHANNEL (or data is NULL with len > 0);
+ *   -EPIPE   the job closed its stdin (bytes still queued are dropped), or the host closed the channel;
+ *   -ESRCH   the job's leader has exited;
+ *   -ENOMEM. */
+SCYTHE_API int scythe_job_write(scythe_job *job, const uint8_t *data, size_t len);
+
+/* Closes the stdin channel once every queued byte is written: the job then reads end-of-file. 0, -EINVAL (not a
+ * CHANNEL), -EALREADY (already closed, or the job ended). */
+SCYTHE_API int scythe_job_close_stdin(scythe_job *job);
+
+/* Takes up to `cap` of the bytes the loop read from the job's stdout channel, oldest first, into buf; *n says how
+ * many (0: none now). Each byte is returned once. The loop reads ahead of the host up to 1 MiB, then leaves the pipe
+ * alone (the job blocks on it when it fills) until the host takes some. -EINVAL if stdout is not a CHANNEL. */
+SCYTHE_API int scythe_job_read(size_t *n, scythe_job *job, uint8_t *buf, size_t cap);
 
 /* Reports progress for a job with a stall window (any probe); hosts call it when their own predicate holds.
  * Any thread. -EALREADY once the job ended. */

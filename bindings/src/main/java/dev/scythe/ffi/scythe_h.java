@@ -77,10 +77,10 @@ public class scythe_h {
     public static int SCYTHE_VERSION_MAJOR() {
         return SCYTHE_VERSION_MAJOR;
     }
-    private static final int SCYTHE_VERSION_MINOR = (int)4L;
+    private static final int SCYTHE_VERSION_MINOR = (int)5L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_MINOR 4
+     * #define SCYTHE_VERSION_MINOR 5
      * }
      */
     public static int SCYTHE_VERSION_MINOR() {
@@ -166,6 +166,15 @@ public class scythe_h {
      */
     public static int SCYTHE_EVENT_EXIT() {
         return SCYTHE_EVENT_EXIT;
+    }
+    private static final int SCYTHE_EVENT_OUTPUT = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_EVENT_OUTPUT 2
+     * }
+     */
+    public static int SCYTHE_EVENT_OUTPUT() {
+        return SCYTHE_EVENT_OUTPUT;
     }
     private static final int SCYTHE_END_EXITED = (int)1L;
     /**
@@ -319,6 +328,15 @@ public class scythe_h {
      */
     public static int SCYTHE_STDIO_FILE_APPEND() {
         return SCYTHE_STDIO_FILE_APPEND;
+    }
+    private static final int SCYTHE_STDIO_CHANNEL = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_STDIO_CHANNEL 5
+     * }
+     */
+    public static int SCYTHE_STDIO_CHANNEL() {
+        return SCYTHE_STDIO_CHANNEL;
     }
     private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)5L;
     /**
@@ -1730,6 +1748,185 @@ public class scythe_h {
         }
     }
 
+    private static class scythe_job_write {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER,
+            scythe_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_job_write");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_job_write(scythe_job *job, const uint8_t *data, size_t len)
+     * }
+     */
+    public static FunctionDescriptor scythe_job_write$descriptor() {
+        return scythe_job_write.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_job_write(scythe_job *job, const uint8_t *data, size_t len)
+     * }
+     */
+    public static MethodHandle scythe_job_write$handle() {
+        return scythe_job_write.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_job_write(scythe_job *job, const uint8_t *data, size_t len)
+     * }
+     */
+    public static MemorySegment scythe_job_write$address() {
+        return scythe_job_write.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_job_write(scythe_job *job, const uint8_t *data, size_t len)
+     * }
+     */
+    public static int scythe_job_write(MemorySegment job, MemorySegment data, long len) {
+        var mh$ = scythe_job_write.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_job_write", job, data, len);
+            }
+            return (int)mh$.invokeExact(job, data, len);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_job_close_stdin {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_job_close_stdin");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_job_close_stdin(scythe_job *job)
+     * }
+     */
+    public static FunctionDescriptor scythe_job_close_stdin$descriptor() {
+        return scythe_job_close_stdin.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_job_close_stdin(scythe_job *job)
+     * }
+     */
+    public static MethodHandle scythe_job_close_stdin$handle() {
+        return scythe_job_close_stdin.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_job_close_stdin(scythe_job *job)
+     * }
+     */
+    public static MemorySegment scythe_job_close_stdin$address() {
+        return scythe_job_close_stdin.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_job_close_stdin(scythe_job *job)
+     * }
+     */
+    public static int scythe_job_close_stdin(MemorySegment job) {
+        var mh$ = scythe_job_close_stdin.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_job_close_stdin", job);
+            }
+            return (int)mh$.invokeExact(job);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_job_read {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER,
+            scythe_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_job_read");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_job_read(size_t *n, scythe_job *job, uint8_t *buf, size_t cap)
+     * }
+     */
+    public static FunctionDescriptor scythe_job_read$descriptor() {
+        return scythe_job_read.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_job_read(size_t *n, scythe_job *job, uint8_t *buf, size_t cap)
+     * }
+     */
+    public static MethodHandle scythe_job_read$handle() {
+        return scythe_job_read.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_job_read(size_t *n, scythe_job *job, uint8_t *buf, size_t cap)
+     * }
+     */
+    public static MemorySegment scythe_job_read$address() {
+        return scythe_job_read.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_job_read(size_t *n, scythe_job *job, uint8_t *buf, size_t cap)
+     * }
+     */
+    public static int scythe_job_read(MemorySegment n, MemorySegment job, MemorySegment buf, long cap) {
+        var mh$ = scythe_job_read.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_job_read", n, job, buf, cap);
+            }
+            return (int)mh$.invokeExact(n, job, buf, cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class scythe_job_progress {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_INT,
@@ -2367,10 +2564,10 @@ public class scythe_h {
            throw new AssertionError("should not reach here", ex$);
         }
     }
-    private static final int SCYTHE_VERSION_NUMBER = (int)1024L;
+    private static final int SCYTHE_VERSION_NUMBER = (int)1280L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_NUMBER 1024
+     * #define SCYTHE_VERSION_NUMBER 1280
      * }
      */
     public static int SCYTHE_VERSION_NUMBER() {
