@@ -8,4 +8,5 @@
 module dev.scythe {
     requires java.management; // hang dossiers: every JVM thread's stack, with its locks
     exports dev.scythe;
+    exports dev.scythe.pool;
 }

@@ -104,6 +104,56 @@ public final class Job {
         return handle != null && scythe_h.scythe_job_cancel(handle, reason.code()) == 0;
     }
 
+    /**
+     * Writes to the job's stdin channel ({@link Redirect#channel()}) without blocking: what the pipe does not take
+     * now, the loop writes as the job reads. Writes arrive in call order. Any thread.
+     *
+     * @return false if the channel is closed: the job closed its stdin, {@link #closeStdin()} was called, or the job
+     *         has ended (its outcome follows on {@link #onExit()})
+     * @throws IllegalStateException if stdin is not a channel
+     */
+    public synchronized boolean write(byte[] data) {
+        if (!(spec.stdin() instanceof Redirect.Channel)) {
+            throw new IllegalStateException("stdin is not a channel: it is " + spec.stdin());
+        }
+        if (handle == null) {
+            return false;
+        }
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(Math.max(1, data.length));
+            MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
+            int rc = scythe_h.scythe_job_write(handle, buf, data.length);
+            if (rc == -Outcome.Errno.EPIPE || rc == -Outcome.Errno.ESRCH) {
+                return false;
+            }
+            NativeLibrary.check(rc, "scythe_job_write");
+            return true;
+        }
+    }
+
+    /** Closes the stdin channel once everything written is delivered: the job reads end-of-file. False if closed. */
+    public synchronized boolean closeStdin() {
+        if (!(spec.stdin() instanceof Redirect.Channel)) {
+            throw new IllegalStateException("stdin is not a channel: it is " + spec.stdin());
+        }
+        return handle != null && scythe_h.scythe_job_close_stdin(handle) == 0;
+    }
+
+    /** Hands what the loop read from the stdout channel to its sink; on the loop thread, before the handle is freed. */
+    void drainChannel(MemorySegment h, MemorySegment buf, MemorySegment count) {
+        if (!(spec.stdout() instanceof Redirect.Channel c)) {
+            return;
+        }
+        for (;;) {
+            NativeLibrary.check(scythe_h.scythe_job_read(count, h, buf, buf.byteSize()), "scythe_job_read");
+            long n = count.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+            if (n == 0) {
+                return;
+            }
+            c.sink().accept(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+    }
+
     /** Captured stdout; the job must be done and its stdout captured. */
     public Output stdout() {
         return output(stdout, "stdout", spec.stdout());

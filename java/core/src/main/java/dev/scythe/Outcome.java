@@ -186,6 +186,8 @@ public sealed interface Outcome {
         public static final int EACCES = 13;
         public static final int ENOEXEC = 8;
         public static final int ECANCELED = 125;
+        public static final int ESRCH = 3;
+        public static final int EPIPE = 32;
 
         private Errno() {}
     }

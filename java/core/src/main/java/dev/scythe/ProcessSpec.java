@@ -390,7 +390,8 @@ public final class ProcessSpec {
 
         public Builder stdin(Redirect r) {
             Objects.requireNonNull(r, "stdin");
-            if (r instanceof Redirect.Capture || (r instanceof Redirect.File f && f.append())) {
+            if (r instanceof Redirect.Capture || (r instanceof Redirect.File f && f.append())
+                    || (r instanceof Redirect.Channel c && c.sink() != null)) {
                 throw new IllegalArgumentException("stdin cannot be " + r);
             }
             this.stdin = r;
@@ -403,6 +404,9 @@ public final class ProcessSpec {
         }
 
         public Builder stderr(Redirect r) {
+            if (r instanceof Redirect.Channel) {
+                throw new IllegalArgumentException("stderr cannot be a channel; capture it (its tail is kept)");
+            }
             this.stderr = output("stderr", r);
             return this;
         }
@@ -411,6 +415,9 @@ public final class ProcessSpec {
             Objects.requireNonNull(r, name);
             if (r instanceof Redirect.Bytes) {
                 throw new IllegalArgumentException(name + " cannot be fed bytes; that is for stdin");
+            }
+            if (r instanceof Redirect.Channel c && c.sink() == null) {
+                throw new IllegalArgumentException(name + " as a channel needs a sink: Redirect.channel(sink)");
             }
             return r;
         }
@@ -463,7 +470,8 @@ public final class ProcessSpec {
             }
             // Probes without a stall window are kept, inert: a Deepening template has probes and gets its window per
             // attempt.
-            if (output && !(stdout instanceof Redirect.Capture) && !(stderr instanceof Redirect.Capture)) {
+            if (output && !(stdout instanceof Redirect.Capture) && !(stdout instanceof Redirect.Channel)
+                    && !(stderr instanceof Redirect.Capture)) {
                 throw new IllegalArgumentException("progressOutput needs stdout or stderr captured, not "
                         + stdout + " and " + stderr);
             }

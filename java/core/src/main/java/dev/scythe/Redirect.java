@@ -38,6 +38,15 @@ public sealed interface Redirect {
         }
     }
 
+    /**
+     * A conversation for the job's whole life, for workers that serve many requests. As stdin: written with
+     * {@link Job#write} and closed with {@link Job#closeStdin} (or when the job ends). As stdout: every chunk the job
+     * writes is handed to {@code sink}, in order, on the supervisor's loop thread, which it must not block; the last
+     * chunk comes before the job's {@link Job#onExit()} completes. Not for stderr. The channel lives as long as the
+     * leader: a grandchild that still holds the pipe does not delay the job's end.
+     */
+    record Channel(java.util.function.Consumer<byte[]> sink) implements Redirect {}
+
     Capture DEFAULT_CAPTURE = new Capture(64 * 1024, 64 * 1024);
 
     static Redirect discard() {
@@ -46,6 +55,16 @@ public sealed interface Redirect {
 
     static Redirect inherit() {
         return new Inherit();
+    }
+
+    /** Stdin written by the host ({@link Job#write}), for the job's whole life. */
+    static Redirect channel() {
+        return new Channel(null);
+    }
+
+    /** Stdout handed to {@code sink} chunk by chunk, on the loop thread, for the job's whole life. */
+    static Redirect channel(java.util.function.Consumer<byte[]> sink) {
+        return new Channel(Objects.requireNonNull(sink, "sink"));
     }
 
     static Redirect capture() {

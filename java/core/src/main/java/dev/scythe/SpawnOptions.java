@@ -45,6 +45,7 @@ final class SpawnOptions {
                     scythe_stdio.mode(s, f.append() ? scythe_h.SCYTHE_STDIO_FILE_APPEND() : scythe_h.SCYTHE_STDIO_FILE());
                     scythe_stdio.path(s, cPath(arena, f.path()));
                 }
+                case Redirect.Channel c -> scythe_stdio.mode(s, scythe_h.SCYTHE_STDIO_CHANNEL());
                 case Redirect.Bytes b -> {
                     scythe_stdio.mode(s, scythe_h.SCYTHE_STDIO_PIPE());
                     MemorySegment data = arena.allocate(Math.max(1, b.data().length));

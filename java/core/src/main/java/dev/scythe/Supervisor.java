@@ -143,6 +143,7 @@ public final class Supervisor implements AutoCloseable {
             MemorySegment events = scythe_event.allocateArray(BATCH, arena);
             MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
             MemorySegment view = scythe_output.allocate(arena);
+            MemorySegment chunk = arena.allocate(64 * 1024);
             long size = scythe_event.sizeof();
             while (!(stopping && jobs.isEmpty())) {
                 int rc = scythe_h.scythe_loop_run(count, loop, events, BATCH, -1);
@@ -151,7 +152,7 @@ public final class Supervisor implements AutoCloseable {
                 }
                 long n = count.get(ValueLayout.JAVA_LONG, 0);
                 for (long i = 0; i < n; i++) {
-                    dispatch(events.asSlice(i * size, size), view);
+                    dispatch(events.asSlice(i * size, size), view, chunk, count);
                 }
                 CancelToken.pollWatched();
                 noticeGuard(n == 0);
@@ -225,11 +226,26 @@ public final class Supervisor implements AutoCloseable {
         return OPEN.stream().mapToInt(Supervisor::liveJobs).sum();
     }
 
-    private void dispatch(MemorySegment ev, MemorySegment view) {
+    private void dispatch(MemorySegment ev, MemorySegment view, MemorySegment chunk, MemorySegment count) {
         MemorySegment handle = scythe_event.job(ev);
         Job job = jobs.get(scythe_event.user_data(ev));
+        if (scythe_event.kind(ev) == scythe_h.SCYTHE_EVENT_OUTPUT()) {
+            if (job != null) {
+                try {
+                    job.drainChannel(handle, chunk, count);
+                } catch (RuntimeException | Error e) {
+                    LOG.log(System.Logger.Level.WARNING, "a job's stdout channel sink failed", e);
+                }
+            }
+            return;
+        }
         Output out = null, err = null;
         if (job != null) {
+            try {
+                job.drainChannel(handle, chunk, count); // bytes still unread: they come before the exit
+            } catch (RuntimeException | Error e) {
+                LOG.log(System.Logger.Level.WARNING, "a job's stdout channel sink failed", e);
+            }
             out = job.spec().stdout() instanceof Redirect.Capture ? Events.output(handle, 1, view, ev) : null;
             err = job.spec().stderr() instanceof Redirect.Capture ? Events.output(handle, 2, view, ev) : null;
             job.release(scythe_event.pid(ev));
