@@ -66,7 +66,8 @@ public final class Main {
     /** The command line: the root command, its subcommands, the parser's rules and the error handlers. */
     static CommandLine commandLine(PrintStream out, PrintStream err) {
         CommandLine cli = new CommandLine(new Root(out, err));
-        for (Subcommand c : List.of(new RunCommand(out, err), new RaceCommand(out, err), new DeepenCommand(out, err),
+        for (Subcommand c : List.of(new RunCommand(out, err), new RaceCommand(out, err), new PoolCommand(out, err),
+                new DeepenCommand(out, err),
                 new EvaluateCommand(out, err), new VersionCommand(out, err), new HelpCommand(out, err),
                 new CompletionCommand(out, err))) {
             cli.addSubcommand(c);
