@@ -310,7 +310,7 @@ typedef struct scythe_spawn_options {
     int64_t process_limit;        /* processes at once in the job's cgroup; 0: none */
 } scythe_spawn_options;
 
-#define SCYTHE_PROBE_OUTPUT    0x1u /* bytes (or matching lines) on captured stdout/stderr */
+#define SCYTHE_PROBE_OUTPUT    0x1u /* bytes (or matching lines) on captured stdout/stderr, or a stdout channel */
 #define SCYTHE_PROBE_TREE      0x2u /* changes below progress_tree, through inotify (new directories included) */
 #define SCYTHE_PROBE_HEARTBEAT 0x4u /* the counter in heartbeat_path changed */
 #define SCYTHE_PROBE_HOST      0x8u /* only scythe_job_progress() (hosts polling their own predicate) */

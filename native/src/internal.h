@@ -63,6 +63,11 @@ int scythe__os_spawnattr_init(posix_spawnattr_t *attr);
 void scythe__os_spawn_destroy(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr);
 /* Blocks SIGPIPE in the calling thread: a write to a closed pipe then fails with EPIPE instead. */
 void scythe__os_block_sigpipe(void);
+/* One write to a pipe from any thread, which may not have SIGPIPE blocked (a host's thread): SIGPIPE is blocked around
+ * it and, on EPIPE, the one the write raised is consumed. EINTR is retried. Bytes written, or -errno (-EAGAIN, -EPIPE). */
+ssize_t scythe__os_write_pipe(int fd, const void *buf, size_t len);
+/* Bytes the pipe behind fd holds now (FIONREAD), or 0 if that cannot be told. */
+size_t scythe__os_pipe_pending(int fd);
 void scythe__os_close(int fd);
 /* Closes fd after taking it out of the epoll set epfd (-1: in none). Closing alone does not take it out while another
  * fd refers to the same open file: the copy a child being spawned by another thread holds between its clone and its

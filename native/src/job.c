@@ -3,6 +3,7 @@
  * states; nothing here calls the loop. */
 #include "internal.h"
 #include "job.h"
+#include "streams.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,7 +13,10 @@ int scythe__job_new(scythe_job **out) {
     if (!job)
         return -ENOMEM;
     scythe__list_init(&job->link);
-    scythe__list_init(&job->queued);
+    scythe__list_init(&job->queued.link);
+    job->queued.kind = SCYTHE_EVENT_EXIT;
+    scythe__list_init(&job->announced.link);
+    job->announced.kind = SCYTHE_EVENT_OUTPUT;
     job->pidfd = job->epfd = -1;
     for (int i = 0; i < 3; i++)
         job->out_fd[i] = -1;
@@ -30,6 +34,8 @@ void scythe__job_destroy(scythe_job *job) {
     }
     scythe__os_close_watched(job->epfd, job->pidfd);
     free(job->input);
+    free(job->in_fifo.data);
+    free(job->out_fifo.data);
     scythe_token_free(job->token);
     scythe__progress_free(job->progress);
     free(job->dossier_dir);
@@ -118,6 +124,46 @@ int scythe_job_output(scythe_output *out, const scythe_job *job, int stream) {
     return rc;
 }
 
+int scythe_job_write(scythe_job *job, const uint8_t *data, size_t len) {
+    /* channel[] is set at spawn, before the host has the handle, and never changes: read without the lock. */
+    if (!job || !job->channel[0] || (!data && len))
+        return -EINVAL;
+    int rc;
+    pthread_mutex_lock(job->lock);
+    if (job->state >= J_REAPED)
+        rc = -ESRCH;
+    else if (job->out_fd[0] < 0 || job->in_close_asked)
+        rc = -EPIPE; /* closed by the job, or by the host (maybe with bytes still on their way) */
+    else
+        rc = scythe__channel_write(job, data, len);
+    pthread_mutex_unlock(job->lock);
+    return rc;
+}
+
+int scythe_job_close_stdin(scythe_job *job) {
+    if (!job || !job->channel[0])
+        return -EINVAL;
+    int rc = -EALREADY;
+    pthread_mutex_lock(job->lock);
+    if (job->state < J_REAPED && job->out_fd[0] >= 0 && !job->in_close_asked) {
+        scythe__channel_close_in(job);
+        rc = 0;
+    }
+    pthread_mutex_unlock(job->lock);
+    return rc;
+}
+
+int scythe_job_read(size_t *n, scythe_job *job, uint8_t *buf, size_t cap) {
+    if (n)
+        *n = 0;
+    if (!n || !job || !job->channel[1] || (!buf && cap))
+        return -EINVAL;
+    pthread_mutex_lock(job->lock);
+    *n = scythe__channel_take(job, buf, cap);
+    pthread_mutex_unlock(job->lock);
+    return 0;
+}
+
 void scythe_job_free(scythe_job *job) {
     if (!job)
         return;
@@ -126,11 +172,13 @@ void scythe_job_free(scythe_job *job) {
     pthread_mutex_lock(lock);
     if (job->state != J_DONE) {
         job->detached = true; /* the loop kills, reaps and frees it, maybe before we wake it: job is not ours now */
+        scythe__list_remove(&job->announced.link); /* its OUTPUT event, if one waits: a detached job has none */
         pthread_mutex_unlock(lock);
         scythe__wake(waker);
         return;
     }
-    scythe__list_remove(&job->queued); /* its event, if the host frees the job before reading it */
+    scythe__list_remove(&job->queued.link); /* its events, if the host frees the job before reading them */
+    scythe__list_remove(&job->announced.link);
     scythe__list_remove(&job->link);
     pthread_mutex_unlock(lock);
     scythe__job_destroy(job);

@@ -24,11 +24,28 @@ enum scythe__job_state {
     J_DONE      /* event queued (or job freed if detached) */
 };
 
+/* One entry of the loop's event queue, embedded in the job: queueing never allocates. A job has two, its EXIT event and
+ * its OUTPUT announcement, so an announcement can wait while the job completes behind it. */
+typedef struct scythe__queued {
+    scythe__list link; /* on the loop's queue while the event waits for the host */
+    int kind;          /* SCYTHE_EVENT_*: which of the job's entries this is */
+} scythe__queued;
+
+/* A channel's bytes in flight, oldest first: data[off .. off + len) of `alloc` bytes. */
+typedef struct scythe__fifo {
+    uint8_t *data;
+    size_t off, len, alloc;
+} scythe__fifo;
+
+/* The stdout channel reads ahead of the host up to this many unread bytes, then leaves the pipe alone. */
+#define SCYTHE__CHANNEL_READ_AHEAD ((size_t)1 << 20)
+
 #define SCYTHE__CANCEL_CLOSED (UINT64_C(1) << 63) /* never a request: those are SCYTHE_TOKEN_CANCELLED_BIT | reason */
 
 struct scythe_job {
     scythe__list link;         /* on its loop's jobs (every job the host has not freed), or its graveyard */
-    scythe__list queued;       /* on its loop's queue while its event waits for the host: queueing never allocates */
+    scythe__queued queued;     /* its EXIT event, on its loop's queue once completed until the host takes it */
+    scythe__queued announced;  /* its OUTPUT event: queued while the stdout channel has news the host was not told of */
     pthread_mutex_t *lock;     /* its loop's lock, which guards what follows unless it is atomic */
     scythe__waker *waker;      /* its loop's */
     int epfd;                  /* its loop's epoll set (-1 until registered): each of its fds leaves it before being
@@ -55,6 +72,14 @@ struct scythe_job {
     size_t input_len, input_off;
     bool capture[3];
     scythe__capture cap[3];    /* [1] and [2] used */
+    /* Channels (SCYTHE_STDIO_CHANNEL): stdin [0] and stdout [1]. They live as long as the leader: on its exit stdin is
+     * closed (what is queued is dropped) and stdout taken as it stands and closed; its unread bytes stay for the host. */
+    bool channel[2];
+    scythe__fifo in_fifo;      /* bytes scythe_job_write queued that the pipe did not take yet */
+    bool in_polling;           /* EPOLLOUT enabled for stdin: in_fifo holds bytes */
+    bool in_close_asked;       /* scythe_job_close_stdin: close once in_fifo is written */
+    scythe__fifo out_fifo;     /* bytes read from stdout that scythe_job_read has not taken */
+    bool out_paused;           /* out_fifo is full: stdout is in the epoll set for no events until the host reads */
     scythe__watch watch[5];    /* pidfd, stdout, stderr, stdin, inotify */
     scythe__progress *progress; /* stall window and probes, or NULL */
     int64_t cpu_limit_ns;

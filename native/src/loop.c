@@ -30,7 +30,8 @@ struct scythe_loop {
     bool guard_watched;        /* holds a reference on the guard's watch fd */
     scythe__list jobs;         /* every job the host has not freed (by their `link`) */
     scythe__list graveyard;    /* detached jobs completed during this batch, freed at its end (by `link`) */
-    scythe__list queue;        /* completed jobs whose event the host has not read, oldest first (by `queued`) */
+    scythe__list queue;        /* events the host has not read, oldest first: the jobs' `queued` (EXIT) and
+                                  `announced` (OUTPUT) entries */
     size_t live;
     int64_t armed_ns;          /* timer currently armed for this time, 0 none */
     int64_t next_due;          /* earliest known due time (may be early, never late), 0 none */
@@ -103,7 +104,9 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
         job->watch[i].job = job;
         job->watch[i].kind = kinds[i];
         if (fds[i] >= 0)
-            rc = ep_add(loop, fds[i], i == 3 ? EPOLLOUT : EPOLLIN, &job->watch[i]);
+            /* A stdin channel asks for EPOLLOUT only while bytes are queued (streams.c): an empty, writable pipe
+             * would wake the loop at once, every time. */
+            rc = ep_add(loop, fds[i], i != 3 ? EPOLLIN : job->channel[0] ? 0 : EPOLLOUT, &job->watch[i]);
     }
     if (rc) {
         for (int i = 0; i < 5; i++)
@@ -139,13 +142,22 @@ static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     job->ev.done_ns = now;
     loop->live--;
     if (job->detached) {
-        /* Later events of this batch may still point at it: free it once the batch is done. */
+        /* Later events of this batch may still point at it: free it once the batch is done. (scythe_job_free took
+         * its OUTPUT event off the queue, and none is queued for a detached job after that.) */
         scythe__list_remove(&job->link);
         scythe__list_append(&loop->graveyard, &job->link);
         return;
     }
-    /* Through the job, which owns its event: no allocation, so no failure, however many events wait. */
-    scythe__list_append(&loop->queue, &job->queued);
+    /* Through the job, which owns its event: no allocation, so no failure, however many events wait. Behind any OUTPUT
+     * event of the job still waiting: its channel was closed before this, so no later one can come. */
+    scythe__list_append(&loop->queue, &job->queued.link);
+}
+
+/* The host hears of new bytes on a job's stdout channel: once, until scythe_loop_run hands it that event (it then
+ * reads until there are none, and bytes arriving after the hand-over are announced anew). */
+static void announce(scythe_loop *loop, scythe_job *job) {
+    if (!job->detached && scythe__list_empty(&job->announced.link))
+        scythe__list_append(&loop->queue, &job->announced.link);
 }
 
 static void maybe_complete(scythe_loop *loop, scythe_job *job, int64_t now) {
@@ -211,6 +223,10 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     job->state = J_REAPED;
     job->drain_until_ns = job->ev.reaped_ns + SCYTHE__DRAIN_GRACE_NS;
     scythe__due_min(&loop->next_due, job->drain_until_ns);
+    /* Channels end with the leader, at once: what its stdout pipe holds now is taken and the pipe closed, so that a
+     * process outside the session still holding it cannot hold back the EXIT event until the drain grace ends. */
+    if (scythe__channel_exit(job))
+        announce(loop, job);
     scythe__stream_close(job, 0);
     scythe__stream_drain(job, 1, loop->scratch, sizeof loop->scratch);
     scythe__stream_drain(job, 2, loop->scratch, sizeof loop->scratch);
@@ -252,7 +268,7 @@ static void arm_timer(scythe_loop *loop) {
 }
 
 /* One epoll event. */
-static void on_event(scythe_loop *loop, scythe__watch *w, bool *must_sweep) {
+static void on_event(scythe_loop *loop, scythe__watch *w, uint32_t events, bool *must_sweep) {
     uint64_t counter;
     switch (w->kind) {
     case W_EVENTFD:
@@ -270,11 +286,19 @@ static void on_event(scythe_loop *loop, scythe__watch *w, bool *must_sweep) {
         break;
     case W_STDOUT:
     case W_STDERR:
-        scythe__stream_drain(w->job, w->kind == W_STDOUT ? 1 : 2, loop->scratch, sizeof loop->scratch);
+        if (w->kind == W_STDOUT && w->job->channel[1]) {
+            if (scythe__channel_fill(w->job))
+                announce(loop, w->job);
+        } else {
+            scythe__stream_drain(w->job, w->kind == W_STDOUT ? 1 : 2, loop->scratch, sizeof loop->scratch);
+        }
         maybe_complete(loop, w->job, scythe__now_ns());
         break;
     case W_STDIN:
-        scythe__stream_feed(w->job);
+        if (w->job->channel[0])
+            scythe__channel_feed(w->job, events);
+        else
+            scythe__stream_feed(w->job);
         break;
     case W_INOTIFY:
         if (w->job->state == J_RUNNING && scythe__progress_fd(w->job->progress) >= 0)
@@ -325,7 +349,7 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
         }
         bool must_sweep = false;
         for (int i = 0; i < n; i++)
-            on_event(loop, evs[i].data.ptr, &must_sweep);
+            on_event(loop, evs[i].data.ptr, evs[i].events, &must_sweep);
         if (must_sweep || loop->sweep_now) {
             loop->sweep_now = false;
             sweep(loop, scythe__now_ns());
@@ -338,9 +362,15 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
     }
     size_t k = 0;
     while (k < capacity && !scythe__list_empty(&loop->queue)) {
-        scythe_job *job = SCYTHE__CONTAINER(loop->queue.next, scythe_job, queued);
-        scythe__list_remove(&job->queued);
-        events[k++] = job->ev;
+        scythe__queued *q = SCYTHE__CONTAINER(loop->queue.next, scythe__queued, link);
+        scythe__list_remove(&q->link); /* an OUTPUT entry off the queue: the next bytes are announced again */
+        if (q->kind == SCYTHE_EVENT_EXIT) {
+            events[k++] = SCYTHE__CONTAINER(q, scythe_job, queued)->ev;
+        } else {
+            scythe_job *job = SCYTHE__CONTAINER(q, scythe_job, announced);
+            events[k++] = (scythe_event){.user_data = job->ev.user_data, .job = job, .kind = SCYTHE_EVENT_OUTPUT,
+                                         .pid = job->pid};
+        }
     }
     *count = k;
     pthread_mutex_unlock(&loop->lock);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -156,6 +157,33 @@ void scythe__os_block_sigpipe(void) {
     sigemptyset(&s);
     sigaddset(&s, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &s, NULL);
+}
+
+ssize_t scythe__os_write_pipe(int fd, const void *buf, size_t len) {
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    /* A SIGPIPE already pending (standard signals do not queue) would merge with ours: consuming it then would take
+     * someone else's, so only one we raised ourselves is consumed. */
+    bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    ssize_t n;
+    while ((n = write(fd, buf, len)) < 0 && errno == EINTR) {
+        /* retry: interrupted by a signal to this thread */
+    }
+    int err = n < 0 ? errno : 0;
+    if (err == EPIPE && !was_pending) {
+        struct timespec zero = {0, 0};
+        (void)sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    if (!sigismember(&old, SIGPIPE))
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return n < 0 ? -err : n;
+}
+
+size_t scythe__os_pipe_pending(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n : 0;
 }
 
 void scythe__os_close(int fd) {

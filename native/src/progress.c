@@ -149,8 +149,8 @@ int scythe__progress_new(scythe__progress **out, const scythe_spawn_options *o) 
     if ((o->probes & SCYTHE_PROBE_HEARTBEAT) && (!o->heartbeat_path || !o->heartbeat_path[0]))
         return -EINVAL;
     if ((o->probes & SCYTHE_PROBE_OUTPUT) && o->stdio[1].mode != SCYTHE_STDIO_PIPE &&
-        o->stdio[2].mode != SCYTHE_STDIO_PIPE)
-        return -EINVAL; /* nothing captured to watch */
+        o->stdio[1].mode != SCYTHE_STDIO_CHANNEL && o->stdio[2].mode != SCYTHE_STDIO_PIPE)
+        return -EINVAL; /* nothing read to watch */
     scythe__progress *p = scythe__calloc(1, sizeof *p);
     if (!p)
         return -ENOMEM;

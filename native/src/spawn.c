@@ -38,7 +38,11 @@ static int validate(const scythe_spawn_options *o) {
         return -EINVAL;
     for (int i = 0; i < 3; i++) {
         const scythe_stdio *s = &o->stdio[i];
-        if (s->mode < SCYTHE_STDIO_INHERIT || s->mode > SCYTHE_STDIO_FILE_APPEND)
+        if (s->mode < SCYTHE_STDIO_INHERIT || s->mode > SCYTHE_STDIO_CHANNEL)
+            return -EINVAL;
+        /* A channel is a conversation: stderr is not part of one, and its stdin is written with scythe_job_write,
+         * so bytes given at spawn as well would leave their order to chance. */
+        if (s->mode == SCYTHE_STDIO_CHANNEL && (i == 2 || s->input_len))
             return -EINVAL;
         if ((s->mode == SCYTHE_STDIO_FILE || s->mode == SCYTHE_STDIO_FILE_APPEND) && (!s->path || !s->path[0]))
             return -EINVAL;
@@ -117,6 +121,8 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         if ((rc = scythe__stream_open(&o->stdio[i], i, &child_fd[i], &job->out_fd[i])))
             goto fail;
         job->capture[i] = i > 0 && o->stdio[i].mode == SCYTHE_STDIO_PIPE;
+        if (i < 2)
+            job->channel[i] = o->stdio[i].mode == SCYTHE_STDIO_CHANNEL;
         scythe__capture_init(&job->cap[i], o->head_bytes ? o->head_bytes : SCYTHE__DEFAULT_CAPTURE,
                              o->tail_bytes ? o->tail_bytes : SCYTHE__DEFAULT_CAPTURE);
     }

@@ -70,6 +70,20 @@ void test_session_peak_is_unknown(void);
 /* Runs a child mode of test_usage.c and returns its exit status, or -1 if argv names none. */
 int usage_child(int argc, char **argv);
 
+/* test_channel.c */
+void test_channel_round_trip_cat(void);
+void test_channel_request_response(void);
+void test_channel_backpressure(void);
+void test_channel_epipe_after_the_job_closes_stdin(void);
+void test_channel_calls_after_exit_and_on_other_modes(void);
+void test_channel_close_stdin_after_queued_bytes(void);
+void test_channel_escapee_cannot_delay_the_exit(void);
+void test_channel_output_precedes_exit(void);
+void test_channel_free_with_output_waiting(void);
+void test_channel_output_is_progress(void);
+void test_channel_loop_free_with_live_jobs(void);
+/* Runs a child mode of test_channel.c and returns its exit status, or -1 if argv names none. */
+int channel_child(int argc, char **argv);
 /* Runs a child mode of test_hazards.c and returns its exit status, or -1 if argv names none. */
 int hazard_child(int argc, char **argv);
 

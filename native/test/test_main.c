@@ -1667,6 +1667,17 @@ static const struct test tests[] = {
     {"wall_time_counts_the_exec", test_wall_time_counts_the_exec},
     {"memory_peak_is_the_jobs_own", test_memory_peak_is_the_jobs_own},
     {"session_peak_is_unknown", test_session_peak_is_unknown},
+    {"channel_round_trip_cat", test_channel_round_trip_cat},
+    {"channel_request_response", test_channel_request_response},
+    {"channel_backpressure", test_channel_backpressure},
+    {"channel_epipe_after_the_job_closes_stdin", test_channel_epipe_after_the_job_closes_stdin},
+    {"channel_calls_after_exit_and_on_other_modes", test_channel_calls_after_exit_and_on_other_modes},
+    {"channel_close_stdin_after_queued_bytes", test_channel_close_stdin_after_queued_bytes},
+    {"channel_escapee_cannot_delay_the_exit", test_channel_escapee_cannot_delay_the_exit},
+    {"channel_output_precedes_exit", test_channel_output_precedes_exit},
+    {"channel_free_with_output_waiting", test_channel_free_with_output_waiting},
+    {"channel_output_is_progress", test_channel_output_is_progress},
+    {"channel_loop_free_with_live_jobs", test_channel_loop_free_with_live_jobs},
 };
 
 int main(int argc, char **argv) {
@@ -1679,6 +1690,9 @@ int main(int argc, char **argv) {
     int usage = usage_child(argc, argv);
     if (usage >= 0)
         return usage;
+    int channel = channel_child(argc, argv);
+    if (channel >= 0)
+        return channel;
     if (argc > 1 && !strcmp(argv[1], "--child-report"))
         return child_report();
     if (argc > 2 && !strcmp(argv[1], "--child-sigchld"))

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""A JSON-RPC worker for the pool tests (standard library and scythe.worker only).
+
+Finding scythe.worker: a test should set PYTHONPATH to <repo>/bindings/python. Without it, this script looks for
+bindings/python in the directories above its own file, which works both from the source tree and from Maven's copy
+in java/core/target/test-classes/workers (both are inside the repository).
+
+Methods: task {"task": T} -> {"echo": T}; sleep {"seconds": S} -> {"slept": S}, a $/progress every 0.1 s, error
+-32800 if cancelled; crash {"code": C} exits at once with C; stray writes non-frame bytes to stdout, then answers;
+retire answers, then sends $/retire; pid -> this process's pid; spawn_grandchild starts `sleep 60` with this
+stdout and returns its pid; alloc {"mb": M} allocates and touches M MiB, holds it, returns {"held_mb": total};
+feedback_count -> {"count": N, "last": the last $/feedback params}.
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+import threading
+import time
+
+try:
+    from scythe import worker
+except ImportError:
+    for parent in pathlib.Path(__file__).resolve().parents:
+        if (parent / "bindings" / "python" / "scythe" / "worker.py").is_file():
+            sys.path.insert(0, str(parent / "bindings" / "python"))
+            break
+    from scythe import worker
+
+held = []
+feedback = {"count": 0, "last": None}
+feedback_lock = threading.Lock()
+
+
+def on_feedback(params):
+    with feedback_lock:
+        feedback["count"] += 1
+        feedback["last"] = params
+
+
+def handle(request):
+    p = request.params if isinstance(request.params, dict) else {}
+    m = request.method
+    if m == "task":
+        return {"echo": p.get("task")}
+    if m == "sleep":
+        seconds = float(p.get("seconds", 1))
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            request.check_cancelled()
+            request.progress(left=round(end - time.monotonic(), 3))
+            time.sleep(min(0.1, max(0.0, end - time.monotonic())))
+        request.check_cancelled()
+        return {"slept": seconds}
+    if m == "crash":
+        sys.stdout.flush()
+        os._exit(int(p.get("code", 3)))
+    if m == "stray":
+        out = sys.stdout.buffer
+        out.write(b"this is not a frame\n")
+        out.flush()
+        return {"stray": True}
+    if m == "retire":
+        request.retire(p.get("reason", "asked to"))
+        return {"retiring": True}
+    if m == "pid":
+        return os.getpid()
+    if m == "spawn_grandchild":
+        child = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL)  # inherits stdout and stderr
+        return child.pid
+    if m == "alloc":
+        mb = int(p.get("mb", 1))
+        held.append(b"\x5a" * (mb << 20))  # filled, so the pages are really resident
+        return {"held_mb": sum(len(b) for b in held) >> 20}
+    if m == "feedback_count":
+        with feedback_lock:
+            return dict(feedback)
+    raise worker.WorkerError(worker.METHOD_NOT_FOUND, "Method not found: " + m)
+
+
+if __name__ == "__main__":
+    worker.serve(handle, on_feedback=on_feedback)
