@@ -10,8 +10,8 @@
  *  - Times are nanoseconds of CLOCK_MONOTONIC unless a name says otherwise.
  *
  * Threading: a scythe_loop is driven by exactly one thread calling scythe_loop_run(). scythe_spawn(),
- * scythe_job_cancel(), scythe_job_free(), scythe_loop_wakeup() and every scythe_token_* function may be called from
- * any thread (scythe_job_free: see there for a job whose event the loop may already have returned).
+ * scythe_job_cancel(), scythe_job_free(), scythe_loop_wakeup(), the channel calls (scythe_job_write,
+ * scythe_job_close_stdin, scythe_job_read) and every scythe_token_* function may be called from any thread (scythe_job_free: see there for a job whose event the loop may already have returned).
  */
 #ifndef SCYTHE_H
 #define SCYTHE_H
@@ -198,7 +198,9 @@ SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
                                          cancel, ...), which stays */
 #define SCYTHE_EVENT_STDOUT_LOST 0x8u  /* memory ran out while capturing stdout: its head or tail (scythe_job_output)
                                           is shorter than asked, still the first and the last bytes of the stream;
-                                          `dropped` counts what is missing between them */
+                                          `dropped` counts what is missing between them. For a stdout CHANNEL: memory
+                                          ran out for the bytes its pipe still held when it closed; the bytes read
+                                          before are intact, the missing ones are at the end */
 #define SCYTHE_EVENT_STDERR_LOST 0x10u /* the same for stderr */
 
 typedef struct scythe_event {
@@ -252,11 +254,15 @@ SCYTHE_API int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *e
 #define SCYTHE_STDIO_FILE     3 /* `path`: read for stdin; written (created 0644) for stdout/stderr */
 #define SCYTHE_STDIO_FILE_APPEND 4 /* like FILE, appending */
 /* (since 0.5) A conversation for the job's whole life, for workers that serve many requests. stdin: written with
- * scythe_job_write() (no `input`), closed with scythe_job_close_stdin() or when the job ends. stdout: read with
- * scythe_job_read() as SCYTHE_EVENT_OUTPUT events announce bytes; nothing is captured (scythe_job_output gives
- * -EINVAL). Not for stderr (-EINVAL from scythe_spawn). A channel lives as long as the leader: when the leader exits,
- * the loop takes what the pipe holds at that moment and closes it without waiting for end-of-file, so a grandchild
- * that still holds the pipe cannot delay the job's EXIT event (a death is seen from the pidfd, not from EOF). */
+ * scythe_job_write() (no `input`: scythe_spawn gives -EINVAL if input_len is set), closed with
+ * scythe_job_close_stdin() or when the job ends. stdout: read with scythe_job_read() as SCYTHE_EVENT_OUTPUT events
+ * announce bytes; nothing is captured (scythe_job_output gives -EINVAL); SCYTHE_PROBE_OUTPUT counts its bytes. Not for
+ * stderr (-EINVAL from scythe_spawn). A channel lives as long as the leader: when the leader exits, the loop takes what
+ * the pipe holds at that moment (all of it, even past the 1 MiB read-ahead: at most the pipe's size) and closes it
+ * without waiting for end-of-file, so a grandchild that still holds the pipe cannot delay the job's EXIT event (a death
+ * is seen from the pidfd, not from EOF); what such a grandchild writes later is lost. Bytes still queued for stdin
+ * then are dropped. stderr keeps its own mode's rules: a stderr PIPE that such a grandchild holds still delays the
+ * EXIT event up to the drain grace (1 s), so workers that may leave processes behind want stderr NULL or FILE. */
 #define SCYTHE_STDIO_CHANNEL 5
 
 typedef struct scythe_stdio {
