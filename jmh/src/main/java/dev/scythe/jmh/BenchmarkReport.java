@@ -27,6 +27,12 @@ public final class BenchmarkReport {
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args.length > 0 && !args[0].startsWith("--") ? args[0] : "docs/benchmarks.md");
         boolean quick = java.util.Arrays.asList(args).contains("--quick");
+        if (java.util.Arrays.asList(args).contains("--pool")) { // only the worker pools' section, in place
+            String md = Files.exists(out) ? Files.readString(out) : "# Benchmarks\n";
+            Files.writeString(out, splice(md, "## Worker pools", PoolFigures.section(quick ? 3 : 7)));
+            System.out.println("wrote the worker pools' section of " + out.toAbsolutePath());
+            return;
+        }
         ChainedOptionsBuilder opts = new OptionsBuilder().include(SpawnBenchmark.class.getName())
                 .include(CancelCheckBenchmark.class.getName()).include(PreemptionBenchmark.class.getName())
                 .include(StallBenchmark.class.getName()).include(KillBenchmark.class.getName());
@@ -59,8 +65,23 @@ public final class BenchmarkReport {
                 row("1,000", "Scythe", sc1k), row("1,000", "ProcessBuilder", pb1k), row("10,000", "Scythe", sc10k),
                 row("10,000", "ProcessBuilder", pb10k));
         Files.writeString(out, markdown(byName, children, threads, quick).replace("<<MANY>>", many)
-                + stall(byName, inotify, walk) + kill(byName) + PortfolioFigures.section());
+                + stall(byName, inotify, walk) + kill(byName) + PoolFigures.section(quick ? 3 : 7)
+                + PortfolioFigures.section());
         System.out.println("wrote " + out.toAbsolutePath());
+    }
+
+    /**
+     * Replaces the section that starts with {@code heading} (up to the next "## " heading) with {@code section}, which
+     * starts with a blank line and its heading; without one, puts it before the portfolio's section, or at the end.
+     */
+    static String splice(String md, String heading, String section) {
+        int at = md.indexOf("\n" + heading + "\n");
+        if (at < 0) {
+            int portfolio = md.indexOf("\n## Portfolio on the corpus");
+            return portfolio < 0 ? md + section : md.substring(0, portfolio) + section + md.substring(portfolio);
+        }
+        int next = md.indexOf("\n## ", at + 1);
+        return md.substring(0, at) + section + (next < 0 ? "" : md.substring(next));
     }
 
     /** One LiveChildren measurement in a fresh JVM: {threads, own threads, RSS KiB, heap KiB}. */

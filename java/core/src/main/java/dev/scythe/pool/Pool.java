@@ -411,6 +411,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         if (closed) {
             return;
         }
+        failQueueIfAllFailing();
         boolean wantWorkers = false;
         for (Iterator<Pending> it = queue.iterator(); it.hasNext(); ) {
             Pending p = it.next();

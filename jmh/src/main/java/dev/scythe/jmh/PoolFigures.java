@@ -1,0 +1,371 @@
+package dev.scythe.jmh;
+
+import dev.scythe.Job;
+import dev.scythe.Outcome;
+import dev.scythe.ProcessSpec;
+import dev.scythe.Redirect;
+import dev.scythe.Supervisor;
+import dev.scythe.pool.JsonRpc;
+import dev.scythe.pool.Pool;
+import dev.scythe.pool.Result;
+import dev.scythe.pool.SmtLib;
+import dev.scythe.pool.TaskKind;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Worker pools against their floors, each measured in the same run and interleaved, round by round:
+ * <ol>
+ *   <li>throughput of 200 tiny SMT-LIB queries: a pool of persistent {@code z3 -in} workers (one per core) against one
+ *   z3 process per query, both through Scythe, as many at once as there are cores;</li>
+ *   <li>the pool's overhead per query against a raw pipe loop to the same {@code z3 -in} (the same bytes, written and
+ *   read by the benchmark's own thread), one worker, one query at a time;</li>
+ *   <li>from a worker's {@code kill -9} to the failure of all its 100 pending requests, against a raw pidfd wake: a
+ *   thread blocked in poll(2) on the pidfd of a killed process.</li>
+ * </ol>
+ * Usage: {@code PoolFigures [rounds]}; {@code scripts/bench --pool} splices its section into docs/benchmarks.md.
+ */
+public final class PoolFigures {
+    private static final int QUERIES = 200;
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final MethodHandle KILL = handle("kill", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle SYSCALL = handle("syscall", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle POLL = handle("poll", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT));
+    private static final long SYS_PIDFD_OPEN = 434;
+
+    private PoolFigures() {}
+
+    private static MethodHandle handle(String name, FunctionDescriptor fd) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), fd);
+    }
+
+    public static void main(String[] args) throws Throwable {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        System.out.print(section(rounds));
+    }
+
+    /** The markdown section "## Worker pools". */
+    static String section(int rounds) throws Throwable {
+        // A worker's death is logged as a warning; here the benchmark kills hundreds of them on purpose.
+        java.util.logging.Logger.getLogger(Pool.class.getName()).setLevel(java.util.logging.Level.SEVERE);
+        if (!onPath("z3")) {
+            return "\n## Worker pools\n\nSkipped: no z3 on PATH.\n";
+        }
+        List<String> queries = new ArrayList<>();
+        for (int i = 0; i < QUERIES; i++) {
+            queries.add("(set-logic QF_LIA)\n(declare-const x Int)\n(assert (> x " + i + "))\n(assert (< x " + (i + 2)
+                    + "))\n(check-sat)\n");
+        }
+        int cores = Runtime.getRuntime().availableProcessors();
+        double[] pool = new double[rounds], oneShot = new double[rounds], piped = new double[rounds],
+                raw = new double[rounds];
+        try (Supervisor supervisor = new Supervisor()) {
+            var kind = TaskKind.<String, String, SmtLib.Answer>simple(s -> s);
+            try (var z3s = Pool.builder(supervisor, ProcessSpec.of("z3", "-in"), SmtLib.protocol(), kind)
+                    .workers(cores).start();
+                 var one = Pool.builder(supervisor, ProcessSpec.of("z3", "-in"), SmtLib.protocol(), kind)
+                    .workers(1).start();
+                 RawZ3 rawZ3 = new RawZ3()) {
+                runPool(z3s, queries); // warm-up: JIT, page cache, the workers' first (reset)
+                runOneShots(supervisor, queries, cores);
+                sequentialPool(one, queries);
+                rawZ3.run(queries);
+                for (int r = 0; r < rounds; r++) {
+                    pool[r] = runPool(z3s, queries);
+                    oneShot[r] = runOneShots(supervisor, queries, cores);
+                    piped[r] = sequentialPool(one, queries);
+                    raw[r] = rawZ3.run(queries);
+                }
+            }
+            Death death = deathLatency(supervisor, Math.max(40, rounds * 40));
+            return markdown(rounds, cores, median(pool), median(oneShot), median(piped), median(raw), death);
+        }
+    }
+
+    private static String markdown(int rounds, int cores, double pool, double oneShot, double piped, double raw,
+                                   Death d) {
+        StringBuilder b = new StringBuilder("\n## Worker pools\n\n");
+        b.append("`PoolFigures` (`scripts/bench --pool`), ").append(rounds).append(" interleaved rounds, medians; ")
+                .append(QUERIES).append(" tiny QF_LIA queries (sat), the Debian z3 ").append(z3Version())
+                .append(". See docs/pools.md.\n\n");
+        b.append("| figure | Scythe | floor or reference | ratio | target |\n|---|---:|---:|---:|---|\n");
+        b.append(String.format(Locale.ROOT, "| %d queries, %d at once: persistent z3 pool against one z3 per query "
+                + "(both through Scythe), queries/s | %.0f | %.0f | %.1fx the throughput | >= 4x |%n", QUERIES, cores,
+                QUERIES / pool, QUERIES / oneShot, oneShot / pool));
+        b.append(String.format(Locale.ROOT, "| one worker, one query at a time: pool against a raw pipe loop to the "
+                + "same `z3 -in` (same bytes), ms per query | %.3f | %.3f | %.2fx the time | <= 1.2x |%n",
+                piped * 1e3 / QUERIES, raw * 1e3 / QUERIES, piped / raw));
+        b.append(String.format(Locale.ROOT, "| `kill -9` of a worker to the failure of all its 100 pending requests, "
+                + "p50 µs (p90, p99) | %.0f (%.0f, %.0f) | %.0f (%.0f, %.0f) | %.2fx the floor at p50 | p50 <= 1 ms "
+                + "and <= 1.5x |%n", d.pool[0], d.pool[1], d.pool[2], d.floor[0], d.floor[1], d.floor[2],
+                d.pool[0] / d.floor[0]));
+        b.append("\nThe death's floor is a raw pidfd wake: a thread blocked in poll(2) on the pidfd of a `sleep` the "
+                + "benchmark killed, to that thread's wake-up. The pool's figure runs from the same kill(2) to the "
+                + "completion of the last of the 100 futures (").append(d.samples).append(" samples each, "
+                + "interleaved): the supervisor's loop sees the pidfd, reaps the worker and reports it; the pool's "
+                + "thread fails every pending request.\n");
+        return b.toString();
+    }
+
+    // ---- throughput -------------------------------------------------------------------------------------------
+
+    private static double runPool(Pool<String, String, SmtLib.Answer, Void> pool, List<String> queries)
+            throws Exception {
+        long t0 = System.nanoTime();
+        List<Pool.Ticket<SmtLib.Answer>> tickets = new ArrayList<>();
+        for (String q : queries) {
+            tickets.add(pool.submit(q));
+        }
+        for (var t : tickets) {
+            check(t.get(60, TimeUnit.SECONDS));
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static double sequentialPool(Pool<String, String, SmtLib.Answer, Void> pool, List<String> queries)
+            throws Exception {
+        long t0 = System.nanoTime();
+        for (String q : queries) {
+            check(pool.submit(q).get(60, TimeUnit.SECONDS));
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static void check(Result<SmtLib.Answer> r) {
+        if (!(r instanceof Result.Response<SmtLib.Answer> ok) || !ok.value().answers().equals(List.of("sat"))) {
+            throw new IllegalStateException("z3 in a pool answered " + r);
+        }
+    }
+
+    private static double runOneShots(Supervisor supervisor, List<String> queries, int atOnce) throws Exception {
+        Semaphore slots = new Semaphore(atOnce);
+        List<Job> jobs = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (String q : queries) {
+            slots.acquire();
+            Job j = supervisor.start(ProcessSpec.builder("z3", "-in").stdin(Redirect.text(q)).build());
+            j.onExit().whenComplete((o, e) -> slots.release());
+            jobs.add(j);
+        }
+        for (Job j : jobs) {
+            Outcome o = j.await();
+            if (!(o instanceof Outcome.Success) || !j.stdout().text().strip().equals("sat")) {
+                throw new IllegalStateException("one-shot z3 gave " + o + ": " + j.stdout().text());
+            }
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** The floor of the pool's overhead: the same bytes the SmtLib protocol sends, over plain pipes, by this thread. */
+    private static final class RawZ3 implements AutoCloseable {
+        private final Process z3 = new ProcessBuilder("z3", "-in").redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        private final OutputStream in = z3.getOutputStream();
+        private final InputStream out = z3.getInputStream();
+        private final byte[] buf = new byte[65536];
+        private long id;
+
+        RawZ3() throws java.io.IOException {}
+
+        double run(List<String> queries) throws Exception {
+            long t0 = System.nanoTime();
+            for (String q : queries) {
+                id++;
+                in.write(SmtLib.protocol().encodeRequest(id, q, id == 1));
+                in.flush();
+                byte[] marker = ("scythe-done-" + id + "\n").getBytes(StandardCharsets.US_ASCII);
+                StringBuilder got = new StringBuilder();
+                while (!endsWith(got, marker)) {
+                    int n = out.read(buf);
+                    if (n < 0) {
+                        throw new IllegalStateException("z3 closed its stdout: " + got);
+                    }
+                    got.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
+                }
+                if (!got.toString().startsWith("sat\n")) {
+                    throw new IllegalStateException("raw z3 answered " + got);
+                }
+            }
+            return (System.nanoTime() - t0) / 1e9;
+        }
+
+        private static boolean endsWith(StringBuilder s, byte[] suffix) {
+            int n = suffix.length;
+            if (s.length() < n) {
+                return false;
+            }
+            for (int i = 0; i < n; i++) {
+                if (s.charAt(s.length() - n + i) != (char) suffix[i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        public void close() throws Exception {
+            z3.destroyForcibly();
+            z3.waitFor();
+        }
+    }
+
+    // ---- death to failure ------------------------------------------------------------------------------------------
+
+    private record Death(double[] pool, double[] floor, int samples) {}
+
+    private static Death deathLatency(Supervisor supervisor, int samples) throws Throwable {
+        var kind = TaskKind.<Object, JsonRpc.Call, JsonRpc.Reply>simple(JsonRpc::task);
+        long[] pool = new long[samples], floor = new long[samples];
+        // A worker that reads nothing and answers nothing: its 100 requests stay pending in its stdin pipe.
+        try (var p = Pool.builder(supervisor, ProcessSpec.of("sleep", "100000"), JsonRpc.protocol(), kind).workers(1)
+                .maxInFlight(100).restarts(Integer.MAX_VALUE, Duration.ofMillis(1), Duration.ofMillis(1)).start()) {
+            for (int i = -5; i < samples; i++) { // five warm-ups
+                long a = poolDeath(p), f = floorWake();
+                if (i >= 0) {
+                    pool[i] = a;
+                    floor[i] = f;
+                }
+            }
+        }
+        return new Death(percentiles(pool), percentiles(floor), samples);
+    }
+
+    private static long poolDeath(Pool<Object, JsonRpc.Call, JsonRpc.Reply, Void> p) throws Throwable {
+        int pid = -1;
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (pid <= 0) {
+            var w = p.workers().get(0);
+            if (w.state().equals("idle")) {
+                pid = w.pid();
+            } else if (System.nanoTime() > until) {
+                throw new IllegalStateException("no worker came up: " + w);
+            } else {
+                Thread.sleep(1);
+            }
+        }
+        CountDownLatch all = new CountDownLatch(100);
+        AtomicLong last = new AtomicLong();
+        for (int i = 0; i < 100; i++) {
+            p.submit("t" + i).whenComplete((r, e) -> {
+                if (!(r instanceof Result.WorkerDied<?>)) {
+                    throw new IllegalStateException("expected WorkerDied, got " + r);
+                }
+                last.accumulateAndGet(System.nanoTime(), Math::max);
+                all.countDown();
+            });
+        }
+        while (p.workers().get(0).pending() < 100) {
+            Thread.onSpinWait();
+        }
+        long t0 = System.nanoTime();
+        int rc = (int) KILL.invokeExact(pid, 9);
+        if (rc != 0) {
+            throw new IllegalStateException("kill failed");
+        }
+        if (!all.await(30, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("pending requests did not fail");
+        }
+        return last.get() - t0;
+    }
+
+    /** kill(2) of a sleeping process to the wake-up of a thread blocked in poll(2) on its pidfd. */
+    private static long floorWake() throws Throwable {
+        Process sleeper = new ProcessBuilder("sleep", "100000").start();
+        int pid = (int) sleeper.pid();
+        int pidfd = (int) (long) SYSCALL.invokeExact(SYS_PIDFD_OPEN, pid, 0);
+        if (pidfd < 0) {
+            throw new IllegalStateException("pidfd_open failed");
+        }
+        AtomicLong woke = new AtomicLong();
+        CountDownLatch ready = new CountDownLatch(1), done = new CountDownLatch(1);
+        Thread waiter = new Thread(() -> {
+            try (var arena = java.lang.foreign.Arena.ofConfined()) {
+                MemorySegment fds = arena.allocate(8);
+                fds.set(ValueLayout.JAVA_INT, 0, pidfd);
+                fds.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
+                ready.countDown();
+                int n = (int) POLL.invokeExact(fds, 1L, -1);
+                woke.set(System.nanoTime());
+                if (n != 1) {
+                    throw new IllegalStateException("poll returned " + n);
+                }
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            } finally {
+                done.countDown();
+            }
+        });
+        waiter.start();
+        ready.await();
+        Thread.sleep(2); // the waiter is blocked in poll by now
+        long t0 = System.nanoTime();
+        int rc = (int) KILL.invokeExact(pid, 9);
+        if (rc != 0) {
+            throw new IllegalStateException("kill failed");
+        }
+        done.await();
+        int closed = (int) CLOSE.invokeExact(pidfd);
+        if (closed != 0) {
+            throw new IllegalStateException("close(pidfd) failed");
+        }
+        sleeper.waitFor();
+        return woke.get() - t0;
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------------------------
+
+    private static double[] percentiles(long[] ns) {
+        long[] s = ns.clone();
+        Arrays.sort(s);
+        return new double[] {s[s.length / 2] / 1e3, s[(int) (s.length * 0.9)] / 1e3,
+            s[Math.min(s.length - 1, (int) (s.length * 0.99))] / 1e3};
+    }
+
+    private static double median(double[] xs) {
+        double[] s = xs.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    private static boolean onPath(String program) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String z3Version() {
+        try {
+            Process p = new ProcessBuilder("z3", "--version").redirectErrorStream(true).start();
+            String v = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            p.waitFor();
+            return v.replace("Z3 version ", "");
+        } catch (Exception e) {
+            return "(version unknown)";
+        }
+    }
+}
