@@ -24,7 +24,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
 public final class BenchmarkReport {
     private BenchmarkReport() {}
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) throws Throwable {
         Path out = Path.of(args.length > 0 && !args[0].startsWith("--") ? args[0] : "docs/benchmarks.md");
         boolean quick = java.util.Arrays.asList(args).contains("--quick");
         if (java.util.Arrays.asList(args).contains("--pool")) { // only the worker pools' section, in place
