@@ -13,8 +13,9 @@ Requests are handled one at a time, in order, on a thread of their own, so that 
 handler runs: it sets ``request.cancelled``, which a long handler should poll. As in LSP, a cancelled request still
 gets one response: the handler's result if it returns one, else the error -32800 "Request cancelled" (a request
 cancelled before it started is not run). ``$/feedback`` goes to ``on_feedback(params)``; other notifications are
-ignored. ``exit`` returns from serve at once (the running request is marked cancelled and its response, if any, is
-still written; requests not started are dropped); end of input returns after answering every request received.
+ignored. ``exit`` returns from serve at once, as does broken framing (raising ProtocolError): the running request is
+marked cancelled and its response, if any, is still written; requests not started are dropped. End of input returns
+after answering every request received.
 
 Anything else written to stdout breaks the framing: print diagnostics to stderr.
 """
@@ -244,6 +245,9 @@ def serve(handler, stdin=None, stdout=None, on_feedback=None):
                 exiting = True
                 break
             # other notifications: ignored
+    except ProtocolError:
+        exiting = True  # a broken channel: as for exit
+        raise
     finally:
         if exiting:
             with pending_lock:

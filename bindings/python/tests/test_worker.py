@@ -162,8 +162,13 @@ class ServeInProcessTest(unittest.TestCase):
 
     def test_cancel_progress_and_retire(self):
         started = threading.Event()
+        gate = threading.Event()
+        fed = threading.Event()
 
         def handler(r):
+            if r.method == "gate":
+                gate.wait(10)
+                return "through"
             if r.method == "long":
                 started.set()
                 r.progress(step=1)
@@ -178,7 +183,7 @@ class ServeInProcessTest(unittest.TestCase):
             if r.method == "bye":
                 r.retire("tired")
             return "ok"
-        self.start(handler)
+        self.start(handler, on_feedback=lambda params: fed.set())
         self.to_worker.write(request(1, "long"))
         self.assertEqual({"jsonrpc": "2.0", "method": "$/progress", "params": {"step": 1, "id": 1}},
                          self.reader.next())
@@ -192,7 +197,11 @@ class ServeInProcessTest(unittest.TestCase):
         self.to_worker.write(request(3, "bye"))
         self.assertEqual("ok", self.reader.next()["result"])
         self.assertEqual({"jsonrpc": "2.0", "method": "$/retire", "params": {"reason": "tired"}}, self.reader.next())
-        self.to_worker.write(request(5, "x") + notification("$/cancelRequest", {"id": 5}))
+        self.to_worker.write(request(6, "gate") + request(5, "x") + notification("$/cancelRequest", {"id": 5})
+                             + notification("$/feedback", "cancel read"))
+        self.assertTrue(fed.wait(10))  # feedback is taken in order on the reading thread: the cancel was read
+        gate.set()
+        self.assertEqual("through", self.reader.next()["result"])
         self.assertEqual(-32800, self.reader.next()["error"]["code"], "cancelled before it started: not run")
         self.to_worker.write(notification("window/whatever", {}) + notification("$/cancelRequest", {"id": 99}))
         self.to_worker.write(request(4, "x"))
