@@ -3,7 +3,8 @@
  * The concerns above have headers of their own, so that a file's includes say what it depends on, and nothing depends
  * back on the loop:
  *   list.h     intrusive lists                        wake.h     waking loops from other threads (wake.c)
- *   job.h      the job and its public calls (job.c)   streams.h  stdin feeding, stdout/stderr draining (streams.c)
+ *   job.h      the job and its public calls (job.c)   streams.h  stdin feeding, stdout/stderr draining, channels
+ *                                                                (streams.c)
  *   kill.h     signals to a session (kill.c)          dossier.h  hang dossiers (dossier.c)
  *   cadence.h  what is due when (cadence.c)           guard.h    the crash guard's table and watch (guard.c)
  *   loop.h     what the spawn needs of the loop (loop.c)

@@ -2,8 +2,9 @@
  * flips, new due times), a timerfd armed for the earliest due time (cadence.c says what is due when) and the guard's
  * watch fd (its death restarts it, see guard.c). It takes each job through its states: running, killing (cadence.c,
  * kill.c), reaped and draining (streams.c), done with its event queued.
- * One thread runs it; other threads only add jobs, set request words and write the eventfd, all under `lock`,
- * which the loop drops while it sleeps in epoll_wait. */
+ * One thread runs it; other threads only add jobs, set request words, write the eventfd and move channel bytes (which
+ * may change what epoll watches for a job's stdin or stdout: epoll_ctl is thread-safe), all under `lock`, which the
+ * loop drops while it sleeps in epoll_wait. */
 #include "internal.h"
 #include "cadence.h"
 #include "guard.h"

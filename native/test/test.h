@@ -82,6 +82,7 @@ void test_channel_output_precedes_exit(void);
 void test_channel_free_with_output_waiting(void);
 void test_channel_output_is_progress(void);
 void test_channel_loop_free_with_live_jobs(void);
+void test_channel_hangup_while_paused(void);
 /* Runs a child mode of test_channel.c and returns its exit status, or -1 if argv names none. */
 int channel_child(int argc, char **argv);
 /* Runs a child mode of test_hazards.c and returns its exit status, or -1 if argv names none. */

@@ -266,6 +266,46 @@ void test_channel_backpressure(void) {
     CHECK(no_children());
 }
 
+/* The worker fills the read-ahead and the pipe (1 MiB + 64 KiB hold 1100000 bytes), then closes its stdout while the
+ * host does not read: the pipe, asked for no events, reports EPOLLHUP anyway, level-triggered. The loop takes the rest
+ * of the pipe at once and closes it instead of spinning on it; every byte is there when the host reads. */
+void test_channel_hangup_while_paused(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    char script[256];
+    snprintf(script, sizeof script, "'%s' --child-channel-emit 1100000; exec >&-; sleep 0.6", self_exe);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    scythe_spawn_options o = channel_options(argv, 0, 1);
+    int rc;
+    scythe_job *job = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    int64_t until = scythe__now_ns() + 10000000000LL;
+    while (job->out_fd[1] >= 0 && scythe__now_ns() < until) { /* events taken, bytes not */
+        size_t k;
+        scythe_event evs[4];
+        CHECK_RC(scythe_loop_run(&k, loop, evs, 4, 100));
+    }
+    CHECK(job->out_fd[1] < 0 && job->out_fifo.len == 1100000 && job->state == J_RUNNING);
+    int64_t cpu0 = thread_cpu_ns();
+    for (int i = 0; i < 2; i++) {
+        size_t k;
+        scythe_event evs[4];
+        CHECK_RC(scythe_loop_run(&k, loop, evs, 4, 100));
+    }
+    int64_t cpu = thread_cpu_ns() - cpu0;
+    sink s = {0};
+    scythe_event ev = {0};
+    int outputs = 0, late = 0;
+    int exited = sink_take(&s, job) == 0 && run_to_exit(loop, job, &s, &ev, &outputs, &late);
+    int ok = s.len == 1100000 && is_pattern(s.data, s.len);
+    free(s.data);
+    scythe_job_free(job);
+    scythe_loop_free(loop);
+    CHECK(cpu < 50000000LL);
+    CHECK(exited && ok && ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    CHECK(no_children());
+}
+
 static _Atomic int sigpipes;
 
 static void count_sigpipe(int sig) {

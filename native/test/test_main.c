@@ -1670,6 +1670,7 @@ static const struct test tests[] = {
     {"channel_round_trip_cat", test_channel_round_trip_cat},
     {"channel_request_response", test_channel_request_response},
     {"channel_backpressure", test_channel_backpressure},
+    {"channel_hangup_while_paused", test_channel_hangup_while_paused},
     {"channel_epipe_after_the_job_closes_stdin", test_channel_epipe_after_the_job_closes_stdin},
     {"channel_calls_after_exit_and_on_other_modes", test_channel_calls_after_exit_and_on_other_modes},
     {"channel_close_stdin_after_queued_bytes", test_channel_close_stdin_after_queued_bytes},
