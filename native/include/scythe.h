@@ -261,8 +261,8 @@ SCYTHE_API int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *e
  * the pipe holds at that moment (all of it, even past the 1 MiB read-ahead: at most the pipe's size) and closes it
  * without waiting for end-of-file, so a grandchild that still holds the pipe cannot delay the job's EXIT event (a death
  * is seen from the pidfd, not from EOF); what such a grandchild writes later is lost. Bytes still queued for stdin
- * then are dropped. stderr keeps its own mode's rules: a stderr PIPE that such a grandchild holds still delays the
- * EXIT event up to the drain grace (1 s), so workers that may leave processes behind want stderr NULL or FILE. */
+ * then are dropped. With a stdout channel, a stderr PIPE ends with the leader too: its capture keeps what the pipe held
+ * when the leader exited, and a grandchild that still holds it cannot delay the EXIT event either. */
 #define SCYTHE_STDIO_CHANNEL 5
 
 typedef struct scythe_stdio {

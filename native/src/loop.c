@@ -231,6 +231,8 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     scythe__stream_close(job, 0);
     scythe__stream_drain(job, 1, loop->scratch, sizeof loop->scratch);
     scythe__stream_drain(job, 2, loop->scratch, sizeof loop->scratch);
+    if (job->channel[1])
+        scythe__stream_close(job, 2); /* a worker's stderr ends with it too: what the pipe held is captured */
     maybe_complete(loop, job, job->ev.reaped_ns);
 }
 

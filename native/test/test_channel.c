@@ -452,14 +452,16 @@ void test_channel_close_stdin_after_queued_bytes(void) {
 }
 
 /* A channel lives as long as the leader: a grandchild that left the session (killpg does not reach it) and still holds
- * the stdout pipe cannot hold back the EXIT event until the drain grace (1 s) ends; what the worker wrote is there. */
+ * the stdout pipe, and the stderr pipe, cannot hold back the EXIT event until the drain grace (1 s) ends; what the
+ * worker wrote to both is there. */
 void test_channel_escapee_cannot_delay_the_exit(void) {
     scythe_loop *loop;
     CHECK_RC(scythe_loop_new(&loop));
-    /* stderr NULL: a stderr PIPE held by the escapee would wait for its drain grace, as it always did. */
     /* The shell waits a moment before it exits, so the escapee has called setsid() before the session is killed. */
-    const char *argv[] = {"sh", "-c", "setsid sleep 30 </dev/null & echo $!; sleep 0.2; exit 3", NULL};
+    const char *argv[] = {"sh", "-c", "setsid sleep 30 </dev/null & echo $!; echo last words >&2; sleep 0.2; exit 3",
+                          NULL};
     scythe_spawn_options o = channel_options(argv, 0, 1);
+    o.stdio[2].mode = SCYTHE_STDIO_PIPE; /* held by the escapee too: it ends with the leader as the channel does */
     int rc;
     scythe_job *job = start(loop, &o, &rc);
     CHECK_RC(rc);
@@ -479,6 +481,9 @@ void test_channel_escapee_cannot_delay_the_exit(void) {
         kill(escapee, SIGKILL); /* what this test started, by its pid */
     int gone = escapee <= 0 || pid_dead(escapee);
     printf("     EXIT event %.1f ms after the leader's exit; escapee %d\n", (double)took / 1e6, escapee);
+    scythe_output err;
+    CHECK_RC(scythe_job_output(&err, job, 2));
+    CHECK(err.total == 11 && memcmp(err.head, "last words\n", 11) == 0);
     scythe_job_free(job);
     scythe_loop_free(loop);
     CHECK(exited && late == 0);
