@@ -5,13 +5,16 @@ Finding scythe.worker: a test should set PYTHONPATH to <repo>/bindings/python. W
 bindings/python in the directories above its own file, which works both from the source tree and from Maven's copy
 in java/core/target/test-classes/workers (both are inside the repository).
 
-Methods: task {"task": T} -> {"echo": T}; sleep {"seconds": S} -> {"slept": S}, a $/progress every 0.1 s, error
--32800 if cancelled; crash {"code": C} exits at once with C; stray writes non-frame bytes to stdout, then answers;
+Methods: task {"task": T} -> {"echo": T}; sleep {"seconds": S} -> {"slept": S}, a $/progress every 0.1 s (none with
+"progress": false), error -32800 if cancelled (unless "ignore_cancel": true); crash {"code": C, "after": S} exits with C
+after S seconds (default 0); stray writes non-frame bytes to stdout, then answers;
 retire answers, then sends $/retire; pid -> this process's pid; spawn_grandchild starts `sleep 60` with this
-stdout and returns its pid; alloc {"mb": M} allocates and touches M MiB, holds it, returns {"held_mb": total};
-feedback_count -> {"count": N, "last": the last $/feedback params}.
+stdout and returns its pid ("setsid": true puts it in a session of its own); alloc {"mb": M} allocates and touches M MiB, holds it, returns {"held_mb": total};
+feedback_count -> {"count": N, "last": the last $/feedback params}. With FEEDBACK_DIR set, every $/feedback is also
+written to FEEDBACK_DIR/<pid> as JSON.
 """
 
+import json
 import os
 import pathlib
 import subprocess
@@ -37,6 +40,12 @@ def on_feedback(params):
     with feedback_lock:
         feedback["count"] += 1
         feedback["last"] = params
+    where = os.environ.get("FEEDBACK_DIR")
+    if where:  # for tests that must see every worker's feedback from outside: one file per worker pid
+        tmp = os.path.join(where, ".%d.tmp" % os.getpid())
+        with open(tmp, "w") as f:
+            json.dump(params, f)
+        os.replace(tmp, os.path.join(where, str(os.getpid())))  # whole, or not there
 
 
 def handle(request):
@@ -47,13 +56,18 @@ def handle(request):
     if m == "sleep":
         seconds = float(p.get("seconds", 1))
         end = time.monotonic() + seconds
+        honour = not p.get("ignore_cancel", False)
         while time.monotonic() < end:
-            request.check_cancelled()
-            request.progress(left=round(end - time.monotonic(), 3))
+            if honour:
+                request.check_cancelled()
+            if p.get("progress", True):
+                request.progress(left=round(end - time.monotonic(), 3))
             time.sleep(min(0.1, max(0.0, end - time.monotonic())))
-        request.check_cancelled()
+        if honour:
+            request.check_cancelled()
         return {"slept": seconds}
     if m == "crash":
+        time.sleep(float(p.get("after", 0)))
         sys.stdout.flush()
         os._exit(int(p.get("code", 3)))
     if m == "stray":
@@ -67,7 +81,8 @@ def handle(request):
     if m == "pid":
         return os.getpid()
     if m == "spawn_grandchild":
-        child = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL)  # inherits stdout and stderr
+        # inherits stdout and stderr; with setsid it leaves the worker's session, where a kill of the session misses it
+        child = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL, start_new_session=bool(p.get("setsid")))
         return child.pid
     if m == "alloc":
         mb = int(p.get("mb", 1))

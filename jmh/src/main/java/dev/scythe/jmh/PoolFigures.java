@@ -54,6 +54,7 @@ public final class PoolFigures {
     private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT));
     private static final long SYS_PIDFD_OPEN = 434;
+    private static final AtomicLong ROUNDS = new AtomicLong();
 
     private PoolFigures() {}
 
@@ -267,8 +268,9 @@ public final class PoolFigures {
         }
         CountDownLatch all = new CountDownLatch(100);
         AtomicLong last = new AtomicLong();
+        long round = ROUNDS.incrementAndGet(); // new tasks each round: a task that killed two workers is quarantined
         for (int i = 0; i < 100; i++) {
-            p.submit("t" + i).whenComplete((r, e) -> {
+            p.submit("r" + round + "t" + i).whenComplete((r, e) -> {
                 if (!(r instanceof Result.WorkerDied<?>)) {
                     throw new IllegalStateException("expected WorkerDied, got " + r);
                 }
@@ -277,6 +279,9 @@ public final class PoolFigures {
             });
         }
         while (p.workers().get(0).pending() < 100) {
+            if (System.nanoTime() > until) {
+                throw new IllegalStateException("the requests never reached the worker: " + p.workers());
+            }
             Thread.onSpinWait();
         }
         long t0 = System.nanoTime();

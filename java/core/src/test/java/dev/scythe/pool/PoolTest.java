@@ -166,9 +166,9 @@ class PoolTest {
         var held = response(pool.submit(call("spawn_grandchild", Map.of("setsid", true))).get(30, TimeUnit.SECONDS));
         long grandchild = ((Number) held.value().result()).longValue();
         try {
+            var crash = pool.submit(call("crash", Map.of("code", 7, "after", 0.3)));
             var pending = pool.submit(call("sleep", Map.of("seconds", 60)));
-            awaitPending(pool, 1);
-            var crash = pool.submit(call("crash", Map.of("code", 7)));
+            awaitPending(pool, 2);
             var r = assertInstanceOf(Result.WorkerDied.class, crash.get(30, TimeUnit.SECONDS));
             assertEquals(7, r.exitCode());
             assertInstanceOf(Result.WorkerDied.class, pending.get(30, TimeUnit.SECONDS));
@@ -341,7 +341,8 @@ class PoolTest {
         while (true) {
             try (var files = Files.list(dir)) {
                 Set<Integer> seen = new HashSet<>();
-                files.forEach(f -> seen.add(Integer.parseInt(f.getFileName().toString())));
+                files.map(f -> f.getFileName().toString()).filter(f -> !f.startsWith("."))
+                        .forEach(f -> seen.add(Integer.parseInt(f)));
                 if (seen.equals(pids)) {
                     break;
                 }
