@@ -38,10 +38,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Builder#maxRestarts} deaths in a row; a task that killed {@link Builder#quarantineAfter} workers is not sent to
  * another one.
  *
- * <p>All of the pool's state lives on one thread, {@code scythe-pool-N}: the {@link TaskKind}'s methods run there
- * (but {@link TaskKind#taskName}, which runs in {@link #submit}), and
- * so do the completions of the futures {@link #submit} returns; dependent stages added without {@code *Async} must not
- * block it.
+ * <p>The pool's state is guarded by one lock and changed on the thread that has something to say: the caller's
+ * {@link #submit} sends the request itself, and the supervisor's loop thread decodes the responses and sees the
+ * deaths, with no hand-off to another thread (one timer thread, {@code scythe-pool-N-timers}, serves deadlines, stall
+ * windows, graces and backoff). The {@link TaskKind}'s methods run under that lock and must not block. A future
+ * completes after the lock is released, on the thread that decided it, often the supervisor's loop thread: dependent
+ * stages added without {@code *Async} must not block it, as for {@link Job#onExit()}.
  *
  * @param <T> task
  * @param <Q> request
@@ -67,8 +69,9 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
     private final Protocol<Q, R> protocol;
     private final TaskKind<T, Q, R, C> kind;
     private final Builder<T, Q, R, C> config;
-    private final ScheduledThreadPoolExecutor exec;
-    private final Thread thread;
+    private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+    private final ArrayDeque<Runnable> deliveries = new ArrayDeque<>(); // futures to complete once the lock is released
+    private final ScheduledThreadPoolExecutor timers;
     private final List<Slot> slots = new ArrayList<>();
     private final Deque<Pending> queue = new ArrayDeque<>();
     private final Map<T, Integer> kills = new HashMap<>();
@@ -81,22 +84,18 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         this.protocol = b.protocol;
         this.kind = b.kind;
         this.config = b;
-        Thread[] made = new Thread[1];
-        String name = "scythe-pool-" + POOL_IDS.incrementAndGet();
-        this.exec = new ScheduledThreadPoolExecutor(1, r -> {
+        String name = "scythe-pool-" + POOL_IDS.incrementAndGet() + "-timers";
+        this.timers = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, name);
             t.setDaemon(true);
-            made[0] = t;
             return t;
         });
-        exec.setRemoveOnCancelPolicy(true);
-        exec.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-        exec.prestartCoreThread();
-        this.thread = made[0];
+        timers.setRemoveOnCancelPolicy(true);
+        timers.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         for (int i = 0; i < b.workers; i++) {
             slots.add(new Slot(i));
         }
-        onPool(() -> {
+        locked(() -> {
             for (Slot s : slots) {
                 startWorker(s);
             }
@@ -123,12 +122,8 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
     public Ticket<R> submit(T task) {
         Objects.requireNonNull(task, "task");
         Pending p = new Pending(task, true);
-        if (closed) {
-            p.ticket.complete(new Result.Unavailable<>(p.name, "the pool is closed", p.wall()));
-            return p.ticket;
-        }
-        p.ticket.canceller = () -> onPool(() -> abandon(p, null));
-        onPool(() -> {
+        p.ticket.canceller = () -> locked(() -> withdraw(p));
+        locked(() -> {
             if (closed) {
                 finish(p, new Result.Unavailable<>(p.name, "the pool is closed", p.wall()));
                 return;
@@ -156,7 +151,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         if (bytes == null) {
             throw new UnsupportedOperationException("the " + protocol.name() + " protocol has no feedback notification");
         }
-        return onPoolAndWait(() -> {
+        return call(() -> {
             int n = 0;
             for (Slot s : slots) {
                 Worker w = s.worker;
@@ -170,7 +165,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
 
     /** What each worker slot is doing now. */
     public List<WorkerInfo> workers() {
-        return onPoolAndWait(() -> {
+        return call(() -> {
             List<WorkerInfo> out = new ArrayList<>();
             for (Slot s : slots) {
                 Worker w = s.worker;
@@ -190,50 +185,46 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
 
     /** True when every worker slot is failing: nothing submitted can be served. */
     public boolean failing() {
-        return onPoolAndWait(this::allFailing);
+        return call(this::allFailing);
     }
 
     /**
      * Closes the pool: queued and pending tasks end {@link Result.Unavailable}, every worker is asked to exit (the
      * protocol's exit notification, end-of-file on stdin) and its session killed (TERM, KILL after the spec's grace),
-     * and this call returns once every worker was reaped. Idempotent. Not from the pool's own thread.
+     * and this call returns once every worker was reaped. Idempotent. Not from the supervisor's loop thread (a
+     * future's dependent stage), which is the thread that reaps the workers.
      */
     @Override
     public void close() {
-        if (Thread.currentThread() == thread) {
-            throw new IllegalStateException("close() called from the pool's own thread");
+        if (Thread.currentThread() == supervisor.loopThread()) {
+            throw new IllegalStateException("close() called on the supervisor's loop thread, which reaps the workers");
         }
-        closed = true;
-        List<Job> jobs;
-        try {
-            jobs = onPoolAndWait(() -> {
-                List<Job> all = new ArrayList<>();
-                while (!queue.isEmpty()) {
-                    Pending p = queue.pollFirst();
-                    finish(p, new Result.Unavailable<>(p.name, "the pool is closed", p.wall()));
+        List<Job> jobs = call(() -> {
+            closed = true;
+            List<Job> all = new ArrayList<>();
+            while (!queue.isEmpty()) {
+                Pending p = queue.pollFirst();
+                finish(p, new Result.Unavailable<>(p.name, "the pool is closed", p.wall()));
+            }
+            for (Slot s : slots) {
+                if (s.restart != null) {
+                    s.restart.cancel(false);
+                    s.restart = null;
                 }
-                for (Slot s : slots) {
-                    if (s.restart != null) {
-                        s.restart.cancel(false);
-                        s.restart = null;
+                for (Worker w : s.all) {
+                    for (Pending p : w.inflight.values()) {
+                        p.stopTimers();
+                        finish(p, new Result.Unavailable<>(p.name, "the pool is closed", p.wall()));
                     }
-                    for (Worker w : s.all) {
-                        for (Pending p : w.inflight.values()) {
-                            p.stopTimers();
-                            finish(p, new Result.Unavailable<>(p.name, "the pool is closed", p.wall()));
-                        }
-                        w.inflight.clear();
-                        if (w.job != null && !w.dead) {
-                            stop(w, EndCause.CLOSE, true);
-                            all.add(w.job);
-                        }
+                    w.inflight.clear();
+                    if (w.job != null && !w.dead) {
+                        stop(w, EndCause.CLOSE, true);
+                        all.add(w.job);
                     }
                 }
-                return all;
-            });
-        } catch (IllegalStateException alreadyShutDown) {
-            return;
-        }
+            }
+            return all;
+        });
         boolean interrupted = false;
         for (Job j : jobs) {
             while (true) {
@@ -247,7 +238,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
                 }
             }
         }
-        exec.shutdown();
+        timers.shutdownNow();
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
@@ -263,6 +254,8 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
     public static final class Ticket<R> extends CompletableFuture<Result<R>> {
         private final String task;
         private final long submitted;
+        private final java.util.concurrent.atomic.AtomicReference<Result<R>> decided =
+                new java.util.concurrent.atomic.AtomicReference<>();
         private volatile Runnable canceller;
 
         Ticket(String task, long submitted) {
@@ -278,17 +271,47 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         /**
          * Cancels the task: a queued task leaves the queue; a pending request gets the protocol's cancel notification
          * and its worker is killed (whole tree) and replaced if no response comes within the pool's cancel grace.
+         * The future completes at once, on this thread.
          *
          * @return true if this cancel decided the outcome ({@link Result.Cancelled})
          */
         @Override
         public boolean cancel(boolean mayInterruptIfRunning) {
-            boolean won = super.complete(new Result.Cancelled<>(task, Duration.ofNanos(System.nanoTime() - submitted)));
-            Runnable c = canceller;
-            if (won && c != null) {
-                c.run();
+            Result<R> c = new Result.Cancelled<>(task, Duration.ofNanos(System.nanoTime() - submitted));
+            if (!decided.compareAndSet(null, c)) {
+                return false;
             }
-            return won;
+            super.complete(c);
+            Runnable r = canceller;
+            if (r != null) {
+                r.run();
+            }
+            return true;
+        }
+
+        /** Only the pool completes a ticket. */
+        @Override
+        public boolean complete(Result<R> value) {
+            throw new UnsupportedOperationException("only the pool completes a ticket; cancel it with cancel()");
+        }
+
+        /** Only the pool completes a ticket, and never exceptionally. */
+        @Override
+        public boolean completeExceptionally(Throwable ex) {
+            throw new UnsupportedOperationException("only the pool completes a ticket; cancel it with cancel()");
+        }
+
+        /** Decides the outcome, once: the compare-and-set that a cancel races. */
+        boolean decide(Result<R> r) {
+            return decided.compareAndSet(null, r);
+        }
+
+        boolean decided() {
+            return decided.get() != null;
+        }
+
+        void deliver(Result<R> r) {
+            super.complete(r);
         }
 
         /** Waits for the result; an interrupted wait leaves the task running. */
@@ -301,7 +324,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         }
     }
 
-    // ---- state, on the pool thread only ------------------------------------------------------------------------
+    // ---- state, under the lock ------------------------------------------------------------------------
 
     private final class Slot {
         final int index;
@@ -344,18 +367,24 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
     private final class Pending {
         final T task;
         final String name;
-        final Ticket<R> ticket; // null for an injected task
+        final boolean injected; // by a Verdict.Stay: its result goes to the kind, nobody holds its ticket
         final long submitted = System.nanoTime();
+        final Ticket<R> ticket;
         long id;
         Worker worker;
         long lastProgress;
-        boolean settled;        // its outcome is given; it may still occupy its worker until a response or death
         ScheduledFuture<?> deadline, stall;
 
         Pending(T task, boolean submittedByUser) {
             this.task = task;
             this.name = kind.taskName(task);
-            this.ticket = submittedByUser ? new Ticket<>(name, submitted) : null;
+            this.injected = !submittedByUser;
+            this.ticket = new Ticket<>(name, submitted);
+        }
+
+        /** Its outcome is decided; it may still occupy its worker until a response or the death is seen. */
+        boolean settled() {
+            return ticket.decided();
         }
 
         Duration wall() {
@@ -381,7 +410,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         Worker w = new Worker(s);
         ProcessSpec.Builder b = template.toBuilder()
                 .stdin(Redirect.channel())
-                .stdout(Redirect.channel(bytes -> onPool(() -> onBytes(w, bytes))))
+                .stdout(Redirect.channel(bytes -> locked(() -> onBytes(w, bytes))))
                 .stderr(Redirect.capture(1024, config.stderrTail));
         Map<String, String> extra = new LinkedHashMap<>(kind.extraEnvironment());
         extra.put("SCYTHE_POOL_WORKER", w.name);
@@ -401,7 +430,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         w.pid = job.pid();
         s.worker = w;
         s.all.add(w);
-        job.onExit().whenComplete((outcome, error) -> onPool(() -> onDeath(w, outcome, error)));
+        job.onExit().whenComplete((outcome, error) -> locked(() -> onDeath(w, outcome, error)));
         armIdle(w);
         dispatch();
     }
@@ -415,6 +444,10 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         boolean wantWorkers = false;
         for (Iterator<Pending> it = queue.iterator(); it.hasNext(); ) {
             Pending p = it.next();
+            if (p.settled()) { // cancelled while queued
+                it.remove();
+                continue;
+            }
             int killed = kills.getOrDefault(p.task, 0);
             if (killed >= config.quarantineAfter) {
                 it.remove();
@@ -487,8 +520,8 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
 
     private void armStall(Pending p, long windowNanos) {
         long due = p.lastProgress + windowNanos - System.nanoTime();
-        p.stall = exec.schedule(() -> {
-            if (p.settled) {
+        p.stall = later(Duration.ofNanos(Math.max(0, due)), () -> {
+            if (p.settled()) {
                 return;
             }
             if (System.nanoTime() - p.lastProgress >= windowNanos) {
@@ -496,7 +529,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             } else {
                 armStall(p, windowNanos);
             }
-        }, Math.max(0, due), TimeUnit.NANOSECONDS);
+        });
     }
 
     private void onBytes(Worker w, byte[] bytes) {
@@ -561,7 +594,8 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         p.worker = null;
         w.served++;
         w.slot.failures = 0; // it works: a crash loop is over
-        if (p.settled || (p.ticket != null && p.ticket.isDone())) {
+        Result<R> result = new Result.Response<>(p.name, response, w.name, w.pid, p.wall());
+        if (!finish(p, result)) {
             return; // cancelled, timed out or stalled: its outcome was given; the response only frees the worker
         }
         Verdict<T, C> verdict;
@@ -571,7 +605,6 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "useResponse failed for task " + p.name + "; ending worker " + w.name, e);
             verdict = Verdict.end();
         }
-        finish(p, new Result.Response<>(p.name, response, w.name, w.pid, p.wall()));
         switch (verdict) {
             case Verdict.Stay<T, C> stay -> {
                 w.status = WorkerStatus.old(stay.competence());
@@ -612,7 +645,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
     }
 
     private void armIdle(Worker w) {
-        if (config.idle == null || w.idle != null) {
+        if (config.idle == null || w.idle != null || w.dead || w.cause != null) {
             return;
         }
         w.idle = later(config.idle, () -> {
@@ -633,7 +666,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
                 + " protocol and is replaced: " + detail);
         for (Pending p : List.copyOf(w.inflight.values())) {
             p.stopTimers();
-            if (!p.settled) {
+            if (!p.settled()) {
                 kind.onCancelledExpiredOrWorkerDeath(Optional.of(p.task));
                 finish(p, new Result.ProtocolError<>(p.name, w.name, detail, p.wall()));
             }
@@ -704,7 +737,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         for (Pending p : pending) {
             p.stopTimers();
             p.worker = null;
-            if (p.settled) {
+            if (p.settled()) {
                 continue;
             }
             if (closed) {
@@ -751,10 +784,10 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         }
         long delay = Math.min(config.backoffMax.toNanos(),
                 config.backoffBase.toNanos() << Math.min(30, Math.max(0, s.failures - 1)));
-        s.restart = exec.schedule(() -> {
+        s.restart = later(Duration.ofNanos(delay), () -> {
             s.restart = null;
             startWorker(s);
-        }, delay, TimeUnit.NANOSECONDS);
+        });
     }
 
     private boolean allFailing() {
@@ -777,27 +810,26 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         }
     }
 
-    /** A cancel ({@code result} null: the ticket already holds its Cancelled), a deadline or a stall window. */
-    private void abandon(Pending p, Result<R> result) {
-        if (result != null && p.settled) {
-            return;
+    /** A deadline or a stall window ended a request: its outcome, then what a cancel does. */
+    private void expire(Pending p, Result<R> result) {
+        if (finish(p, result)) {
+            withdraw(p);
         }
-        boolean first = !p.settled;
-        p.settled = true;
+    }
+
+    /**
+     * After a request's outcome was decided by a cancel, a deadline or a stall window: a queued task leaves the queue;
+     * a pending request gets the protocol's cancel notification, and its worker is killed if no response comes within
+     * the cancel grace (at once if the protocol has no cancel notification).
+     */
+    private void withdraw(Pending p) {
         p.stopTimers();
-        if (result != null) {
-            finish(p, result);
-        }
-        if (!first) {
-            return;
-        }
+        kind.onCancelledExpiredOrWorkerDeath(Optional.of(p.task));
         Worker w = p.worker;
         if (w == null) {
-            queue.remove(p); // still queued: nothing was sent
-            kind.onCancelledExpiredOrWorkerDeath(Optional.of(p.task));
+            queue.remove(p); // still queued (or already answered): nothing was sent, or nothing is left to stop
             return;
         }
-        kind.onCancelledExpiredOrWorkerDeath(Optional.of(p.task));
         byte[] cancel = protocol.encodeCancel(p.id);
         if (cancel == null || config.cancelGrace.isZero() || !w.job.write(cancel)) {
             killFor(w, p);
@@ -815,21 +847,24 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         }
     }
 
-    private void expire(Pending p, Result<R> result) {
-        abandon(p, result);
-    }
-
-    private void finish(Pending p, Result<R> result) {
-        p.settled = true;
-        if (p.ticket != null) {
-            p.ticket.complete(result);
-        } else {
+    /**
+     * Decides a request's outcome, if nothing did before (a cancel may have, from any thread): true if this did. The
+     * ticket's future completes once the lock is released; an injected task's result goes to the kind now.
+     */
+    private boolean finish(Pending p, Result<R> result) {
+        if (!p.ticket.decide(result)) {
+            return false;
+        }
+        if (p.injected) {
             try {
                 kind.onInjectedResult(p.task, result);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "onInjectedResult failed for task " + p.name, e);
             }
+        } else {
+            deliveries.add(() -> p.ticket.deliver(result));
         }
+        return true;
     }
 
     private static String stderrTail(Job job) {
@@ -844,45 +879,48 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         }
     }
 
+    /** Runs {@code r} under the lock after {@code d}, on the timer thread; null once the pool is closed. */
     private ScheduledFuture<?> later(Duration d, Runnable r) {
         try {
-            return exec.schedule(r, d.toNanos(), TimeUnit.NANOSECONDS);
+            return timers.schedule(() -> locked(r), d.toNanos(), TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             return null;
         }
     }
 
-    private void onPool(Runnable r) {
-        try {
-            exec.execute(() -> {
-                try {
-                    r.run();
-                } catch (RuntimeException | Error e) {
-                    LOG.log(System.Logger.Level.ERROR, "the pool's thread caught an exception", e);
-                }
-            });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // the pool is closed and its thread gone: nothing is left to act on
-        }
+    /** Runs {@code r} under the lock, then completes the futures it decided, outside the lock. */
+    private void locked(Runnable r) {
+        call(() -> {
+            r.run();
+            return null;
+        });
     }
 
-    private <V> V onPoolAndWait(java.util.concurrent.Callable<V> c) {
-        if (Thread.currentThread() == thread) {
-            try {
-                return c.call();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
+    private <V> V call(java.util.function.Supplier<V> c) {
+        List<Runnable> out = null;
+        lock.lock();
         try {
-            return exec.submit(c).get();
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            throw new IllegalStateException("the pool is closed", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the pool's thread", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("the pool's thread failed", e.getCause());
+            try {
+                return c.get();
+            } catch (RuntimeException | Error e) {
+                LOG.log(System.Logger.Level.ERROR, "the pool caught an exception", e);
+                throw e;
+            }
+        } finally {
+            if (lock.getHoldCount() == 1 && !deliveries.isEmpty()) {
+                out = new ArrayList<>(deliveries);
+                deliveries.clear();
+            }
+            lock.unlock();
+            if (out != null) {
+                for (Runnable d : out) {
+                    try {
+                        d.run();
+                    } catch (RuntimeException | Error e) {
+                        LOG.log(System.Logger.Level.WARNING, "a dependent stage of a pool ticket failed", e);
+                    }
+                }
+            }
         }
     }
 
