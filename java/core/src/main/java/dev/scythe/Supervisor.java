@@ -250,8 +250,11 @@ public final class Supervisor implements AutoCloseable {
             err = job.spec().stderr() instanceof Redirect.Capture ? Events.output(handle, 2, view, ev) : null;
             job.release(scythe_event.pid(ev));
         }
-        scythe_h.scythe_job_free(handle);
-        if (job != null) {
+        if (job == null) {
+            scythe_h.scythe_job_free(handle);
+            return;
+        }
+        try {
             Outcome outcome = Events.outcome(ev, job.spec());
             jobs.remove(job.id());
             if ((scythe_event.flags(ev) & scythe_h.SCYTHE_EVENT_DOSSIER()) != 0) {
@@ -266,6 +269,8 @@ public final class Supervisor implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 LOG.log(System.Logger.Level.WARNING, "a callback on a job's exit failed", e);
             }
+        } finally {
+            scythe_h.scythe_job_free(handle); // after the outcome: what waits on it does not wait for the free too
         }
     }
 

@@ -63,6 +63,22 @@ public final class PoolFigures {
     }
 
     public static void main(String[] args) throws Throwable {
+        if (args.length > 0 && args[0].equals("death")) { // only the death figure, at both containment levels
+            if (args.length > 1 && args[1].equals("quiet")) {
+                java.util.logging.Logger.getLogger(Pool.class.getName()).setLevel(java.util.logging.Level.SEVERE);
+            }
+            try (Supervisor s = new Supervisor()) {
+                for (var level : dev.scythe.Containment.values()) {
+                    if (level == dev.scythe.Containment.BEST) {
+                        continue;
+                    }
+                    Death d = deathLatency(s, Integer.getInteger("samples", 200), level);
+                    System.out.printf(Locale.ROOT, "%s: pool p50 %.0f p90 %.0f p99 %.0f | floor p50 %.0f p90 %.0f p99 %.0f%n",
+                            level, d.pool[0], d.pool[1], d.pool[2], d.floor[0], d.floor[1], d.floor[2]);
+                }
+            }
+            return;
+        }
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         System.out.print(section(rounds));
     }
@@ -100,7 +116,7 @@ public final class PoolFigures {
                     raw[r] = rawZ3.run(queries);
                 }
             }
-            Death death = deathLatency(supervisor, Math.max(40, rounds * 40));
+            Death death = deathLatency(supervisor, Math.max(40, rounds * 40), dev.scythe.Containment.BEST);
             return markdown(rounds, cores, median(pool), median(oneShot), median(piped), median(raw), death);
         }
     }
@@ -236,11 +252,13 @@ public final class PoolFigures {
 
     private record Death(double[] pool, double[] floor, int samples) {}
 
-    private static Death deathLatency(Supervisor supervisor, int samples) throws Throwable {
+    private static Death deathLatency(Supervisor supervisor, int samples, dev.scythe.Containment level)
+            throws Throwable {
         var kind = TaskKind.<Object, JsonRpc.Call, JsonRpc.Reply>simple(JsonRpc::task);
         long[] pool = new long[samples], floor = new long[samples];
         // A worker that reads nothing and answers nothing: its 100 requests stay pending in its stdin pipe.
-        try (var p = Pool.builder(supervisor, ProcessSpec.of("sleep", "100000"), JsonRpc.protocol(), kind).workers(1)
+        try (var p = Pool.builder(supervisor, ProcessSpec.builder("sleep", "100000").containment(level).build(),
+                JsonRpc.protocol(), kind).workers(1)
                 .maxInFlight(100).restarts(Integer.MAX_VALUE, Duration.ofMillis(1), Duration.ofMillis(1)).start()) {
             for (int i = -5; i < samples; i++) { // five warm-ups
                 long a = poolDeath(p), f = floorWake();

@@ -758,8 +758,9 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             String why = error != null ? "its supervisor's loop died: " + error.getMessage()
                     : outcome instanceof Outcome.SpawnFailed f ? "spawn failed: " + f.message()
                     : signal > 0 ? "killed by signal " + signal : "exit " + code;
-            LOG.log(System.Logger.Level.WARNING, "worker " + w.name + " (pid " + w.pid + ") died (" + why + ")"
-                    + (pending.isEmpty() ? "" : " with " + pending.size() + " requests pending"));
+            String line = "worker " + w.name + " (pid " + w.pid + ") died (" + why + ")"
+                    + (pending.isEmpty() ? "" : " with " + pending.size() + " requests pending");
+            deliveries.add(() -> LOG.log(System.Logger.Level.WARNING, line)); // after the failures are delivered
             if (s.worker == null) {
                 scheduleRestart(s, why);
             }
