@@ -131,10 +131,15 @@ class SmtLibTest {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws java.io.IOException {
             ProcessHandle h = process.toHandle();
             process.destroyForcibly();
-            process.waitFor();
+            try {
+                process.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while reaping the worker");
+            }
             assertFalse(h.isAlive(), "the solver is gone");
             in.close();
             out.close();

@@ -73,9 +73,14 @@ class WorkerScriptsTest {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws java.io.IOException {
             process.destroyForcibly();
-            process.waitFor();
+            try {
+                process.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while reaping the worker");
+            }
             assertFalse(process.toHandle().isAlive());
             in.close();
             out.close();
