@@ -137,11 +137,13 @@ final class PoolCommand extends Subcommand {
             case "smtlib" -> serve(SmtLib.protocol(), command, tasks, given -> {
                 try {
                     return Files.readString(Path.of(given), StandardCharsets.UTF_8);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    throw new Unreadable("cannot read " + given + ": no such file");
                 } catch (IOException | RuntimeException e) {
                     throw new Unreadable("cannot read " + given + ": " + (e.getMessage() == null ? e : e.getMessage()));
                 }
             }, a -> String.join(" ", a.answers()) + (a.errors().isEmpty() ? "" : " errors: " + a.errors()),
-                    a -> a.answers(), a -> false);
+                    a -> java.util.Map.of("answers", a.answers(), "errors", a.errors()), a -> false);
             case "bazel" -> serve(Bazel.protocol(), withPersistentFlag(command), tasks,
                     given -> new Bazel.WorkRequest(Arrays.stream(given.split(" ")).filter(s -> !s.isEmpty()).toList()),
                     r -> r.exitCode() + " " + r.output().strip(),
@@ -213,11 +215,13 @@ final class PoolCommand extends Subcommand {
                     if (task.unreadable() != null) {
                         failed.incrementAndGet();
                         print(task.given(), "unreadable", null, null, task.unreadable(), Duration.ZERO, null, -1, lock);
+                        completed.incrementAndGet();
                         done(completed, submitted, inputDone, stop, lock);
                         return true;
                     }
                     pool.submit(task).whenComplete((r, t) -> {
                         report(r, text, jsonValue, isError, failed, lock);
+                        completed.incrementAndGet();
                         done(completed, submitted, inputDone, stop, lock);
                     });
                     return true;
@@ -262,6 +266,7 @@ final class PoolCommand extends Subcommand {
         return failed.get() == 0 ? 0 : 1;
     }
 
+    /** One more task completed (or, with none, the input ended): the last one ends the command. */
     private static void done(AtomicInteger completed, AtomicInteger submitted, boolean[] inputDone,
                              CountDownLatch stop, Object lock) {
         synchronized (lock) {
