@@ -1,0 +1,73 @@
+package dev.scythe.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code scythe pool} as its own JVM: tasks from standard input, and signals with workers that resist. */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class PoolProcessTest {
+
+    @Test
+    void tasksComeFromStandardInputWithoutTripleColon(@TempDir Path dir) throws Exception {
+        Path tasks = Files.writeString(dir.resolve("tasks"), "first\n\n  second  \nthird\n");
+        Process cli = ProcessLevelTest.jvm(Main.class.getName(), "pool", "--workers", "2", "--", "python3",
+                PoolCommandTest.echo()).redirectInput(tasks.toFile()).redirectErrorStream(false).start();
+        String out = new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(cli.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, cli.exitValue(), out);
+        var lines = PoolCommandTest.byTask(out);
+        assertEquals(3, lines.size(), out);
+        for (String t : List.of("first", "second", "third")) {
+            assertEquals("{\"echo\":\"" + t + "\"}", lines.get(t)[2], out);
+        }
+    }
+
+    /**
+     * Regression: a worker that ignores SIGTERM, one that is stopped, and one that never reads its stdin must not make
+     * the CLI hang or ignore Ctrl-C: it exits 130 once every worker's tree is gone.
+     */
+    @Test
+    void ctrlCEndsEveryWorkerEvenStubbornOnes() throws Exception {
+        interrupt("INT", 130);
+    }
+
+    @Test
+    void sigtermEndsEveryWorkerEvenStubbornOnes() throws Exception {
+        interrupt("TERM", 143);
+    }
+
+    private void interrupt(String signal, int expected) throws Exception {
+        String worker = "trap '' TERM INT; case $SCYTHE_POOL_WORKER in w0*) sleep 300 & kill -STOP $$;; "
+                + "w1*) sleep 300; :;; *) while :; do sleep 1; done;; esac";
+        Process cli = ProcessLevelTest.jvm(Main.class.getName(), "pool", "--workers", "3", "--", "sh", "-c", worker,
+                ":::", "a", "b", "c", "d").start();
+        try {
+            List<Long> jobs = List.of();
+            for (int i = 0; i < 1000 && jobs.size() < 3; i++) {
+                Thread.sleep(10);
+                jobs = ProcessLevelTest.children(cli.pid()).stream().filter(ProcessLevelTest::isShellJob).toList();
+            }
+            assertEquals(3, jobs.size(), "the CLI started three workers");
+            Thread.sleep(300); // the tasks are sent; the workers settle into their stubbornness
+            new ProcessBuilder("kill", "-" + signal, Long.toString(cli.pid())).start().waitFor();
+            assertTrue(cli.waitFor(30, TimeUnit.SECONDS), "the CLI ended");
+            String out = new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(expected, cli.exitValue(), out);
+            for (long job : jobs) {
+                assertTrue(ProcessLevelTest.sessionGone(job), "nothing left of worker " + job + "'s session");
+            }
+        } finally {
+            cli.destroyForcibly(); // a CLI that failed the test: its guard kills what it started
+            cli.waitFor();
+        }
+    }
+}
