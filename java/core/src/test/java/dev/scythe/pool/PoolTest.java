@@ -180,6 +180,44 @@ class PoolTest {
         }
     }
 
+    /** Regression: request ids are never reused, also across cancels, deaths and recycled workers. */
+    @Test
+    void requestIdsAreNeverReused() throws Exception {
+        var pool = echo(2, b -> b.maxTasks(7).cancelGrace(Duration.ofMillis(50)));
+        Set<Long> seen = new HashSet<>();
+        long last = 0;
+        for (int i = 0; i < 60; i++) {
+            if (i % 10 == 5) { // a cancelled request in between, and a worker killed for it
+                var t = pool.submit(call("sleep", Map.of("seconds", 30, "ignore_cancel", true)));
+                awaitPending(pool, 1);
+                t.cancel(true);
+            }
+            if (i % 20 == 11) {
+                assertInstanceOf(Result.WorkerDied.class, pool.submit(call("crash", Map.of("code", 1, "n", i)))
+                        .get(30, TimeUnit.SECONDS));
+            }
+            var r = response(pool.submit(call("id", Map.of())).get(30, TimeUnit.SECONDS));
+            long id = ((Number) r.value().result()).longValue();
+            assertTrue(seen.add(id), "id " + id + " used twice");
+            assertTrue(id > last, "ids only grow: " + id + " after " + last);
+            last = id;
+        }
+    }
+
+    @Test
+    void idleWorkersAreRecycledAndComeBackWithWork() throws Exception {
+        var pool = echo(1, b -> b.idleTimeout(Duration.ofMillis(200)));
+        long first = pidOf(pool);
+        assertTrue(Leaks.gone(first), "an idle worker is stopped");
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (!pool.workers().get(0).state().equals("stopped")) {
+            assertTrue(System.nanoTime() < until, "the slot stays empty without work: " + pool.workers());
+            Thread.sleep(10);
+        }
+        long second = pidOf(pool);
+        assertNotEquals(first, second, "work starts a fresh worker");
+    }
+
     @Test
     void strayBytesOnStdoutAreAProtocolErrorAndReplaceTheWorker() throws Exception {
         var pool = echo(1, b -> b);
