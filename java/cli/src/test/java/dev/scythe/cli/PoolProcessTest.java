@@ -31,6 +31,39 @@ class PoolProcessTest {
         }
     }
 
+    /** A kill -9 of the JVM leaves no worker behind: the guard kills every worker's session. */
+    @Test
+    void killMinus9OfTheCliLeavesNoWorker() throws Exception {
+        Process cli = ProcessLevelTest.jvm(Main.class.getName(), "pool", "--workers", "2", "--", "python3",
+                PoolCommandTest.echo()).redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        try {
+            List<Long> workers = List.of();
+            for (int i = 0; i < 1000 && workers.size() < 2; i++) {
+                Thread.sleep(10);
+                workers = ProcessLevelTest.children(cli.pid()).stream().filter(PoolProcessTest::isEchoWorker).toList();
+            }
+            assertEquals(2, workers.size(), "the CLI started two workers");
+            cli.destroyForcibly(); // SIGKILL: no shutdown hook runs, only the guard can act
+            cli.waitFor();
+            for (long w : workers) {
+                assertTrue(ProcessLevelTest.sessionGone(w), "the guard killed worker " + w);
+            }
+        } finally {
+            cli.destroyForcibly();
+            cli.waitFor();
+        }
+    }
+
+    /** Whether pid runs echo_worker.py (python3 may re-exec itself by its full path, as pyenv's does). */
+    static boolean isEchoWorker(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8)
+                    .contains("echo_worker.py\0");
+        } catch (java.io.IOException gone) {
+            return false;
+        }
+    }
+
     /**
      * Regression: a worker that ignores SIGTERM, one that is stopped, and one that never reads its stdin must not make
      * the CLI hang or ignore Ctrl-C: it exits 130 once every worker's tree is gone.
