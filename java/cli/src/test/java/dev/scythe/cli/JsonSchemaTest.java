@@ -117,4 +117,34 @@ class JsonSchemaTest extends LeakCheckedTest {
             assertFalse(SCHEMA.validate(MAPPER.readTree(old)).isEmpty(), old);
         }
     }
+
+    /** Every line of {@code pool --json}, in every kind of task result the shell can reach, follows pool_task. */
+    @Test
+    void poolLinesInEveryOutcome() throws Exception {
+        Path corpus = dev.scythe.Checkout.resolve("corpus/smt2");
+        java.util.Set<String> outcomes = new java.util.TreeSet<>();
+        String[][] runs = {
+            {"--", "python3", PoolCommandTest.echo(), ":::", "a", "b"},
+            {"--protocol", "smtlib", "--timeout", "300ms", "--", "z3", "-in", ":::",
+                corpus.resolve("uf-holes-5-4.smt2").toString(), corpus.resolve("factor-composite-28.smt2").toString(),
+                "/nonexistent.smt2"},
+            {"--workers", "1", "--", "sh", "-c", "exit 3", ":::", "t1", "t2"},
+        };
+        for (String[] run : runs) {
+            List<String> args = new ArrayList<>(List.of("pool", "--json"));
+            args.addAll(List.of(run));
+            Result r = MainTest.cli(args.toArray(String[]::new));
+            for (String line : r.out().strip().split("\n")) {
+                JsonNode node = MAPPER.readTree(line);
+                List<Error> errors = SCHEMA.validate(node);
+                assertTrue(errors.isEmpty(), errors + " in " + line);
+                outcomes.add(node.get("outcome").asText());
+            }
+        }
+        assertTrue(outcomes.containsAll(List.of("response", "timed_out", "unreadable")), outcomes.toString());
+        assertTrue(outcomes.contains("worker_died") || outcomes.contains("unavailable"), outcomes.toString());
+        String missing = "{\"task\":\"t\",\"outcome\":\"response\",\"result\":1,\"message\":\"no\",\"wall_ms\":1,"
+                + "\"worker\":\"w0#1\",\"pid\":3}";
+        assertFalse(SCHEMA.validate(MAPPER.readTree(missing)).isEmpty(), "a response has no message");
+    }
 }

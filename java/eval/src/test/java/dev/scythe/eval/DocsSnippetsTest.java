@@ -46,7 +46,7 @@ class DocsSnippetsTest {
                 origin.put("/" + name + ".java", Checkout.root().relativize(doc) + ", line " + line);
                 String body = m.group(1);
                 String parameter = body.contains("Supervisor supervisor =") ? "" : "Supervisor supervisor";
-                String code = "import dev.scythe.*;\nimport java.nio.file.Path;\nimport java.time.Duration;\n"
+                String code = "import dev.scythe.*;\nimport dev.scythe.pool.*;\nimport java.nio.file.Path;\nimport java.time.Duration;\n"
                         + "// " + Checkout.root().relativize(doc) + ", line " + line + "\n"
                         + "class " + name + " {\n  void run(" + parameter + ") throws Exception {\n" + body + "\n  }\n}\n";
                 sources.add(new SimpleJavaFileObject(java.net.URI.create("string:///" + name + ".java"),
