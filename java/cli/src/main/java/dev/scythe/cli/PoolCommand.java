@@ -35,7 +35,7 @@ import picocli.CommandLine.TypeConversionException;
 /** {@code scythe pool}: tasks served by a pool of long-lived workers. */
 @Command(name = "pool",
         customSynopsis = {"scythe pool [OPTIONS] [--] CMD [ARGS...] ::: TASK [TASK...]",
-            "scythe pool [OPTIONS] [--] CMD [ARGS...] < TASKS"},
+            "   or: scythe pool [OPTIONS] [--] CMD [ARGS...] < TASKS"},
         description = {"Serves tasks with a pool of long-lived workers of CMD.", "",
             "Starts N workers of CMD, each a job of its own (its own session, the guard covers it), and sends each "
                     + "TASK to one of them; with no ':::', tasks are read from standard input, one per line. A worker "
