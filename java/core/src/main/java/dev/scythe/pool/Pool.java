@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -74,7 +73,13 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
     private final ScheduledThreadPoolExecutor timers;
     private final List<Slot> slots = new ArrayList<>();
     private final Deque<Pending> queue = new ArrayDeque<>();
-    private final Map<T, Integer> kills = new HashMap<>();
+    /** Workers each task killed (it was the oldest request pending on a worker that died); the most recent 10,000. */
+    private final Map<T, Integer> kills = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<T, Integer> eldest) {
+            return size() > 10_000;
+        }
+    };
     private long lastId;
     private volatile boolean closed;
 
@@ -598,6 +603,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         if (!finish(p, result)) {
             return; // cancelled, timed out or stalled: its outcome was given; the response only frees the worker
         }
+        kills.remove(p.task); // it was answered: whatever it did before, it is not poison
         Verdict<T, C> verdict;
         try {
             verdict = kind.useResponse(w.status, p.task, response);
@@ -734,7 +740,8 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         if (outcome instanceof Outcome.SpawnFailed f) {
             s.failing = "the worker cannot start: " + f.message();
         }
-        for (Pending p : pending) {
+        for (int i = pending.size() - 1; i >= 0; i--) { // from the newest, so that re-queued ones keep their order
+            Pending p = pending.get(i);
             p.stopTimers();
             p.worker = null;
             if (p.settled()) {
@@ -745,10 +752,14 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             } else if (asked) {
                 queue.addFirst(p); // the pool ended this worker for another request's sake: this one goes again
             } else {
-                kills.merge(p.task, 1, Integer::sum);
-                kind.onCancelledExpiredOrWorkerDeath(Optional.of(p.task));
                 finish(p, new Result.WorkerDied<>(p.name, w.name, w.pid, code, signal, tail, p.wall()));
+                kind.onCancelledExpiredOrWorkerDeath(Optional.of(p.task));
             }
+        }
+        if (!asked && !closed && !pending.isEmpty()) {
+            // The oldest request pending is the one a worker serving in order was on: it is charged with the death
+            // (with one request at a time, the only one). The others only shared the worker.
+            kills.merge(pending.get(0).task, 1, Integer::sum);
         }
         if (!asked) {
             if (pending.isEmpty()) {
