@@ -8,7 +8,7 @@ in java/core/target/test-classes/workers (both are inside the repository).
 Methods: task {"task": T} -> {"echo": T}; sleep {"seconds": S} -> {"slept": S}, a $/progress every 0.1 s (none with
 "progress": false), error -32800 if cancelled (unless "ignore_cancel": true); crash {"code": C, "after": S} exits with C
 after S seconds (default 0); stray writes non-frame bytes to stdout, then answers;
-retire answers, then sends $/retire; pid -> this process's pid; id -> the request's own id; spawn_grandchild starts `sleep 60` with this
+retire sends $/retire, then answers; pid -> this process's pid; id -> the request's own id; spawn_grandchild starts `sleep 60` with this
 stdout and returns its pid ("setsid": true puts it in a session of its own); alloc {"mb": M} allocates and touches M MiB, holds it, returns {"held_mb": total};
 feedback_count -> {"count": N, "last": the last $/feedback params}. With FEEDBACK_DIR set, every $/feedback is also
 written to FEEDBACK_DIR/<pid> as JSON.
@@ -76,7 +76,7 @@ def handle(request):
         out.flush()
         return {"stray": True}
     if m == "retire":
-        request.retire(p.get("reason", "asked to"))
+        worker.retire(p.get("reason", "asked to"))  # now, before the response: the pool sends this worker nothing more
         return {"retiring": True}
     if m == "pid":
         return os.getpid()
