@@ -109,8 +109,8 @@ class WorkerScriptsTest {
                 w.send(4, "feedback_count", null);
                 assertEquals(Map.of("count", 1L, "last", Map.of("n", 1L)), ((Reply) w.next().value()).result());
                 w.send(5, "retire", Map.of("reason", "old"));
+                assertEquals(new Event("retire", 0, "old"), w.next()); // before the response: nothing more is sent
                 assertEquals(new Event("response", 5, new Reply(Map.of("retiring", true), null)), w.next());
-                assertEquals(new Event("retire", 0, "old"), w.next());
                 w.send(6, "alloc", Map.of("mb", 8));
                 assertEquals(Map.of("held_mb", 8L), ((Reply) w.next().value()).result());
                 w.in.write(P.encodeExit());
