@@ -275,8 +275,8 @@ class EchoWorkerProcessTest(unittest.TestCase):
 
     def test_retire_stray_and_crash(self):
         self.send(request(1, "retire", {"reason": "r"}))
+        self.assertEqual({"reason": "r"}, self.reader.next()["params"])  # $/retire first: nothing more is sent
         self.assertEqual({"retiring": True}, self.reader.next()["result"])
-        self.assertEqual({"reason": "r"}, self.reader.next()["params"])
         self.send(request(2, "stray"))
         with self.assertRaises(worker.ProtocolError):
             self.reader.next()
