@@ -73,8 +73,9 @@ public final class PoolFigures {
                         continue;
                     }
                     Death d = deathLatency(s, Integer.getInteger("samples", 200), level);
-                    System.out.printf(Locale.ROOT, "%s: pool p50 %.0f p90 %.0f p99 %.0f | floor p50 %.0f p90 %.0f p99 %.0f%n",
-                            level, d.pool[0], d.pool[1], d.pool[2], d.floor[0], d.floor[1], d.floor[2]);
+                    System.out.printf(Locale.ROOT, "%s: pool p50 %.0f p90 %.0f p99 %.0f | same work p50 %.0f p90 %.0f "
+                            + "p99 %.0f | bare wake p50 %.0f%n", level, d.pool[0], d.pool[1], d.pool[2], d.sameWork[0],
+                            d.sameWork[1], d.sameWork[2], d.floor[0]);
                 }
             }
             return;
@@ -138,15 +139,22 @@ public final class PoolFigures {
                 + "same `z3 -in` (same bytes), ms per query | %.3f | %.3f | %.2fx the time | <= 1.2x |%n",
                 piped * 1e3 / QUERIES, raw * 1e3 / QUERIES, piped / raw));
         for (Death x : List.of(d, cg)) {
+            String level = x == d ? "session level" : "cgroup level (the default here)";
             b.append(String.format(Locale.ROOT, "| `kill -9` of a worker to the failure of all its 100 pending "
-                    + "requests, %s, p50 µs (p90, p99) | %.0f (%.0f, %.0f) | %.0f (%.0f, %.0f) | %.2fx the floor at "
-                    + "p50 | p50 <= 1 ms and <= 1.5x |%n", x == d ? "session level" : "cgroup level (the default here)",
-                    x.pool[0], x.pool[1], x.pool[2], x.floor[0], x.floor[1], x.floor[2], x.pool[0] / x.floor[0]));
+                    + "requests, %s, p50 µs (p90, p99), against the floor of the same work | %.0f (%.0f, %.0f) | "
+                    + "%.0f (%.0f, %.0f) | %.2fx at p50 | p50 <= 1 ms and <= 1.5x |%n", level, x.pool[0], x.pool[1],
+                    x.pool[2], x.sameWork[0], x.sameWork[1], x.sameWork[2], x.pool[0] / x.sameWork[0]));
+            b.append(String.format(Locale.ROOT, "| the same, against the bare pidfd wake-up | %.0f | %.0f (%.0f, %.0f)"
+                    + " | %.2fx at p50 | |%n", x.pool[0], x.floor[0], x.floor[1], x.floor[2], x.pool[0] / x.floor[0]));
         }
-        b.append("\nThe death's floor is a raw pidfd wake: a thread blocked in poll(2) on the pidfd of a `sleep` the "
-                + "benchmark killed, to that thread's wake-up. The pool's figure runs from the same kill(2) to the "
-                + "completion of the last of the 100 futures (").append(d.samples).append(" samples each, "
-                + "interleaved): the supervisor's loop thread sees the pidfd, reaps the worker and, in the same "
+        b.append("\nThe death's floors are raw pidfd wake-ups: a thread blocked in poll(2) on the pidfd of a `sleep` "
+                + "(posix_spawn, no supervisor) that the benchmark kills; the bare one ends at that thread's wake-up. "
+                + "The floor of the same work is a worker as the pool has one: its stdin, stdout and stderr on pipes, "
+                + "which the thread polls with the pidfd (the exit closes them first; only the pidfd says the worker "
+                + "is dead), and it ends when that thread has reaped the process and completed 100 futures with the "
+                + "same dependent stage as the pool's (recording the time, counting down). The pool's figure "
+                + "runs from the same kill(2) to the completion of the last of its 100 futures (").append(d.samples)
+                .append(" samples each, interleaved): the supervisor's loop thread sees the pidfd, reaps the worker and, in the same "
                 + "wake-up, fails every pending request (decision 0022). At the cgroup level the job's event also waits for its cgroup's "
                 + "figures and the removal of its leaves (three on this hybrid machine); issue 14 moves that off the "
                 + "path.\n");
@@ -257,25 +265,28 @@ public final class PoolFigures {
 
     // ---- death to failure ------------------------------------------------------------------------------------------
 
-    private record Death(double[] pool, double[] floor, int samples) {}
+    private record Death(double[] pool, double[] floor, double[] sameWork, int samples) {}
 
     private static Death deathLatency(Supervisor supervisor, int samples, dev.scythe.Containment level)
             throws Throwable {
         var kind = TaskKind.<Object, JsonRpc.Call, JsonRpc.Reply>simple(JsonRpc::task);
-        long[] pool = new long[samples], floor = new long[samples];
+        long[] pool = new long[samples], floor = new long[samples], same = new long[samples];
         // A worker that reads nothing and answers nothing: its 100 requests stay pending in its stdin pipe.
         try (var p = Pool.builder(supervisor, ProcessSpec.builder("sleep", "100000").containment(level).build(),
                 JsonRpc.protocol(), kind).workers(1)
                 .maxInFlight(100).restarts(Integer.MAX_VALUE, Duration.ofMillis(1), Duration.ofMillis(1)).start()) {
-            for (int i = -20; i < samples; i++) { // twenty warm-ups
-                long a = poolDeath(p), f = floorWake();
-                if (i >= 0) {
-                    pool[i] = a;
-                    floor[i] = f;
+            try (RawSpawn raw = new RawSpawn("/bin/sleep", "100000")) {
+                for (int i = -20; i < samples; i++) { // twenty warm-ups
+                    long a = poolDeath(p), f = floorWake(raw, 0), w = floorWake(raw, 100);
+                    if (i >= 0) {
+                        pool[i] = a;
+                        floor[i] = f;
+                        same[i] = w;
+                    }
                 }
             }
         }
-        return new Death(percentiles(pool), percentiles(floor), samples);
+        return new Death(percentiles(pool), percentiles(floor), percentiles(same), samples);
     }
 
     private static long poolDeath(Pool<Object, JsonRpc.Call, JsonRpc.Reply, Void> p) throws Throwable {
@@ -320,26 +331,61 @@ public final class PoolFigures {
         return last.get() - t0;
     }
 
-    /** kill(2) of a sleeping process to the wake-up of a thread blocked in poll(2) on its pidfd. */
-    private static long floorWake() throws Throwable {
-        Process sleeper = new ProcessBuilder("sleep", "100000").start();
-        int pid = (int) sleeper.pid();
+    /**
+     * kill(2) of a sleeping process to the wake-up of a thread blocked in poll(2) on its pidfd ({@code futures} 0),
+     * or, the floor of the same work, to that thread's failing of {@code futures} futures with the same dependent
+     * stage as the pool's, after it reaped the process.
+     */
+    private static long floorWake(RawSpawn raw, int futures) throws Throwable {
+        int[] child = futures == 0 ? new int[] {raw.spawn(), -1, -1, -1} : raw.spawnWithPipes();
+        int pid = child[0];
         int pidfd = (int) (long) SYSCALL.invokeExact(SYS_PIDFD_OPEN, pid, 0);
         if (pidfd < 0) {
             throw new IllegalStateException("pidfd_open failed");
         }
-        AtomicLong woke = new AtomicLong();
+        AtomicLong woke = new AtomicLong(), last = new AtomicLong();
+        List<java.util.concurrent.CompletableFuture<Object>> pending = new ArrayList<>();
+        CountDownLatch all = new CountDownLatch(futures);
+        for (int i = 0; i < futures; i++) {
+            var f = new java.util.concurrent.CompletableFuture<Object>();
+            f.whenComplete((r, e) -> {
+                last.accumulateAndGet(System.nanoTime(), Math::max);
+                all.countDown();
+            });
+            pending.add(f);
+        }
         CountDownLatch ready = new CountDownLatch(1), done = new CountDownLatch(1);
         Thread waiter = new Thread(() -> {
             try (var arena = java.lang.foreign.Arena.ofConfined()) {
-                MemorySegment fds = arena.allocate(8);
-                fds.set(ValueLayout.JAVA_INT, 0, pidfd);
-                fds.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
+                // The pidfd and, for the same work, the worker's stdout and stderr: the exit closes those first, as it
+                // does a pool worker's, but only the pidfd says the worker is dead.
+                MemorySegment fds = arena.allocate(32);
+                int[] watched = {pidfd, child[2], child[3], child[1]};
+                for (int k = 0; k < 4; k++) {
+                    fds.set(ValueLayout.JAVA_INT, k * 8L, watched[k]); // -1: ignored by poll
+                    // POLLIN; stdin's write end asks for nothing, and gets POLLERR when the worker's end closes
+                    fds.set(ValueLayout.JAVA_SHORT, k * 8L + 4, (short) (k == 3 ? 0 : 1));
+                }
                 ready.countDown();
-                int n = (int) POLL.invokeExact(fds, 1L, -1);
+                while (true) {
+                    int n = (int) POLL.invokeExact(fds, 4L, -1);
+                    if (n < 0) {
+                        throw new IllegalStateException("poll failed");
+                    }
+                    if (fds.get(ValueLayout.JAVA_SHORT, 6) != 0) {
+                        break; // the pidfd: dead
+                    }
+                    for (int k = 1; k < 4; k++) {
+                        if (fds.get(ValueLayout.JAVA_SHORT, k * 8L + 6) != 0) {
+                            fds.set(ValueLayout.JAVA_INT, k * 8L, -1); // end of file: nothing more from it
+                        }
+                    }
+                }
                 woke.set(System.nanoTime());
-                if (n != 1) {
-                    throw new IllegalStateException("poll returned " + n);
+                raw.reap(pid);
+                Object failure = "died";
+                for (var f : pending) {
+                    f.complete(failure);
                 }
             } catch (Throwable t) {
                 throw new IllegalStateException(t);
@@ -356,12 +402,13 @@ public final class PoolFigures {
             throw new IllegalStateException("kill failed");
         }
         done.await();
-        int closed = (int) CLOSE.invokeExact(pidfd);
-        if (closed != 0) {
-            throw new IllegalStateException("close(pidfd) failed");
+        all.await();
+        for (int fd : new int[] {pidfd, child[1], child[2], child[3]}) {
+            if (fd >= 0 && (int) CLOSE.invokeExact(fd) != 0) {
+                throw new IllegalStateException("close failed");
+            }
         }
-        sleeper.waitFor();
-        return woke.get() - t0;
+        return (futures == 0 ? woke.get() : last.get()) - t0;
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------------

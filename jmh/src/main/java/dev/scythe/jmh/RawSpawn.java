@@ -110,6 +110,35 @@ final class RawSpawn implements AutoCloseable {
         }
     }
 
+    /**
+     * Spawns the program in its own session with its stdio on pipes, without waiting; returns {pid, our end of its
+     * stdin, of its stdout, of its stderr} (close them).
+     */
+    int[] spawnWithPipes() throws Throwable {
+        for (int i = 0; i < 3; i++) {
+            check((int) PIPE2.invokeExact(fds.asSlice(i * 8L, 8), O_CLOEXEC), "pipe2");
+        }
+        check((int) FA_INIT.invokeExact(actions), "posix_spawn_file_actions_init");
+        check((int) FA_DUP2.invokeExact(actions, fds.getAtIndex(ValueLayout.JAVA_INT, 0), 0), "adddup2");
+        check((int) FA_DUP2.invokeExact(actions, fds.getAtIndex(ValueLayout.JAVA_INT, 3), 1), "adddup2");
+        check((int) FA_DUP2.invokeExact(actions, fds.getAtIndex(ValueLayout.JAVA_INT, 5), 2), "adddup2");
+        int rc = (int) SPAWN.invokeExact(pid, path, actions, attr, argv, MemorySegment.NULL);
+        check((int) FA_DESTROY.invokeExact(actions), "posix_spawn_file_actions_destroy");
+        for (int i : new int[] {0, 3, 5}) { // the child's ends
+            int ignored = (int) CLOSE.invokeExact(fds.getAtIndex(ValueLayout.JAVA_INT, i));
+        }
+        check(rc, "posix_spawn");
+        return new int[] {pid.get(ValueLayout.JAVA_INT, 0), fds.getAtIndex(ValueLayout.JAVA_INT, 1),
+            fds.getAtIndex(ValueLayout.JAVA_INT, 2), fds.getAtIndex(ValueLayout.JAVA_INT, 4)};
+    }
+
+    /** waitpid(pid): reaps a child that this spawned (any thread). */
+    void reap(int target) throws Throwable {
+        if ((int) WAITPID.invokeExact(target, status, 0) != target) {
+            throw new IllegalStateException("waitpid failed");
+        }
+    }
+
     @Override
     public void close() {
         arena.close();

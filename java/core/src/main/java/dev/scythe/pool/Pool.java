@@ -446,8 +446,10 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             return;
         }
         failQueueIfAllFailing();
-        boolean wantWorkers = false;
         for (Iterator<Pending> it = queue.iterator(); it.hasNext(); ) {
+            if (!anyWorkerTakes()) {
+                break; // nothing more can go now: a response or a new worker dispatches again (no O(queue) per event)
+            }
             Pending p = it.next();
             if (p.settled()) { // cancelled while queued
                 it.remove();
@@ -461,8 +463,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             }
             Worker w = pick(p.task);
             if (w == null) {
-                wantWorkers = true;
-                continue;
+                continue; // no worker that takes it matches it: it waits, others go ahead
             }
             Optional<Q> request = kind.requestOf(w.status, p.task);
             if (request.isEmpty()) {
@@ -502,13 +503,22 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
                 armStall(p, config.stall.toNanos());
             }
         }
-        if (wantWorkers) { // slots an idle timeout emptied start again when there is work
+        if (!queue.isEmpty()) { // slots an idle timeout emptied start again when there is work
             for (Slot s : slots) {
                 if (s.worker == null && s.restart == null && s.failing == null) {
                     startWorker(s);
                 }
             }
         }
+    }
+
+    private boolean anyWorkerTakes() {
+        for (Slot s : slots) {
+            if (s.worker != null && s.worker.takes()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Worker pick(T task) {
@@ -679,10 +689,8 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         }
         w.inflight.clear();
         w.slot.failures++;
-        stop(w, EndCause.PROTOCOL, false);
-        if (w.slot.worker == null) {
-            scheduleRestart(w.slot, "it broke the protocol: " + detail);
-        }
+        w.retireReason = "it broke the protocol: " + detail;
+        stop(w, EndCause.PROTOCOL, false); // its slot is taken again once its death is seen, after the backoff
     }
 
     /**
@@ -699,9 +707,9 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             w.idle = null;
         }
         Slot s = w.slot;
-        if (s.worker == w) {
-            s.worker = null;
-        }
+        if (s.worker == w && (cause == EndCause.RECYCLE || cause == EndCause.CLOSE)) {
+            s.worker = null; // a recycled worker answered everything: its successor may start now
+        } // a worker killed mid-request keeps its slot until its death is seen: never two at once for one slot
         if (cause == EndCause.CANCEL_KILL || cause == EndCause.PROTOCOL) {
             w.job.cancel(CancelToken.Reason.SHUTDOWN);
         } else {
@@ -775,7 +783,11 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             if (s.worker == null) {
                 scheduleRestart(s, why);
             }
-        } else if (!closed && s.worker == null && s.restart == null && w.cause != EndCause.PROTOCOL && !w.idleStop) {
+        } else if (w.cause == EndCause.PROTOCOL) {
+            if (s.worker == null) {
+                scheduleRestart(s, w.retireReason);
+            }
+        } else if (!closed && s.worker == null && s.restart == null && !w.idleStop) {
             startWorker(s);
         }
         dispatch();
