@@ -71,21 +71,11 @@ final class RawSpawn implements AutoCloseable {
 
     /** Spawns the program in its own session with its stdio on pipes, waits for it; returns its wait status. */
     int runOnce() throws Throwable {
-        for (int i = 0; i < 3; i++) {
-            check((int) PIPE2.invokeExact(fds.asSlice(i * 8L, 8), O_CLOEXEC), "pipe2");
+        int[] child = spawnWithPipes();
+        for (int k = 1; k < 4; k++) {
+            int ignored = (int) CLOSE.invokeExact(child[k]);
         }
-        check((int) FA_INIT.invokeExact(actions), "posix_spawn_file_actions_init");
-        // stdin: read end of pipe 0; stdout/stderr: write ends of pipes 1 and 2.
-        check((int) FA_DUP2.invokeExact(actions, fds.getAtIndex(ValueLayout.JAVA_INT, 0), 0), "adddup2");
-        check((int) FA_DUP2.invokeExact(actions, fds.getAtIndex(ValueLayout.JAVA_INT, 3), 1), "adddup2");
-        check((int) FA_DUP2.invokeExact(actions, fds.getAtIndex(ValueLayout.JAVA_INT, 5), 2), "adddup2");
-        int rc = (int) SPAWN.invokeExact(pid, path, actions, attr, argv, MemorySegment.NULL);
-        check((int) FA_DESTROY.invokeExact(actions), "posix_spawn_file_actions_destroy");
-        for (int i = 0; i < 6; i++) {
-            int ignored = (int) CLOSE.invokeExact(fds.getAtIndex(ValueLayout.JAVA_INT, i));
-        }
-        check(rc, "posix_spawn");
-        int waited = (int) WAITPID.invokeExact(pid.get(ValueLayout.JAVA_INT, 0), status, 0);
+        int waited = (int) WAITPID.invokeExact(child[0], status, 0);
         if (waited <= 0) {
             throw new IllegalStateException("waitpid failed");
         }
