@@ -250,6 +250,23 @@ class PoolTest {
         assertEquals(3, pool.workers().get(0).starts(), "no restart after the cap");
     }
 
+    /** A dead worker's failure says how it died and ends with the tail of its stderr (a bounded ring per worker). */
+    @Test
+    void workerDiedCarriesTheExitAndTheTailOfStderr() throws Exception {
+        TaskKind<Object, JsonRpc.Call, JsonRpc.Reply, Void> kind = TaskKind.simple(JsonRpc::task);
+        String script = "i=0; while [ $i -lt 3000 ]; do echo \"noise line $i\" >&2; i=$((i+1)); done; "
+                + "echo 'fatal: out of lemmas' >&2; head -c 1 >/dev/null; exit 5";
+        var pool = Pool.builder(supervisor, ProcessSpec.of("sh", "-c", script), JsonRpc.protocol(), kind).workers(1)
+                .stderrTail(4096).start();
+        pools.add(pool);
+        var r = assertInstanceOf(Result.WorkerDied.class, pool.submit("t").get(30, TimeUnit.SECONDS));
+        assertEquals(5, r.exitCode());
+        assertEquals(0, r.signal());
+        assertTrue(r.stderrTail().endsWith("fatal: out of lemmas\n"), r.stderrTail());
+        assertTrue(r.stderrTail().length() <= 4096, "a bounded tail: " + r.stderrTail().length() + " chars");
+        assertTrue(r.message().contains("exit 5") && r.message().contains("fatal: out of lemmas"), r.message());
+    }
+
     @Test
     void aTaskThatKilledTwoWorkersIsQuarantined() throws Exception {
         var pool = echo(1, b -> b.restarts(10, Duration.ofMillis(5), Duration.ofMillis(20)));
