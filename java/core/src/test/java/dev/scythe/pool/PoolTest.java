@@ -410,6 +410,30 @@ class PoolTest {
         }
     }
 
+    /** Closing the supervisor under an open pool ends its workers too; the pool then reports failing, never hangs. */
+    @Test
+    void closingTheSupervisorUnderThePoolLeavesNoWorker() throws Exception {
+        Supervisor own = new Supervisor();
+        TaskKind<Object, JsonRpc.Call, JsonRpc.Reply, Void> kind = TaskKind.simple(t -> (JsonRpc.Call) t);
+        var pool = Pool.builder(own, python("echo_worker.py").build(), JsonRpc.protocol(), kind).workers(2).start();
+        pools.add(pool);
+        var pid = response(pool.submit(call("pid", Map.of())).get(30, TimeUnit.SECONDS));
+        var pending = pool.submit(call("sleep", Map.of("seconds", 60)));
+        awaitPending(pool, 1);
+        own.close(); // kills and reaps every job of its own, the pool's workers among them
+        var r = pending.get(30, TimeUnit.SECONDS);
+        assertInstanceOf(Result.WorkerDied.class, r, () -> "got " + r);
+        assertTrue(Leaks.gone(((Number) pid.value().result()).longValue()));
+        long until = System.nanoTime() + 20_000_000_000L;
+        while (!pool.failing()) {
+            assertTrue(System.nanoTime() < until, "the pool never said it cannot start workers: " + pool.workers());
+            Thread.sleep(10);
+        }
+        var late = assertInstanceOf(Result.Unavailable.class, pool.submit(call("pid", Map.of()))
+                .get(10, TimeUnit.SECONDS));
+        assertTrue(late.message().contains("supervisor is closed"), late.message());
+    }
+
     @Test
     void closingThePoolLeavesNoWorkerAndFailsWhatIsPending() throws Exception {
         var pool = echo(2, b -> b);
