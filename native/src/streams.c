@@ -314,6 +314,8 @@ size_t scythe__channel_fill(scythe_job *job) {
             break;
         got += (size_t)n;
     }
+    if (!rest && job->out_fd[1] >= 0 && job->out_fifo.len >= SCYTHE__CHANNEL_READ_AHEAD)
+        pause_out(job); /* full now: pause at once, not after one more wake-up that would find no room */
     return got;
 }
 
