@@ -394,6 +394,12 @@ SCYTHE_API int scythe_job_read(size_t *n, scythe_job *job, uint8_t *buf, size_t 
  * Any thread. -EALREADY once the job ended. */
 SCYTHE_API int scythe_job_progress(scythe_job *job);
 
+/* (since 0.5) The peak memory of a running job's cgroup so far, in KiB, measured as its event's max_rss_kib will be:
+ * for a host that recycles long-lived workers by their memory. Any thread. 0, or
+ *   -ENOTSUP  the job runs at the session level, or its cgroup does not account memory on this machine;
+ *   -EALREADY the leader has exited (the job's event carries the final figure). */
+SCYTHE_API int scythe_job_memory_peak(int64_t *kib, scythe_job *job);
+
 /* Regexes: one dialect everywhere (progress_regex, scythe_regex_search): POSIX extended, compiled with REG_NEWLINE
  * (^ and $ match at line boundaries, . and bracket expressions never match a newline) and REG_NOSUB. */
 

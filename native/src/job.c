@@ -111,6 +111,22 @@ int scythe_job_progress(scythe_job *job) {
     return rc;
 }
 
+int scythe_job_memory_peak(int64_t *kib, scythe_job *job) {
+    if (!kib || !job)
+        return -EINVAL;
+    int rc = -EALREADY;
+    pthread_mutex_lock(job->lock);
+    if (job->state < J_REAPED) {
+        /* The leaves live until the loop finishes the job, which takes this lock: they cannot go while we read. */
+        int64_t peak = job->cgroup ? scythe__cgroup_peak_kib(job->cgroup) : -ENOENT;
+        rc = peak == -ENOENT ? -ENOTSUP : peak < 0 ? (int)peak : 0;
+        if (rc == 0)
+            *kib = peak;
+    }
+    pthread_mutex_unlock(job->lock);
+    return rc;
+}
+
 int scythe_job_output(scythe_output *out, const scythe_job *job, int stream) {
     if (!out || !job || stream < 1 || stream > 2 || !job->capture[stream])
         return -EINVAL;

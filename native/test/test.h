@@ -67,6 +67,7 @@ void test_kill_session_never_signals_pid_0(void);
 void test_wall_time_counts_the_exec(void);
 void test_memory_peak_is_the_jobs_own(void);
 void test_session_peak_is_unknown(void);
+void test_memory_peak_of_a_running_job(void);
 /* Runs a child mode of test_usage.c and returns its exit status, or -1 if argv names none. */
 int usage_child(int argc, char **argv);
 

@@ -1666,6 +1666,7 @@ static const struct test tests[] = {
     {"stress_races_one_event_per_job", test_stress_races_one_event_per_job},
     {"wall_time_counts_the_exec", test_wall_time_counts_the_exec},
     {"memory_peak_is_the_jobs_own", test_memory_peak_is_the_jobs_own},
+    {"memory_peak_of_a_running_job", test_memory_peak_of_a_running_job},
     {"session_peak_is_unknown", test_session_peak_is_unknown},
     {"channel_round_trip_cat", test_channel_round_trip_cat},
     {"channel_request_response", test_channel_request_response},

@@ -167,6 +167,49 @@ void test_session_peak_is_unknown(void) {
     CHECK(no_children());
 }
 
+/* A running job's peak so far, for hosts that recycle workers by their memory: a job holding 50 MB shows about 50 MB
+ * while it runs; once it exited the call says so; a session-level job has none. */
+void test_memory_peak_of_a_running_job(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.stdio[1].mode = o.stdio[2].mode = SCYTHE_STDIO_NULL;
+    const char *sleeper[] = {"sleep", "0.1", NULL};
+    o.argv = sleeper;
+    scythe_job *job;
+    CHECK_RC(scythe_spawn(&job, loop, &o));
+    int64_t kib = -1;
+    CHECK(scythe_job_memory_peak(&kib, job) == -ENOTSUP && kib == -1); /* the session level */
+    scythe_event ev;
+    size_t k = 0;
+    while (k == 0)
+        CHECK_RC(scythe_loop_run(&k, loop, &ev, 1, 5000));
+    CHECK(scythe_job_memory_peak(&kib, job) == -EALREADY);
+    scythe_job_free(job);
+    if (need_caps(SCYTHE_CAP_CGROUP_KILL | SCYTHE_CAP_CGROUP_MEMORY, "cgroup level with memory accounting")) {
+        o.containment = SCYTHE_CONTAIN_CGROUP;
+        const char *holder[] = {self_exe, "--child-hold", "50", "3000", NULL};
+        o.argv = holder;
+        CHECK_RC(scythe_spawn(&job, loop, &o));
+        int64_t until = scythe__now_ns() + 10000000000LL;
+        do { /* until the child has touched its 50 MB */
+            CHECK_RC(scythe_loop_run(&k, loop, &ev, 1, 20));
+            CHECK(k == 0);
+            CHECK_RC(scythe_job_memory_peak(&kib, job));
+        } while (kib < 45000000 / 1024 && scythe__now_ns() < until);
+        printf("     a running job holding 50 MB: peak so far %lld KiB\n", (long long)kib);
+        CHECK(kib >= 45000000 / 1024 && kib < 100 * 1024);
+        CHECK_RC(scythe_job_cancel(job, 1));
+        for (k = 0; k == 0;)
+            CHECK_RC(scythe_loop_run(&k, loop, &ev, 1, 5000));
+        CHECK(ev.end == SCYTHE_END_CANCELLED && ev.max_rss_kib >= kib);
+        CHECK(scythe_job_memory_peak(&kib, job) == -EALREADY);
+        scythe_job_free(job);
+    }
+    scythe_loop_free(loop);
+    CHECK(no_children());
+}
+
 /* Child modes: "--child-hold MB MS" touches MB megabytes (10^6 bytes), holds them MS ms, exits 0. -1: not ours. */
 int usage_child(int argc, char **argv) {
     if (argc < 4 || strcmp(argv[1], "--child-hold"))

@@ -1985,6 +1985,65 @@ public class scythe_h {
         }
     }
 
+    private static class scythe_job_memory_peak {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_job_memory_peak");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_job_memory_peak(int64_t *kib, scythe_job *job)
+     * }
+     */
+    public static FunctionDescriptor scythe_job_memory_peak$descriptor() {
+        return scythe_job_memory_peak.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_job_memory_peak(int64_t *kib, scythe_job *job)
+     * }
+     */
+    public static MethodHandle scythe_job_memory_peak$handle() {
+        return scythe_job_memory_peak.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_job_memory_peak(int64_t *kib, scythe_job *job)
+     * }
+     */
+    public static MemorySegment scythe_job_memory_peak$address() {
+        return scythe_job_memory_peak.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_job_memory_peak(int64_t *kib, scythe_job *job)
+     * }
+     */
+    public static int scythe_job_memory_peak(MemorySegment kib, MemorySegment job) {
+        var mh$ = scythe_job_memory_peak.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_job_memory_peak", kib, job);
+            }
+            return (int)mh$.invokeExact(kib, job);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class scythe_regex_check {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_INT,

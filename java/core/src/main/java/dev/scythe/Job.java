@@ -139,6 +139,26 @@ public final class Job {
         return handle != null && scythe_h.scythe_job_close_stdin(handle) == 0;
     }
 
+    /**
+     * The peak memory of this job's cgroup so far, in bytes, as its outcome's {@link Usage#maxRss()} will measure it:
+     * for recycling long-lived workers. Empty at the session level, where the machine does not account the cgroup's
+     * memory, and once the job has ended (its outcome has the final figure). Any thread.
+     */
+    public synchronized java.util.OptionalLong memoryPeak() {
+        if (handle == null) {
+            return java.util.OptionalLong.empty();
+        }
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment kib = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            int rc = scythe_h.scythe_job_memory_peak(kib, handle);
+            if (rc == -Outcome.Errno.ENOTSUP || rc == -Outcome.Errno.EALREADY) {
+                return java.util.OptionalLong.empty();
+            }
+            NativeLibrary.check(rc, "scythe_job_memory_peak");
+            return java.util.OptionalLong.of(kib.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0) * 1024);
+        }
+    }
+
     /** Hands what the loop read from the stdout channel to its sink; on the loop thread, before the handle is freed. */
     void drainChannel(MemorySegment h, MemorySegment buf, MemorySegment count) {
         if (!(spec.stdout() instanceof Redirect.Channel c)) {

@@ -188,6 +188,8 @@ public sealed interface Outcome {
         public static final int ECANCELED = 125;
         public static final int ESRCH = 3;
         public static final int EPIPE = 32;
+        public static final int EALREADY = 114;
+        public static final int ENOTSUP = 95;
 
         private Errno() {}
     }

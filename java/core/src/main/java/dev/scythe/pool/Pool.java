@@ -641,7 +641,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             w.retiring = true;
             w.retireReason = "it served " + w.served + " tasks";
         } else if (config.memoryLimit > 0) {
-            long used = WorkerMemory.bytes(w.pid);
+            long used = WorkerMemory.bytes(w.job, w.pid);
             if (used > config.memoryLimit) {
                 w.retiring = true;
                 w.retireReason = "its memory (" + used / 1024 + " KiB) passed " + config.memoryLimit / 1024 + " KiB";
