@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class BazelTest {
+class BazelTest extends LeakChecked {
     private static final Bazel P = Bazel.protocol();
 
     @Test

@@ -315,7 +315,8 @@ class PoolTest {
 
     @Test
     void deadlineAndStallWindowEndRequestsAndKillSilentWorkers() throws Exception {
-        var pool = echo(1, b -> b.deadline(Duration.ofMillis(300)).cancelGrace(Duration.ofMillis(100)));
+        // A deadline generous enough for a fresh worker (python starting on a loaded machine) to answer "next" in time.
+        var pool = echo(1, b -> b.deadline(Duration.ofSeconds(2)).cancelGrace(Duration.ofMillis(100)));
         long pid = pidOf(pool);
         var r = pool.submit(call("sleep", Map.of("seconds", 30, "ignore_cancel", true))).get(30, TimeUnit.SECONDS);
         assertInstanceOf(Result.TimedOut.class, r, () -> "got " + r);

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class SmtLibTest {
+class SmtLibTest extends LeakChecked {
     private static final SmtLib P = SmtLib.protocol();
 
     private static String encode(long id, String script, boolean first) throws Exception {

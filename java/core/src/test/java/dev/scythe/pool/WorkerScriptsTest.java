@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Timeout;
  * proof that the workers the pool tests use speak the protocol. Started with ProcessBuilder, killed and checked gone.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class WorkerScriptsTest {
+class WorkerScriptsTest extends LeakChecked {
     private static final JsonRpc P = JsonRpc.protocol();
 
     static Path worker(String name) throws URISyntaxException {
