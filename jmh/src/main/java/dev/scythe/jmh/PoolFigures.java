@@ -45,8 +45,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class PoolFigures {
     private static final int QUERIES = 200;
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final MethodHandle KILL = handle("kill", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final MethodHandle SYSCALL = handle("syscall", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final MethodHandle POLL = handle("poll", FunctionDescriptor.of(ValueLayout.JAVA_INT,
@@ -88,7 +86,7 @@ public final class PoolFigures {
     static String section(int rounds) throws Throwable {
         // A worker's death is logged as a warning; here the benchmark kills hundreds of them on purpose.
         java.util.logging.Logger.getLogger(Pool.class.getName()).setLevel(java.util.logging.Level.SEVERE);
-        if (!onPath("z3")) {
+        if (!dev.scythe.eval.Provers.onPath("z3")) {
             return "\n## Worker pools\n\nSkipped: no z3 on PATH.\n";
         }
         List<String> queries = new ArrayList<>();
@@ -321,10 +319,7 @@ public final class PoolFigures {
             Thread.onSpinWait();
         }
         long t0 = System.nanoTime();
-        int rc = (int) KILL.invokeExact(pid, 9);
-        if (rc != 0) {
-            throw new IllegalStateException("kill failed");
-        }
+        RawSpawn.kill(pid, 9);
         if (!all.await(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("pending requests did not fail");
         }
@@ -397,10 +392,7 @@ public final class PoolFigures {
         ready.await();
         Thread.sleep(2); // the waiter is blocked in poll by now
         long t0 = System.nanoTime();
-        int rc = (int) KILL.invokeExact(pid, 9);
-        if (rc != 0) {
-            throw new IllegalStateException("kill failed");
-        }
+        RawSpawn.kill(pid, 9);
         done.await();
         all.await();
         for (int fd : new int[] {pidfd, child[1], child[2], child[3]}) {
@@ -426,14 +418,6 @@ public final class PoolFigures {
         return s[s.length / 2];
     }
 
-    private static boolean onPath(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     private static String z3Version() {
         try {

@@ -92,6 +92,11 @@ final class RawSpawn implements AutoCloseable {
         return pid.get(ValueLayout.JAVA_INT, 0);
     }
 
+    /** kill(pid, sig), straight through FFM. */
+    static void kill(int target, int sig) throws Throwable {
+        check((int) KILL.invokeExact(target, sig), "kill");
+    }
+
     /** kill(pid, SIGKILL) and waitpid: the floor of ending a process. */
     void killAndReap(int target) throws Throwable {
         check((int) KILL.invokeExact(target, 9), "kill");

@@ -147,11 +147,7 @@ class SmtLibTest extends LeakChecked {
     }
 
     private static void assumeInstalled(String exe) {
-        boolean found = false;
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            found |= !dir.isEmpty() && Files.isExecutable(Path.of(dir, exe));
-        }
-        assumeTrue(found, exe + " is not installed");
+        assumeTrue(ProtocolPoolTest.onPath(exe), exe + " is not installed");
     }
 
     private static final String SAT = "(set-logic QF_LIA)\n(declare-const x Int)\n(assert (> x 0))\n(check-sat)\n";

@@ -12,6 +12,16 @@ import java.util.regex.Pattern;
 
 /** The provers Scythe knows how to call, per problem family, and how to read each one's verdict. */
 public final class Provers {
+    /** Whether {@code program} is an executable file in a directory of PATH. */
+    public static boolean onPath(String program) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** What a prover said about a problem. */
     public enum Verdict { SAT, UNSAT, THEOREM, COUNTER_SATISFIABLE, UNKNOWN;
 
@@ -39,13 +49,7 @@ public final class Provers {
         }
 
         public boolean installed() {
-            String exe = command.get(0);
-            for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
-                if (Files.isExecutable(Path.of(dir, exe))) {
-                    return true;
-                }
-            }
-            return false;
+            return onPath(command.get(0));
         }
 
         public Verdict verdict(Output stdout) {
