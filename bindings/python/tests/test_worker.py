@@ -246,6 +246,9 @@ class EchoWorkerProcessTest(unittest.TestCase):
         self.proc.wait(10)
         self.proc.stdin.close()
         self.proc.stdout.close()
+        # Nothing left: no child of this process, running or a zombie (the worker was reaped above).
+        with self.assertRaises(ChildProcessError):
+            os.waitpid(-1, os.WNOHANG)
 
     def send(self, data):
         self.proc.stdin.write(data)
