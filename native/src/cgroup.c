@@ -44,38 +44,49 @@ static int make_leaf(const char *parent_dir, const char *leaf, const char *contr
     return -ENOENT;
 }
 
-/* A key's value in a flat-keyed file ("oom_kill 3", "populated 0", "usage_usec 1234"), or -errno. */
-static int64_t read_key(const char *dir, const char *file, const char *key) {
-    char path[PATH_MAX + 64], line[256];
-    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
-        return -ENAMETOOLONG;
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -errno;
-    int64_t v = -ENOENT;
-    size_t k = strlen(key);
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, key, k) && line[k] == ' ') {
-            v = strtoll(line + k + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
-static int64_t read_number(const char *dir, const char *file) {
-    char path[PATH_MAX + 64], buf[64];
+/* A small cgroup file, whole, into buf (NUL-terminated): one open and one read, no stdio buffer to allocate: these
+ * are read on the way to every contained job's event. Its length, or -errno. */
+static ssize_t read_small(const char *dir, const char *file, char *buf, size_t cap) {
+    char path[PATH_MAX + 64];
     if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
         return -ENAMETOOLONG;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, buf, cap - 1);
+    int err = errno;
     scythe__os_close(fd);
-    if (n <= 0)
-        return -EIO;
+    if (n < 0)
+        return -err;
     buf[n] = 0;
-    return strtoll(buf, NULL, 10);
+    return n;
+}
+
+/* A key's value in a flat-keyed text ("oom_kill 3\n", "populated 0\n", "usage_usec 1234\n"), or -ENOENT. */
+static int64_t find_key(const char *text, const char *key) {
+    size_t k = strlen(key);
+    for (const char *line = text; *line;) {
+        if (!strncmp(line, key, k) && line[k] == ' ')
+            return strtoll(line + k + 1, NULL, 10);
+        const char *nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        line = nl + 1;
+    }
+    return -ENOENT;
+}
+
+/* A key's value in a flat-keyed file, or -errno. The files read this way are a few hundred bytes at most. */
+static int64_t read_key(const char *dir, const char *file, const char *key) {
+    char buf[4096];
+    ssize_t n = read_small(dir, file, buf, sizeof buf);
+    return n < 0 ? n : find_key(buf, key);
+}
+
+static int64_t read_number(const char *dir, const char *file) {
+    char buf[64];
+    ssize_t n = read_small(dir, file, buf, sizeof buf);
+    return n < 0 ? n : n == 0 ? -EIO : strtoll(buf, NULL, 10);
 }
 
 void scythe__cgroup_init(scythe__cgroup *cg) {
@@ -214,7 +225,10 @@ int scythe__cgroup_check(scythe__cgroup *cg) {
 int64_t scythe__cgroup_cpu_ns(scythe__cgroup *cg, int64_t *user_ns, int64_t *sys_ns) {
     if (!cg->active)
         return -ENOENT;
-    int64_t u = read_key(cg->dir[0], "cpu.stat", "user_usec"), s = read_key(cg->dir[0], "cpu.stat", "system_usec");
+    char buf[4096];
+    if (read_small(cg->dir[0], "cpu.stat", buf, sizeof buf) < 0)
+        return -EIO;
+    int64_t u = find_key(buf, "user_usec"), s = find_key(buf, "system_usec");
     if (u < 0 || s < 0)
         return -EIO;
     if (user_ns)

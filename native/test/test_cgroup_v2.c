@@ -368,10 +368,12 @@ void test_cgroup_v2_limits(void) {
         CHECK(ev.max_rss_kib > 32 * 1024 && ev.max_rss_kib <= 64 * 1024);
     CHECK(sibling > 0 && dead((int)sibling));
     CHECK(session_empty(scythe_job_pid(job)));
-    struct stat st;
-    CHECK(stat(leaf, &st) < 0 && errno == ENOENT); /* removed, so it was empty */
+    /* Empty at the event; removed when the job is freed (decision 0023), which rmdir can do only to an empty leaf. */
+    CHECK(read_line(leaf, "cgroup.events", v, sizeof v) == 0 && !strcmp(v, "populated 0"));
     scythe_job_free(job);
     job = NULL;
+    struct stat st;
+    CHECK(stat(leaf, &st) < 0 && errno == ENOENT);
 
     /* A fork loop under pids.max. */
     scythe_spawn_options p = SCYTHE_SPAWN_OPTIONS_INIT;
@@ -386,9 +388,9 @@ void test_cgroup_v2_limits(void) {
     printf("     processes: fork loop under pids.max 20: end %d\n", ev.end);
     CHECK(ev.end == SCYTHE_END_PROCESSES);
     CHECK(session_empty(scythe_job_pid(job)));
-    CHECK(stat(leaf, &st) < 0 && errno == ENOENT);
     scythe_job_free(job);
     job = NULL;
+    CHECK(stat(leaf, &st) < 0 && errno == ENOENT);
     scythe_loop_free(loop);
     loop = NULL;
     CHECK(no_children());
@@ -580,6 +582,8 @@ void test_cgroup_v2_nested_supervisor(void) {
     CHECK(inner_end == SCYTHE_END_MEMORY);
     CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
     CHECK(session_empty(scythe_job_pid(job)));
+    scythe_job_free(job); /* its leaf goes with it (decision 0023) */
+    job = NULL;
     struct stat st;
     CHECK(stat(leaf, &st) < 0 && errno == ENOENT);
 out:
