@@ -22,6 +22,7 @@ public final class Job {
     private volatile Output stdout, stderr;
     private volatile long startNanos, exitNanos, reapedNanos, lastProgressNanos;
     private volatile boolean treeWalked;
+    private boolean channelBehind; // loop thread only: a drain of the stdout channel was cut short
     private volatile Containment containment;
     private volatile java.nio.file.Path dossier;
 
@@ -159,18 +160,31 @@ public final class Job {
         }
     }
 
-    /** Hands what the loop read from the stdout channel to its sink; on the loop thread, before the handle is freed. */
+    /**
+     * Hands what the loop read from the stdout channel to its sink, until none is left; on the loop thread, on an
+     * OUTPUT event. The loop announces every byte it reads with such an event, queued ahead of the job's EXIT, so a
+     * drain that ran to the end leaves nothing for the exit; one cut short by a sink that threw leaves the rest.
+     */
     void drainChannel(MemorySegment h, MemorySegment buf, MemorySegment count) {
         if (!(spec.stdout() instanceof Redirect.Channel c)) {
             return;
         }
+        channelBehind = true;
         for (;;) {
             NativeLibrary.check(scythe_h.scythe_job_read(count, h, buf, buf.byteSize()), "scythe_job_read");
             long n = count.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
             if (n == 0) {
+                channelBehind = false;
                 return;
             }
             c.sink().accept(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    /** At the exit: the rest of the channel, if a drain was cut short; the loop announced everything else. */
+    void drainChannelRest(MemorySegment h, MemorySegment buf, MemorySegment count) {
+        if (channelBehind) {
+            drainChannel(h, buf, count);
         }
     }
 

@@ -242,7 +242,7 @@ public final class Supervisor implements AutoCloseable {
         Output out = null, err = null;
         if (job != null) {
             try {
-                job.drainChannel(handle, chunk, count); // bytes still unread: they come before the exit
+                job.drainChannelRest(handle, chunk, count); // bytes still unread come before the exit
             } catch (RuntimeException | Error e) {
                 LOG.log(System.Logger.Level.WARNING, "a job's stdout channel sink failed", e);
             }

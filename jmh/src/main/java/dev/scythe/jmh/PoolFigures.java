@@ -274,7 +274,7 @@ public final class PoolFigures {
                 JsonRpc.protocol(), kind).workers(1)
                 .maxInFlight(100).restarts(Integer.MAX_VALUE, Duration.ofMillis(1), Duration.ofMillis(1)).start()) {
             try (RawSpawn raw = new RawSpawn("/bin/sleep", "100000")) {
-                for (int i = -300; i < samples; i++) { // warm-ups: a warm JVM, as JMH would measure it
+                for (int i = -Integer.getInteger("warmup", 300); i < samples; i++) { // warm-ups: a warm JVM, as JMH would measure it
                     long a = poolDeath(p), f = floorWake(raw, 0), w = floorWake(raw, 100);
                     if (i >= 0) {
                         pool[i] = a;

@@ -69,7 +69,9 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
     private final TaskKind<T, Q, R, C> kind;
     private final Builder<T, Q, R, C> config;
     private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
-    private final ArrayDeque<Runnable> deliveries = new ArrayDeque<>(); // futures to complete once the lock is released
+    // What to do once the lock is released: the tickets decided (their futures complete first, in order), then the rest.
+    private final ArrayList<Ticket<R>> tickets = new ArrayList<>();
+    private final ArrayDeque<Runnable> deliveries = new ArrayDeque<>();
     private final ScheduledThreadPoolExecutor timers;
     private final List<Slot> slots = new ArrayList<>();
     private final Deque<Pending> queue = new ArrayDeque<>();
@@ -259,8 +261,16 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
     public static final class Ticket<R> extends CompletableFuture<Result<R>> {
         private final String task;
         private final long submitted;
-        private final java.util.concurrent.atomic.AtomicReference<Result<R>> decided =
-                new java.util.concurrent.atomic.AtomicReference<>();
+        private static final java.lang.invoke.VarHandle DECIDED;
+        static {
+            try {
+                DECIDED = java.lang.invoke.MethodHandles.lookup().findVarHandle(Ticket.class, "decided", Result.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+        @SuppressWarnings("unused") // through DECIDED: a field, not an AtomicReference, one object less per request
+        private volatile Result<R> decided;
         private volatile Runnable canceller;
 
         Ticket(String task, long submitted) {
@@ -283,7 +293,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         @Override
         public boolean cancel(boolean mayInterruptIfRunning) {
             Result<R> c = new Result.Cancelled<>(task, Duration.ofNanos(System.nanoTime() - submitted));
-            if (!decided.compareAndSet(null, c)) {
+            if (!DECIDED.compareAndSet(this, null, c)) {
                 return false;
             }
             super.complete(c);
@@ -308,15 +318,16 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
 
         /** Decides the outcome, once: the compare-and-set that a cancel races. */
         boolean decide(Result<R> r) {
-            return decided.compareAndSet(null, r);
+            return DECIDED.compareAndSet(this, null, r);
         }
 
         boolean decided() {
-            return decided.get() != null;
+            return decided != null;
         }
 
-        void deliver(Result<R> r) {
-            super.complete(r);
+        /** Completes the future with the decided outcome. */
+        void deliver() {
+            super.complete(decided);
         }
 
         /** Waits for the result; an interrupted wait leaves the task running. */
@@ -393,7 +404,11 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         }
 
         Duration wall() {
-            return Duration.ofNanos(System.nanoTime() - submitted);
+            return wall(System.nanoTime());
+        }
+
+        Duration wall(long now) {
+            return Duration.ofNanos(now - submitted);
         }
 
         void stopTimers() {
@@ -729,48 +744,69 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         }
     }
 
+    /**
+     * A worker was reaped. What its death decides comes first: its pending requests fail (or go back to the queue,
+     * when the pool ended it), and the slot is free. The rest (timers, the poison count, the log line, the restart and
+     * the next dispatch) waits until those failures are delivered: it is bookkeeping nobody is waiting for.
+     */
     private void onDeath(Worker w, Outcome outcome, Throwable error) {
         w.dead = true;
-        if (w.idle != null) {
-            w.idle.cancel(false);
-        }
         Slot s = w.slot;
         s.all.remove(w);
-        boolean asked = w.cause != null;
         if (s.worker == w) {
             s.worker = null;
         }
+        boolean asked = w.cause != null;
         List<Pending> pending = new ArrayList<>(w.inflight.values());
         w.inflight.clear();
-        String tail = stderrTail(w.job);
+        String tail = asked || closed ? "" : stderrTail(w.job);
         int code = outcome == null ? -1 : outcome.exitCode();
         int signal = outcome == null ? 0 : outcome.signal();
         if (outcome instanceof Outcome.SpawnFailed f) {
             s.failing = "the worker cannot start: " + f.message();
         }
+        List<Pending> failed = new ArrayList<>(asked || closed ? 0 : pending.size());
+        long now = System.nanoTime();
         for (int i = pending.size() - 1; i >= 0; i--) { // from the newest, so that re-queued ones keep their order
             Pending p = pending.get(i);
-            p.stopTimers();
             p.worker = null;
             if (p.settled()) {
                 continue;
             }
             if (closed) {
-                finish(p, new Result.Unavailable<>(p.name, "the pool is closed", p.wall()));
+                finish(p, new Result.Unavailable<>(p.name, "the pool is closed", p.wall(now)));
             } else if (asked) {
+                p.stopTimers();
                 queue.addFirst(p); // the pool ended this worker for another request's sake: this one goes again
-            } else {
-                finish(p, new Result.WorkerDied<>(p.name, w.name, w.pid, code, signal, tail, p.wall()));
-                kind.onCancelledExpiredOrWorkerDeath(Optional.of(p.task));
+            } else if (finish(p, new Result.WorkerDied<>(p.name, w.name, w.pid, code, signal, tail, p.wall(now)))) {
+                failed.add(p);
             }
         }
-        if (!asked && !closed && !pending.isEmpty()) {
+        deliveries.add(() -> locked(() -> afterDeath(w, pending, failed, asked, outcome, error)));
+    }
+
+    /** The rest of a worker's death, under the lock again once its requests' failures were delivered. */
+    private void afterDeath(Worker w, List<Pending> pending, List<Pending> failed, boolean asked, Outcome outcome,
+                            Throwable error) {
+        if (w.idle != null) {
+            w.idle.cancel(false);
+        }
+        for (Pending p : pending) {
+            p.stopTimers();
+        }
+        for (Pending p : failed) {
+            kind.onCancelledExpiredOrWorkerDeath(Optional.of(p.task));
+        }
+        Slot s = w.slot;
+        if (!asked && !closed && pending.size() > 0) {
             // The oldest request pending is the one a worker serving in order was on: it is charged with the death
             // (with one request at a time, the only one). The others only shared the worker.
             kills.merge(pending.get(0).task, 1, Integer::sum);
         }
         if (!asked) {
-            if (pending.isEmpty()) {
+            int code = outcome == null ? -1 : outcome.exitCode();
+            int signal = outcome == null ? 0 : outcome.signal();
+            if (pending.size() == 0) {
                 kind.onCancelledExpiredOrWorkerDeath(Optional.empty());
             }
             s.failures++;
@@ -778,8 +814,8 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
                     : outcome instanceof Outcome.SpawnFailed f ? "spawn failed: " + f.message()
                     : signal > 0 ? "killed by signal " + signal : "exit " + code;
             String line = "worker " + w.name + " (pid " + w.pid + ") died (" + why + ")"
-                    + (pending.isEmpty() ? "" : " with " + pending.size() + " requests pending");
-            deliveries.add(() -> LOG.log(System.Logger.Level.WARNING, line)); // after the failures are delivered
+                    + (pending.size() == 0 ? "" : " with " + pending.size() + " requests pending");
+            deliveries.add(() -> LOG.log(System.Logger.Level.WARNING, line));
             if (s.worker == null) {
                 scheduleRestart(s, why);
             }
@@ -886,7 +922,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "onInjectedResult failed for task " + p.name, e);
             }
         } else {
-            deliveries.add(() -> p.ticket.deliver(result));
+            tickets.add(p.ticket);
         }
         return true;
     }
@@ -922,6 +958,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
 
     private <V> V call(java.util.function.Supplier<V> c) {
         List<Runnable> out = null;
+        Object[] decided = null;
         lock.lock();
         try {
             try {
@@ -931,11 +968,26 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
                 throw e;
             }
         } finally {
-            if (lock.getHoldCount() == 1 && !deliveries.isEmpty()) {
-                out = new ArrayList<>(deliveries);
-                deliveries.clear();
+            if (lock.getHoldCount() == 1) {
+                if (!tickets.isEmpty()) {
+                    decided = tickets.toArray();
+                    tickets.clear();
+                }
+                if (!deliveries.isEmpty()) {
+                    out = new ArrayList<>(deliveries);
+                    deliveries.clear();
+                }
             }
             lock.unlock();
+            if (decided != null) {
+                for (Object t : decided) {
+                    try {
+                        ((Ticket<?>) t).deliver();
+                    } catch (RuntimeException | Error e) {
+                        LOG.log(System.Logger.Level.WARNING, "a dependent stage of a pool ticket failed", e);
+                    }
+                }
+            }
             if (out != null) {
                 for (Runnable d : out) {
                     try {
