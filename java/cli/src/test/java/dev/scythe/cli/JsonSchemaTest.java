@@ -141,7 +141,10 @@ class JsonSchemaTest extends LeakCheckedTest {
                 outcomes.add(node.get("outcome").asText());
             }
         }
-        assertTrue(outcomes.containsAll(List.of("response", "timed_out", "unreadable")), outcomes.toString());
+        assertTrue(outcomes.containsAll(List.of("response", "unreadable")), outcomes.toString());
+        if (dev.scythe.eval.Provers.onPath("z3")) { // without z3 its run gives unavailable (its workers cannot start)
+            assertTrue(outcomes.contains("timed_out"), outcomes.toString());
+        }
         assertTrue(outcomes.contains("worker_died") || outcomes.contains("unavailable"), outcomes.toString());
         String missing = "{\"task\":\"t\",\"outcome\":\"response\",\"result\":1,\"message\":\"no\",\"wall_ms\":1,"
                 + "\"worker\":\"w0#1\",\"pid\":3}";
