@@ -153,9 +153,10 @@ public final class PoolFigures {
                 + "same dependent stage as the pool's (recording the time, counting down). The pool's figure "
                 + "runs from the same kill(2) to the completion of the last of its 100 futures (").append(d.samples)
                 .append(" samples each, interleaved): the supervisor's loop thread sees the pidfd, reaps the worker and, in the same "
-                + "wake-up, fails every pending request (decision 0022). At the cgroup level the job's event also waits for its cgroup's "
-                + "figures and the removal of its leaves (three on this hybrid machine); issue 14 moves that off the "
-                + "path.\n");
+                + "wake-up, fails every pending request before any other bookkeeping (decisions 0022, 0023). At the "
+                + "cgroup level the worker's exit costs the kernel more (its memory and pids leaves are uncharged), "
+                + "and the event also waits for the cgroup's kill, its emptiness and its figures; the removal of its "
+                + "empty leaves comes after (decision 0023). The floors run outside any cgroup.\n");
         return b.toString();
     }
 
