@@ -348,7 +348,9 @@ SCYTHE_API int32_t scythe_job_pid(const scythe_job *job);
 SCYTHE_API int scythe_job_pidfd(const scythe_job *job);
 
 /* Asks the loop to end the job: TERM to the whole session (and CONT, so stopped processes see it), then KILL after
- * the grace period. Any thread; lock-free.
+ * the grace period (KILL at once with a negative grace). Any thread; never blocks. The first signal is sent from the
+ * calling thread, before this returns, unless the loop is busy with a batch at that moment (it then sends it before
+ * it sleeps again); the loop arms the grace and reaps (since 0.5).
  *
  * Returns 0 if and only if the job's event will say SCYTHE_END_CANCELLED with this reason: the request got in before
  * the loop decided how the job ends. A leader that had already exited on its own when the loop took the request is

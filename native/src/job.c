@@ -3,6 +3,7 @@
  * states; nothing here calls the loop. */
 #include "internal.h"
 #include "job.h"
+#include "kill.h"
 #include "streams.h"
 
 #include <errno.h>
@@ -95,7 +96,23 @@ int scythe_job_cancel(scythe_job *job, uint32_t reason) {
     if (!atomic_compare_exchange_strong_explicit(&job->cancel_request, &open, SCYTHE_TOKEN_CANCELLED_BIT | reason,
                                                  memory_order_acq_rel, memory_order_acquire))
         return -EALREADY;
-    scythe__wake(job->waker);
+    /* The first signal goes now, from this thread, when the loop's lock is free (it is, unless the loop is busy with
+     * a batch, and then it sweeps this request before it sleeps): the kill does not wait for the loop to wake up. The
+     * lock keeps the loop from reaping the leader, and closing its pidfd, under us; the loop, woken below, arms the
+     * grace and reaps. Never blocks: a cancel may come from a thread that must not wait for the loop. */
+    bool done = false; /* nothing left for the loop before the exit: the KILL went and no grace is to be armed */
+    if (job->lock && pthread_mutex_trylock(job->lock) == 0) {
+        if (job->state == J_RUNNING && !job->detached) {
+            uint64_t req = scythe__job_close_cancel_door(job); /* ours, unless the loop took it in between */
+            if (req) {
+                scythe__terminate(job, SCYTHE_END_CANCELLED, (uint32_t)req, scythe__now_ns());
+                done = job->killed_hard;
+            }
+        }
+        pthread_mutex_unlock(job->lock);
+    }
+    if (!done) /* else the exit wakes the loop: a wake-up now would only compete with the dying job for a CPU */
+        scythe__wake(job->waker);
     return 0;
 }
 

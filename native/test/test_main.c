@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,6 +439,39 @@ static void test_timeout_and_grace(void) {
     CHECK(scythe_job_cancel(job, 1) == -EALREADY);
     scythe_job_free(job);
     CHECK(session_gone(pid));
+    scythe_loop_free(loop);
+    CHECK(no_children());
+}
+
+/* The first signal of a cancel is sent by scythe_job_cancel itself when the loop is idle: the session dies while no
+ * thread runs the loop at all, and the loop, run afterwards, reports the cancel and reaps. */
+static void test_cancel_signals_from_the_calling_thread(void) {
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"sh", "-c", "sleep 300 & sleep 300", NULL};
+    o.argv = argv;
+    int sigs[2] = {SIGTERM, SIGKILL};
+    for (int k = 0; k < 2; k++) {
+        o.grace_ns = k == 0 ? 0 : -1; /* the default grace: TERM first; negative: KILL at once */
+        int rc;
+        scythe_job *job = start(loop, &o, &rc);
+        CHECK_RC(rc);
+        int pid = scythe_job_pid(job);
+        for (int i = 0; i < 200 && count_session(pid) < 2; i++)
+            usleep(10000);
+        CHECK_RC(scythe_job_cancel(job, 42));
+        struct pollfd p = {.fd = scythe_job_pidfd(job), .events = POLLIN};
+        CHECK(poll(&p, 1, 5000) == 1); /* the leader died with no scythe_loop_run since the spawn */
+        for (int i = 0; i < 500 && count_session(pid) > 1; i++) /* the leader is a zombie until the loop reaps it */
+            usleep(10000);
+        CHECK(count_session(pid) <= 1);
+        scythe_event ev;
+        CHECK(collect(loop, &ev, 1) == 1);
+        CHECK(ev.end == SCYTHE_END_CANCELLED && ev.cancel_reason == 42 && ev.term_signal == sigs[k]);
+        CHECK(session_gone(pid));
+        scythe_job_free(job);
+    }
     scythe_loop_free(loop);
     CHECK(no_children());
 }
@@ -1640,6 +1674,7 @@ static const struct test tests[] = {
     {"sigchld_ignored_keeps_statuses", test_sigchld_ignored_keeps_statuses},
     {"reaped_elsewhere_is_lost", test_reaped_elsewhere_is_lost},
     {"cancel_racing_exit_tells_the_truth", test_cancel_racing_exit_tells_the_truth},
+    {"cancel_signals_from_the_calling_thread", test_cancel_signals_from_the_calling_thread},
     {"guard_kills_sessions_of_a_dead_supervisor", test_guard_kills_sessions_of_a_dead_supervisor},
     {"guard_kills_and_removes_the_cgroups_of_a_dead_supervisor",
      test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor},
