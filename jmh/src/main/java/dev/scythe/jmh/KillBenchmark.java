@@ -6,6 +6,7 @@ import dev.scythe.Outcome;
 import dev.scythe.ProcessSpec;
 import dev.scythe.Supervisor;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -20,7 +21,12 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-/** Kill-to-reaped latency: Scythe's cancel through the loop against kill(2) + waitpid(2) through FFM. */
+/**
+ * Kill-to-reaped latency: Scythe's cancel, from the call to the caller's wake-up with the outcome, against two floors
+ * through FFM: kill(2) and waitpid(2) on one thread (the exit wakes the killer itself), and the floor of the same work,
+ * kill(2) on this thread while a reaper thread blocked in poll(2) on the pidfd reaps the process and completes a
+ * future this thread waits on (a supervisor's two hand-offs, without a supervisor).
+ */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -30,18 +36,35 @@ import org.openjdk.jmh.annotations.Warmup;
 public class KillBenchmark {
     private Supervisor supervisor;
     private RawSpawn raw;
-    private Job job;
+    private Job job, cgroupJob;
     private int rawPid;
+    private int reaperPid;
+    private CompletableFuture<Integer> reaped;
+    private final java.util.concurrent.BlockingQueue<Runnable> reaperQueue =
+            new java.util.concurrent.LinkedBlockingQueue<>();
+    private Thread reaper;
 
     @Setup(Level.Trial)
     public void open() throws Throwable {
         supervisor = new Supervisor();
         raw = new RawSpawn("/bin/sleep", "300");
+        reaper = new Thread(() -> {
+            try {
+                while (true) {
+                    reaperQueue.take().run();
+                }
+            } catch (InterruptedException e) {
+                // the trial is over
+            }
+        }, "raw-reaper");
+        reaper.setDaemon(true);
+        reaper.start();
     }
 
     @TearDown(Level.Trial)
     public void close() {
         supervisor.close();
+        reaper.interrupt();
         raw.close();
     }
 
@@ -49,8 +72,24 @@ public class KillBenchmark {
     public void start() throws Throwable {
         job = supervisor.start(ProcessSpec.builder("/bin/sleep", "300").grace(Duration.ZERO)
                 .containment(Containment.SESSION).build());
+        cgroupJob = supervisor.start(ProcessSpec.builder("/bin/sleep", "300").grace(Duration.ZERO)
+                .containment(Containment.BEST).build());
         rawPid = raw.spawn();
-        Thread.sleep(2); // both exec'd and asleep
+        reaperPid = raw.spawn();
+        int pid = reaperPid, pidfd = RawSpawn.pidfdOpen(pid);
+        CompletableFuture<Integer> f = new CompletableFuture<>();
+        reaped = f;
+        reaperQueue.put(() -> {
+            try {
+                RawSpawn.awaitReadable(pidfd);
+                raw.reap(pid);
+                RawSpawn.closeFd(pidfd);
+                f.complete(pid);
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        Thread.sleep(2); // all exec'd and asleep, the reaper blocked in poll
     }
 
     /** Ends whichever of the two the measured method left running, outside the measurement. */
@@ -60,14 +99,36 @@ public class KillBenchmark {
             raw.killAndReap(rawPid);
             rawPid = 0;
         }
+        if (reaperPid > 0) {
+            RawSpawn.kill(reaperPid, 9);
+            reaped.join();
+            reaperPid = 0;
+        }
         job.cancel();
         job.await();
+        cgroupJob.cancel();
+        cgroupJob.await();
     }
 
     @Benchmark
     public Outcome scytheCancelToReaped() throws InterruptedException {
         job.cancel();
         return job.await();
+    }
+
+    /** The same at the default containment: a cgroup leaf where the machine offers one (cgroup.kill, then empty). */
+    @Benchmark
+    public Outcome scytheCancelToReapedCgroup() throws InterruptedException {
+        cgroupJob.cancel();
+        return cgroupJob.await();
+    }
+
+    @Benchmark
+    public int rawKillReaperThreadFloor() throws Throwable {
+        RawSpawn.kill(reaperPid, 9);
+        int pid = reaped.join();
+        reaperPid = 0;
+        return pid;
     }
 
     @Benchmark

@@ -45,13 +45,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class PoolFigures {
     private static final int QUERIES = 200;
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final MethodHandle SYSCALL = handle("syscall", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final MethodHandle POLL = handle("poll", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-    private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT));
-    private static final long SYS_PIDFD_OPEN = 434;
     private static final AtomicLong ROUNDS = new AtomicLong();
 
     private PoolFigures() {}
@@ -335,10 +330,7 @@ public final class PoolFigures {
     private static long floorWake(RawSpawn raw, int futures) throws Throwable {
         int[] child = futures == 0 ? new int[] {raw.spawn(), -1, -1, -1} : raw.spawnWithPipes();
         int pid = child[0];
-        int pidfd = (int) (long) SYSCALL.invokeExact(SYS_PIDFD_OPEN, pid, 0);
-        if (pidfd < 0) {
-            throw new IllegalStateException("pidfd_open failed");
-        }
+        int pidfd = RawSpawn.pidfdOpen(pid);
         AtomicLong woke = new AtomicLong(), last = new AtomicLong();
         List<java.util.concurrent.CompletableFuture<Object>> pending = new ArrayList<>();
         CountDownLatch all = new CountDownLatch(futures);
@@ -397,8 +389,8 @@ public final class PoolFigures {
         done.await();
         all.await();
         for (int fd : new int[] {pidfd, child[1], child[2], child[3]}) {
-            if (fd >= 0 && (int) CLOSE.invokeExact(fd) != 0) {
-                throw new IllegalStateException("close failed");
+            if (fd >= 0) {
+                RawSpawn.closeFd(fd);
             }
         }
         return (futures == 0 ? woke.get() : last.get()) - t0;

@@ -92,6 +92,36 @@ final class RawSpawn implements AutoCloseable {
         return pid.get(ValueLayout.JAVA_INT, 0);
     }
 
+    private static final MethodHandle SYSCALL = handle("syscall", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle POLL = handle("poll", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private static final long SYS_PIDFD_OPEN = 434;
+
+    /** pidfd_open(pid, 0). */
+    static int pidfdOpen(int target) throws Throwable {
+        int fd = (int) (long) SYSCALL.invokeExact(SYS_PIDFD_OPEN, target, 0);
+        check(fd < 0 ? -1 : 0, "pidfd_open");
+        return fd;
+    }
+
+    /** Blocks in poll(2) until fd is readable (a pidfd: its process exited). */
+    static void awaitReadable(int fd) throws Throwable {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(8);
+            p.set(ValueLayout.JAVA_INT, 0, fd);
+            p.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
+            while ((int) POLL.invokeExact(p, 1L, -1) != 1) {
+                // EINTR: poll again
+            }
+        }
+    }
+
+    /** close(fd). */
+    static void closeFd(int fd) throws Throwable {
+        check((int) CLOSE.invokeExact(fd), "close");
+    }
+
     /** kill(pid, sig), straight through FFM. */
     static void kill(int target, int sig) throws Throwable {
         check((int) KILL.invokeExact(target, sig), "kill");
