@@ -8,6 +8,8 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Help;
@@ -50,7 +52,7 @@ public final class Main {
      */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         try {
-            CommandLine cli = commandLine(out, err);
+            CommandLine cli = commandLine(out, err, args.length > 0 ? args[0] : null);
             int status = cli.execute(args);
             cli.getOut().flush();
             cli.getErr().flush();
@@ -63,14 +65,32 @@ public final class Main {
         }
     }
 
-    /** The command line: the root command, its subcommands, the parser's rules and the error handlers. */
+    /** The subcommands, in the order of the help, by name. */
+    private static final List<Map.Entry<String, BiFunction<PrintStream, PrintStream, Subcommand>>> COMMANDS = List.of(
+            Map.entry("run", RunCommand::new), Map.entry("race", RaceCommand::new), Map.entry("pool", PoolCommand::new),
+            Map.entry("deepen", DeepenCommand::new), Map.entry("evaluate", EvaluateCommand::new),
+            Map.entry("version", VersionCommand::new), Map.entry("help", HelpCommand::new),
+            Map.entry("completion", CompletionCommand::new));
+
+    /** The whole command line, as the help and the completion script see it. */
     static CommandLine commandLine(PrintStream out, PrintStream err) {
+        return commandLine(out, err, null);
+    }
+
+    /**
+     * The command line: the root command, its subcommands, the parser's rules and the error handlers. Given the first
+     * argument, and it names a command that does not list the others (all but help and completion), the root gets
+     * that command only: picocli reads every command's annotations when it is added, and that was half of a
+     * {@code scythe run}'s start-up (docs/decisions/0024).
+     */
+    static CommandLine commandLine(PrintStream out, PrintStream err, String first) {
         CommandLine cli = new CommandLine(new Root(out, err));
-        for (Subcommand c : List.of(new RunCommand(out, err), new RaceCommand(out, err), new PoolCommand(out, err),
-                new DeepenCommand(out, err),
-                new EvaluateCommand(out, err), new VersionCommand(out, err), new HelpCommand(out, err),
-                new CompletionCommand(out, err))) {
-            cli.addSubcommand(c);
+        boolean one = first != null && !first.equals("help") && !first.equals("completion")
+                && COMMANDS.stream().anyMatch(c -> c.getKey().equals(first));
+        for (var c : COMMANDS) {
+            if (!one || c.getKey().equals(first)) {
+                cli.addSubcommand(c.getValue().apply(out, err));
+            }
         }
         // Options come before the command; "--" or the first argument that is not an option ends them. A value given
         // twice takes the last one, as coreutils does. "@file" is an argument like any other.
