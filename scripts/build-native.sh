@@ -64,6 +64,7 @@ build_library() {
     mkdir -p "$dir"
     if ! newer_than "$lib"; then
       echo "scythe-native: $lib is up to date"
+      [[ -s $dir/files ]] || list_files "$dir"
       continue
     fi
     if [[ -n $zig ]]; then
@@ -75,7 +76,15 @@ build_library() {
       cc "${warn[@]}" -O2 "$native/guard/scythe_guard.c" -o "$dir/scythe-guard"
       echo "scythe-native: built libscythe.so and scythe-guard for the host with $(cc --version | head -1)"
     fi
+    list_files "$dir"
   done
+}
+
+# The files' sizes and SHA-256, so the Java side names and checks its cache of them without hashing at every start.
+list_files() {
+  (cd "$1" && for f in libscythe.so scythe-guard; do
+    printf '%s %s %s\n' "$f" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -d' ' -f1)"
+  done) >"$1/files"
 }
 
 run_tests() {
@@ -110,10 +119,10 @@ run_tests() {
     "$out/ctest/scythe_tests_asan"
 }
 
-check_release() { # a release jar carries every platform's library and guard
+check_release() { # a release jar carries every platform's library, guard and their list
   local p missing=()
   for p in linux-x86_64 linux-aarch64; do
-    for f in libscythe.so scythe-guard; do
+    for f in libscythe.so scythe-guard files; do
       [[ -s $out/classes/META-INF/native/$p/$f ]] || missing+=("$p/$f")
     done
   done

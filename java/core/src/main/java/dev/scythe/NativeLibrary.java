@@ -3,6 +3,7 @@ package dev.scythe;
 import dev.scythe.ffi.scythe_h;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -145,40 +147,57 @@ final class NativeLibrary {
 
     /**
      * Extracts the platform's files into {@code cacheRoot()/native/VERSION-HASH/PLATFORM/} unless they are there
-     * already, each written to a temporary name and moved in place, so concurrent JVMs never see half a file.
+     * already, each written to a temporary name and moved in place, so concurrent JVMs never see half a file. HASH and
+     * the sizes come from the jar's {@code files} list, written when the native files were built: a start that finds
+     * them in place reads neither the jar's copies nor the cached ones (decision 0018).
      */
     private static Path extract(String platform) throws IOException {
-        byte[][] contents = new byte[FILES.length][];
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        for (int i = 0; i < FILES.length; i++) {
-            String resource = "/META-INF/native/" + platform + "/" + FILES[i];
-            try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
-                if (in == null) {
-                    throw new UnsupportedOperationException("no " + resource + " in the Scythe jar for platform "
-                            + platform);
-                }
-                contents[i] = in.readAllBytes();
+        String prefix = "/META-INF/native/" + platform + "/";
+        List<String[]> files = new java.util.ArrayList<>(); // name, size, sha-256
+        try (InputStream in = NativeLibrary.class.getResourceAsStream(prefix + "files")) {
+            if (in == null) {
+                throw new UnsupportedOperationException("no " + prefix + "files in the Scythe jar for platform "
+                        + platform);
             }
-            sha.update(contents[i]);
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                String[] f = line.trim().split(" ");
+                if (f.length == 3) {
+                    files.add(f);
+                }
+            }
+        }
+        if (files.size() != FILES.length || !files.get(0)[0].equals(FILES[0]) || !files.get(1)[0].equals(FILES[1])) {
+            throw new IllegalStateException("the Scythe jar's " + prefix + "files does not list " + List.of(FILES));
         }
         String version = scythe_h.SCYTHE_VERSION_MAJOR() + "." + scythe_h.SCYTHE_VERSION_MINOR() + "."
                 + scythe_h.SCYTHE_VERSION_PATCH();
-        String hash = HexFormat.of().formatHex(sha.digest(), 0, 8);
+        String hash = files.get(0)[2].substring(0, 8) + files.get(1)[2].substring(0, 8);
         Path dir = cacheRoot().resolve("native").resolve(version + "-" + hash).resolve(platform);
         Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        for (int i = 0; i < FILES.length; i++) {
-            Path file = dir.resolve(FILES[i]);
-            if (Files.isRegularFile(file) && Files.size(file) == contents[i].length
-                    && java.util.Arrays.equals(Files.readAllBytes(file), contents[i])) {
-                continue; // extracted before, by this or another JVM
+        for (String[] f : files) {
+            Path file = dir.resolve(f[0]);
+            if (Files.isRegularFile(file) && Files.size(file) == Long.parseLong(f[1])) {
+                continue; // extracted before, by this or another JVM: moved in place whole, under its content's name
             }
-            Path tmp = Files.createTempFile(dir, FILES[i], ".part");
-            Files.write(tmp, contents[i]);
+            byte[] contents;
+            try (InputStream in = NativeLibrary.class.getResourceAsStream(prefix + f[0])) {
+                if (in == null) {
+                    throw new UnsupportedOperationException("no " + prefix + f[0] + " in the Scythe jar");
+                }
+                contents = in.readAllBytes();
+            }
+            String sha;
+            try {
+                sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(contents));
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+            if (!sha.equals(f[2])) {
+                throw new IllegalStateException("the Scythe jar's " + prefix + f[0] + " does not match its SHA-256 in "
+                        + prefix + "files: a damaged jar?");
+            }
+            Path tmp = Files.createTempFile(dir, f[0], ".part");
+            Files.write(tmp, contents);
             tmp.toFile().setExecutable(true, true);
             try {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -18,6 +18,9 @@ public final class Leaks {
     static {
         CancelToken.create(); // starts the token cleaner thread once, before any baseline is taken
         new Supervisor().close(); // and the guard, with its fds, which the first supervisor starts
+        // The JDK's seed source opens /dev/random and /dev/urandom on first use and keeps them open (the first @TempDir
+        // or temporary file of the JVM): open them before any baseline.
+        new java.security.SecureRandom().nextInt();
     }
 
     /** Open fd count, and this process's threads by kernel tid with their names. */
