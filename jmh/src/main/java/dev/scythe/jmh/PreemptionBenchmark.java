@@ -213,6 +213,92 @@ public class PreemptionBenchmark {
         return p.winner.pid();
     }
 
+    // ---- the floor of the same work, without a supervisor ----
+
+    /**
+     * The same race by hand: the winner and the losers posix_spawn'ed with SETSID, a thread blocked in poll(2) on the
+     * winner's pidfd reaps it, kills each loser's session (killpg), waits on the losers' pidfds, reaps them all and
+     * completes the future the benchmark thread waits on: the hand-offs and the work of Scythe's race, nothing else.
+     */
+    @State(Scope.Thread)
+    public static class RawRace {
+        RawSpawn winners, losers;
+        int winner;
+        int[] loserPids = new int[LOSERS];
+        CompletableFuture<Integer> done;
+        final java.util.concurrent.BlockingQueue<Runnable> work = new java.util.concurrent.LinkedBlockingQueue<>();
+        Thread referee;
+
+        @Setup(Level.Trial)
+        public void open() throws Throwable {
+            winners = new RawSpawn("/bin/sh", "-c", STOPPED_WINNER);
+            losers = new RawSpawn("/bin/sleep", "300");
+            referee = new Thread(() -> {
+                try {
+                    while (true) {
+                        work.take().run();
+                    }
+                } catch (InterruptedException e) {
+                    // the trial is over
+                }
+            }, "raw-referee");
+            referee.setDaemon(true);
+            referee.start();
+        }
+
+        @TearDown(Level.Trial)
+        public void close() {
+            referee.interrupt();
+            winners.close();
+            losers.close();
+        }
+
+        @Setup(Level.Invocation)
+        public void start() throws Throwable {
+            int[] fds = new int[LOSERS];
+            for (int i = 0; i < LOSERS; i++) {
+                loserPids[i] = losers.spawn();
+                fds[i] = RawSpawn.pidfdOpen(loserPids[i]);
+            }
+            winner = winners.spawn();
+            int w = winner, wfd = RawSpawn.pidfdOpen(w);
+            int[] pids = loserPids.clone();
+            CompletableFuture<Integer> f = new CompletableFuture<>();
+            done = f;
+            work.put(() -> {
+                try {
+                    RawSpawn.awaitReadable(wfd);
+                    int status = winners.reapStatus(w);
+                    if (status != 0) {
+                        throw new IllegalStateException("the winner exited with status " + status);
+                    }
+                    for (int pid : pids) {
+                        RawSpawn.kill(-pid, 9); // the loser's session: its group, led by it
+                    }
+                    for (int i = 0; i < LOSERS; i++) {
+                        RawSpawn.awaitReadable(fds[i]);
+                        losers.reap(pids[i]);
+                        RawSpawn.closeFd(fds[i]);
+                    }
+                    RawSpawn.closeFd(wfd);
+                    f.complete(w);
+                } catch (Throwable t) {
+                    f.completeExceptionally(t);
+                }
+            });
+            while (!Files.readString(Path.of("/proc/" + w + "/stat")).split("\\) ")[1].startsWith("T")) {
+                Thread.sleep(1);
+            }
+            Thread.sleep(5); // let every loser's exec finish, as for Scythe's race
+        }
+    }
+
+    @Benchmark
+    public int rawSameWorkFloor(RawRace r) throws Throwable {
+        cont(r.winner);
+        return r.done.join();
+    }
+
     // ---- floor: the winner alone ----
 
     @State(Scope.Thread)

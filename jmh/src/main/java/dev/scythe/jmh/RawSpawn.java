@@ -157,6 +157,14 @@ final class RawSpawn implements AutoCloseable {
             fds.getAtIndex(ValueLayout.JAVA_INT, 2), fds.getAtIndex(ValueLayout.JAVA_INT, 4)};
     }
 
+    /** waitpid(pid): reaps a child that this spawned (any thread); returns its wait status. */
+    int reapStatus(int target) throws Throwable {
+        if ((int) WAITPID.invokeExact(target, status, 0) != target) {
+            throw new IllegalStateException("waitpid failed");
+        }
+        return status.get(ValueLayout.JAVA_INT, 0);
+    }
+
     /** waitpid(pid): reaps a child that this spawned (any thread). */
     void reap(int target) throws Throwable {
         if ((int) WAITPID.invokeExact(target, status, 0) != target) {
