@@ -40,7 +40,8 @@ bool scythe__cadence_needs_sweep(const scythe_job *job, int64_t armed_ns) {
 }
 
 /* Ends a running job for `end`, unless a cancel request got in first, which then decides it. An overrun gets its
- * dossier written before the first signal: the state as it hung. */
+ * dossier written before the first signal, the state as it hung: the end is decided now, and the signals wait for
+ * the dossier's writer (dossier.c), which wakes the loop when done; no other job waits for it. */
 static void end_running(scythe_job *job, int end, uint32_t reason, int64_t now, const scythe__list *jobs) {
     uint64_t req = scythe__job_close_cancel_door(job);
     if (req) {
@@ -48,12 +49,26 @@ static void end_running(scythe_job *job, int end, uint32_t reason, int64_t now, 
         reason = (uint32_t)req;
     }
     const char *why = end == SCYTHE_END_TIMEOUT ? "timeout" : end == SCYTHE_END_STALLED ? "stalled" : "a limit";
-    if (job->dossier_dir && end != SCYTHE_END_CANCELLED && scythe__dossier_write(job, why, jobs) == 0)
-        job->ev.flags |= SCYTHE_EVENT_DOSSIER;
+    if (job->dossier_dir && end != SCYTHE_END_CANCELLED && scythe__dossier_start(job, why, jobs, &job->dossier) == 0) {
+        job->end = end; /* decided: an exit meanwhile still reports it */
+        job->cancel_reason = reason;
+        return;
+    }
     scythe__terminate(job, end, reason, now);
 }
 
 static void sweep_running(scythe_job *job, int64_t now, int64_t *due, const scythe__list *jobs) {
+    if (job->dossier) { /* its end is decided; its dossier is being written */
+        int rc;
+        if (scythe__dossier_done(job->dossier, &rc)) {
+            if (rc == 0)
+                job->ev.flags |= SCYTHE_EVENT_DOSSIER;
+            scythe__dossier_release(job->dossier);
+            job->dossier = NULL;
+            scythe__terminate(job, job->end, job->cancel_reason, now);
+        }
+        return;
+    }
     uint64_t req = atomic_load_explicit(&job->cancel_request, memory_order_acquire);
     uint64_t tok = job->token ? scythe__token_state(job->token) : 0;
     if (job->detached)

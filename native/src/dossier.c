@@ -1,12 +1,18 @@
-/* Hang dossiers: when a job overruns, the loop writes, before anything is killed, every live job's process tree
- * with what /proc says of each process, so a user can tell a stuck prover from a stuck supervisor. The host adds its
- * own threads' stacks to the same file (the Java side appends every JVM thread's stack). */
+/* Hang dossiers: when a job overruns, every live job's process tree is written, before the overrunning job is
+ * killed, with what /proc says of each process, so a user can tell a stuck prover from a stuck supervisor. The host
+ * adds its own threads' stacks to the same file (the Java side appends every JVM thread's stack).
+ * A dossier is written by a thread of its own, from a snapshot of the loop's jobs taken under the loop lock: over
+ * thousands of processes it takes seconds, and the loop goes on meanwhile, so no other job's timeout or kill waits
+ * for it (decision 0025). The overrunning job's end is decided when it overruns; its signals follow the dossier. */
 #include "internal.h"
 #include "dossier.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,26 +85,60 @@ static int stat_of(int pid, char *state, int *ppid, int *sid) {
     return p && sscanf(p + 2, "%c %d %d %d", state, ppid, &pgrp, sid) == 4 ? 0 : -1;
 }
 
-static void write_session(FILE *f, const scythe_job *job) {
-    fprintf(f, "\n== session %d (job %s, user data %llu)\n", job->pid, job->state == J_KILLING ? "being killed" : "running",
-            (unsigned long long)job->ev.user_data);
+/* A process of /proc, as one scan saw it. */
+typedef struct {
+    int pid, ppid, sid;
+    char state;
+} proc_entry;
+
+/* Every process of /proc once (not once per session: thousands of processes, times every live job), into *out. */
+static size_t scan_proc(proc_entry **out) {
+    size_t n = 0, cap = 0;
+    proc_entry *all = NULL;
     DIR *d = opendir("/proc");
     for (struct dirent *e; d && (e = readdir(d));) {
-        int pid = atoi(e->d_name), ppid, sid;
-        char state;
-        if (pid <= 0 || stat_of(pid, &state, &ppid, &sid) < 0 || sid != job->pid)
+        proc_entry p = {.pid = atoi(e->d_name)};
+        if (p.pid <= 0 || stat_of(p.pid, &p.state, &p.ppid, &p.sid) < 0)
             continue;
-        fprintf(f, "  pid %d (parent %d) state %c\n", pid, ppid, state);
-        copy_proc_file(f, pid, "cmdline", "cmdline");
-        copy_proc_file(f, pid, "wchan", "wchan");
-        copy_proc_file(f, pid, "stack", "kernel stack");
-        write_fds(f, pid);
-        char kids[64];
-        snprintf(kids, sizeof kids, "task/%d/children", pid);
-        copy_proc_file(f, pid, kids, "children");
+        if (n == cap) {
+            size_t want = cap ? 2 * cap : 1024;
+            proc_entry *grown = realloc(all, want * sizeof *all);
+            if (!grown)
+                break; /* what was seen so far is still written */
+            all = grown;
+            cap = want;
+        }
+        all[n++] = p;
     }
     if (d)
         closedir(d);
+    *out = all;
+    return n;
+}
+
+/* A live job as the snapshot holds it. */
+typedef struct {
+    int32_t pid;
+    bool killing;
+    uint64_t user_data;
+} session_entry;
+
+static void write_session(FILE *f, const session_entry *s, const proc_entry *procs, size_t n) {
+    fprintf(f, "\n== session %d (job %s, user data %llu)\n", s->pid, s->killing ? "being killed" : "running",
+            (unsigned long long)s->user_data);
+    for (size_t i = 0; i < n; i++) {
+        const proc_entry *p = &procs[i];
+        if (p->sid != s->pid)
+            continue;
+        fprintf(f, "  pid %d (parent %d) state %c\n", p->pid, p->ppid, p->state);
+        copy_proc_file(f, p->pid, "cmdline", "cmdline");
+        copy_proc_file(f, p->pid, "wchan", "wchan");
+        copy_proc_file(f, p->pid, "stack", "kernel stack");
+        write_fds(f, p->pid);
+        char kids[64];
+        snprintf(kids, sizeof kids, "task/%d/children", p->pid);
+        copy_proc_file(f, p->pid, kids, "children");
+    }
 }
 
 int scythe_dossier_path(char *buf, size_t len, const char *dir, int32_t pid) {
@@ -113,12 +153,25 @@ int scythe_dossier_path(char *buf, size_t len, const char *dir, int32_t pid) {
     return 0;
 }
 
-int scythe__dossier_write(const scythe_job *job, const char *why, const scythe__list *jobs) {
+struct scythe__dossier {
+    _Atomic int refs;          /* the job's and the writer thread's */
+    _Atomic int done;          /* 1 once written; rc then holds the result */
+    int rc;
+    scythe__waker *waker;      /* the loop's: woken when done; the loop waits for its helpers before closing it */
     char path[PATH_MAX];
-    int rc = scythe_dossier_path(path, sizeof path, job->dossier_dir, job->pid);
-    if (rc)
-        return rc;
-    FILE *f = fopen(path, "we");
+    const char *why;
+    int64_t overran_ns;        /* how long the job had run when it overran */
+    size_t count;              /* sessions[0] is the overrunning job's */
+    session_entry sessions[];
+};
+
+static void release(scythe__dossier *d) {
+    if (atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) == 1)
+        free(d);
+}
+
+static int write_file(const scythe__dossier *d) {
+    FILE *f = fopen(d->path, "we");
     if (!f)
         return -errno;
     time_t now = time(NULL);
@@ -128,15 +181,84 @@ int scythe__dossier_write(const scythe_job *job, const char *why, const scythe__
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
     fprintf(f, "Scythe hang dossier, %s\njob %d overran (%s) after %.3f s; written before it was killed.\n"
                "Every live job of the supervising loop follows, then the supervisor's own threads.\n",
-            when, job->pid, why, (double)(scythe__now_ns() - job->ev.start_ns) / 1e9);
-    write_session(f, job);
-    for (const scythe__list *l = jobs->next; l != jobs; l = l->next) {
-        const scythe_job *other = SCYTHE__CONTAINER(l, const scythe_job, link);
-        if (other != job && other->state < J_REAPED)
-            write_session(f, other);
-    }
-    rc = ferror(f) ? -EIO : 0;
+            when, d->sessions[0].pid, d->why, (double)d->overran_ns / 1e9);
+    proc_entry *procs;
+    size_t n = scan_proc(&procs);
+    for (size_t i = 0; i < d->count; i++)
+        write_session(f, &d->sessions[i], procs, n);
+    free(procs);
+    int rc = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && !rc)
         rc = -errno;
     return rc;
+}
+
+static void *writer(void *arg) {
+    scythe__dossier *d = arg;
+    d->rc = write_file(d);
+    atomic_store_explicit(&d->done, 1, memory_order_release);
+    scythe__wake(d->waker);
+    scythe__waker_helper_end(d->waker); /* the last touch of the loop's waker */
+    release(d);
+    return NULL;
+}
+
+int scythe__dossier_start(scythe_job *job, const char *why, const scythe__list *jobs, scythe__dossier **out) {
+    size_t count = 1;
+    for (const scythe__list *l = jobs->next; l != jobs; l = l->next) {
+        const scythe_job *other = SCYTHE__CONTAINER(l, const scythe_job, link);
+        count += other != job && other->state < J_REAPED;
+    }
+    scythe__dossier *d = scythe__calloc(1, sizeof *d + count * sizeof d->sessions[0]);
+    if (!d)
+        return -ENOMEM;
+    int rc = scythe_dossier_path(d->path, sizeof d->path, job->dossier_dir, job->pid);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    d->why = why; /* a string literal */
+    d->overran_ns = scythe__now_ns() - job->ev.start_ns;
+    d->waker = job->waker;
+    d->sessions[0] = (session_entry){.pid = job->pid, .killing = job->state == J_KILLING, .user_data = job->ev.user_data};
+    d->count = 1;
+    for (const scythe__list *l = jobs->next; l != jobs; l = l->next) {
+        const scythe_job *other = SCYTHE__CONTAINER(l, const scythe_job, link);
+        if (other != job && other->state < J_REAPED)
+            d->sessions[d->count++] = (session_entry){.pid = other->pid, .killing = other->state == J_KILLING,
+                                                      .user_data = other->ev.user_data};
+    }
+    atomic_init(&d->refs, 2);
+    scythe__waker_helper_begin(d->waker);
+    pthread_attr_t attr;
+    pthread_t t;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the writer starts with every signal blocked: none is for it */
+    rc = pthread_attr_init(&attr);
+    if (!rc)
+        rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (!rc)
+        rc = pthread_create(&t, &attr, writer, d);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        scythe__waker_helper_end(d->waker);
+        free(d);
+        return -rc;
+    }
+    *out = d;
+    return 0;
+}
+
+int scythe__dossier_done(scythe__dossier *d, int *rc) {
+    if (!atomic_load_explicit(&d->done, memory_order_acquire))
+        return 0;
+    *rc = d->rc;
+    return 1;
+}
+
+void scythe__dossier_release(scythe__dossier *d) {
+    if (d)
+        release(d);
 }

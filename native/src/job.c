@@ -2,6 +2,7 @@
  * its loop only as a lock and a waker: the loop (loop.c) sets both when it registers the job and drives the job's
  * states; nothing here calls the loop. */
 #include "internal.h"
+#include "dossier.h"
 #include "job.h"
 #include "kill.h"
 #include "streams.h"
@@ -40,6 +41,7 @@ void scythe__job_destroy(scythe_job *job) {
     scythe_token_free(job->token);
     scythe__progress_free(job->progress);
     free(job->dossier_dir);
+    scythe__dossier_release(job->dossier);
     if (job->cgroup) {
         scythe__cgroup_destroy(job->cgroup);
         free(job->cgroup);

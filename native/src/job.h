@@ -87,6 +87,7 @@ struct scythe_job {
     int64_t next_cpu_check_ns;
     int guard_slot;            /* listed in the guard's table: slot + 1, or 0 */
     char *dossier_dir;         /* write a hang dossier here on an overrun, or NULL */
+    struct scythe__dossier *dossier; /* being written (the end decided, the signals waiting for it), or NULL */
     scythe__cgroup *cgroup;    /* the cgroup level, or NULL */
     int64_t next_cg_check_ns;
     scythe_event ev;

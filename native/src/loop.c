@@ -413,6 +413,7 @@ void scythe_loop_free(scythe_loop *loop) {
             scythe__cgroup_settle(job->cgroup); /* else its leaves stay behind, still busy */
         scythe__job_destroy(job);
     }
+    scythe__waker_await_helpers(&loop->waker); /* a dossier writer may still wake it */
     scythe__os_close(loop->epfd);
     scythe__os_close(loop->waker.evfd);
     scythe__os_close(loop->tfd);

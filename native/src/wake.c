@@ -4,6 +4,7 @@
 #include "wake.h"
 
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
 
 static pthread_mutex_t wakers_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -14,6 +15,21 @@ void scythe__wake(scythe__waker *w) {
     /* A full counter (EAGAIN) already means "awake". */
     while (write(w->evfd, &one, sizeof one) < 0 && errno == EINTR) {
         /* retry: interrupted by a signal to this thread */
+    }
+}
+
+void scythe__waker_helper_begin(scythe__waker *w) {
+    atomic_fetch_add_explicit(&w->helpers, 1, memory_order_relaxed);
+}
+
+void scythe__waker_helper_end(scythe__waker *w) {
+    atomic_fetch_sub_explicit(&w->helpers, 1, memory_order_release);
+}
+
+void scythe__waker_await_helpers(scythe__waker *w) {
+    while (atomic_load_explicit(&w->helpers, memory_order_acquire) > 0) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL); /* a dossier is being written: at most the seconds it takes */
     }
 }
 

@@ -2,6 +2,7 @@
  * Ends with "N passed, N failed"; exit status 1 if anything failed. Run with a test name to run only that test.
  * The binary re-runs itself as a child with "--child-..." arguments where a special child is needed. */
 #include "test.h"
+#include "../src/job.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1237,6 +1238,72 @@ static void test_dossier_before_the_kill(void) {
     rmdir(dir);
 }
 
+/* A dossier is written off the loop: over a session of 2,000 processes it takes a while, and another job's timeout,
+ * due meanwhile, is not delayed by it. (Before, the loop wrote it in line, and every other job waited.) */
+static void test_slow_dossier_delays_no_other_job(void) {
+    char dir[] = "/tmp/scythe-dossier-XXXXXX";
+    CHECK(mkdtemp(dir));
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.containment = SCYTHE_CONTAIN_SESSION;
+    const char *crowd[] = {"sh", "-c", "i=0; while [ $i -lt 2000 ]; do sleep 300 & i=$((i+1)); done; echo up; wait",
+                           NULL};
+    o.argv = crowd;
+    o.dossier_dir = dir;
+    int rc;
+    scythe_job *big = start(loop, &o, &rc);
+    CHECK_RC(rc);
+    int pid = scythe_job_pid(big);
+    for (int i = 0; i < 3000 && count_session(pid) < 2001; i++)
+        usleep(10000);
+    CHECK(count_session(pid) >= 2001);
+    /* Both due from now: the crowd overruns first, the bystander 50 ms later, while the crowd's dossier is written. */
+    scythe_spawn_options b = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *sleeper[] = {"sleep", "300", NULL};
+    b.argv = sleeper;
+    b.timeout_ns = 150000000LL;
+    b.grace_ns = -1;
+    int64_t t0 = scythe__now_ns();
+    scythe_job *other = start(loop, &b, &rc);
+    CHECK_RC(rc);
+    scythe_event evs[2];
+    int got = 0;
+    int64_t other_late = -1, big_late = -1;
+    /* White box: the crowd's timeout, 100 ms from t0 (its 2,000 forks took an unknown while, so it could not be set at
+     * the spawn); a timeout is what writes a dossier. This thread is the loop's. */
+    big->deadline_ns = t0 + 100000000LL;
+    scythe_loop_wakeup(loop);
+    while (got < 2 && scythe__now_ns() - t0 < 60000000000LL) {
+        size_t k = 0;
+        CHECK_RC(scythe_loop_run(&k, loop, evs, 2, 1000));
+        for (size_t i = 0; i < k; i++) {
+            if (evs[i].job == other)
+                other_late = evs[i].exit_ns - (t0 + 150000000LL);
+            else if (evs[i].job == big)
+                big_late = evs[i].exit_ns - (t0 + 100000000LL);
+            got++;
+        }
+    }
+    CHECK(got == 2);
+    printf("     a dossier over 2,000 processes held its own job's kill back %.0f ms; the other job's timeout fired "
+           "%.0f ms late\n", big_late / 1e6, other_late / 1e6);
+    CHECK(evs[0].end == SCYTHE_END_TIMEOUT || evs[1].end == SCYTHE_END_TIMEOUT);
+    CHECK(big_late > 50000000LL); /* the dossier was slow enough to tell (written in line, it held everyone back) */
+    CHECK(other_late >= 0 && other_late < big_late / 2 && other_late < 250000000LL);
+    char path[256];
+    CHECK_RC(scythe_dossier_path(path, sizeof path, dir, pid));
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && st.st_size > 100000); /* written, every process of the crowd in it */
+    scythe_job_free(big);
+    scythe_job_free(other);
+    scythe_loop_free(loop);
+    CHECK(session_gone(pid));
+    unlink(path);
+    rmdir(dir);
+    CHECK(no_children());
+}
+
 static void on_usr1(int sig) {
     (void)sig;
 }
@@ -1675,6 +1742,7 @@ static const struct test tests[] = {
     {"reaped_elsewhere_is_lost", test_reaped_elsewhere_is_lost},
     {"cancel_racing_exit_tells_the_truth", test_cancel_racing_exit_tells_the_truth},
     {"cancel_signals_from_the_calling_thread", test_cancel_signals_from_the_calling_thread},
+    {"slow_dossier_delays_no_other_job", test_slow_dossier_delays_no_other_job},
     {"guard_kills_sessions_of_a_dead_supervisor", test_guard_kills_sessions_of_a_dead_supervisor},
     {"guard_kills_and_removes_the_cgroups_of_a_dead_supervisor",
      test_guard_kills_and_removes_the_cgroups_of_a_dead_supervisor},
