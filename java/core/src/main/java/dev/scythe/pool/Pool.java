@@ -69,7 +69,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
     private final TaskKind<T, Q, R, C> kind;
     private final Builder<T, Q, R, C> config;
     private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
-    // What to do once the lock is released: the tickets decided (their futures complete first, in order), then the rest.
+    // Once the lock is released: the tickets decided complete their futures first, in order; then the rest runs.
     private final ArrayList<Ticket<R>> tickets = new ArrayList<>();
     private final ArrayDeque<Runnable> deliveries = new ArrayDeque<>();
     private final ScheduledThreadPoolExecutor timers;
@@ -782,6 +782,15 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
                 failed.add(p);
             }
         }
+        if (!asked && !closed && !pending.isEmpty()) {
+            // The oldest request pending is the one a worker serving in order was on: it is charged with the death
+            // (with one request at a time, the only one). The others only shared the worker. Charged now, before
+            // anyone hears of the death: a caller that resubmits the task at once must find it counted.
+            kills.merge(pending.get(0).task, 1, Integer::sum);
+        }
+        if (!asked) {
+            s.failures++;
+        }
         deliveries.add(() -> locked(() -> afterDeath(w, pending, failed, asked, outcome, error)));
     }
 
@@ -798,23 +807,17 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             kind.onCancelledExpiredOrWorkerDeath(Optional.of(p.task));
         }
         Slot s = w.slot;
-        if (!asked && !closed && pending.size() > 0) {
-            // The oldest request pending is the one a worker serving in order was on: it is charged with the death
-            // (with one request at a time, the only one). The others only shared the worker.
-            kills.merge(pending.get(0).task, 1, Integer::sum);
-        }
         if (!asked) {
             int code = outcome == null ? -1 : outcome.exitCode();
             int signal = outcome == null ? 0 : outcome.signal();
-            if (pending.size() == 0) {
+            if (pending.isEmpty()) {
                 kind.onCancelledExpiredOrWorkerDeath(Optional.empty());
             }
-            s.failures++;
             String why = error != null ? "its supervisor's loop died: " + error.getMessage()
                     : outcome instanceof Outcome.SpawnFailed f ? "spawn failed: " + f.message()
                     : signal > 0 ? "killed by signal " + signal : "exit " + code;
             String line = "worker " + w.name + " (pid " + w.pid + ") died (" + why + ")"
-                    + (pending.size() == 0 ? "" : " with " + pending.size() + " requests pending");
+                    + (pending.isEmpty() ? "" : " with " + pending.size() + " requests pending");
             deliveries.add(() -> LOG.log(System.Logger.Level.WARNING, line));
             if (s.worker == null) {
                 scheduleRestart(s, why);
