@@ -136,8 +136,12 @@ public final class Race {
                     result = result();
                 }
             }
-            for (int i : launch) {
-                launch(i);
+            if (!launch.isEmpty() && Thread.currentThread() == supervisor.loopThread()) {
+                // A refill after an entrant's exit: its spawns (a millisecond each) go to a thread of their own, so
+                // the loop does not hold back every other job's events for them.
+                Thread.ofPlatform().daemon().name("scythe-race-refill").start(() -> launch.forEach(this::launch));
+            } else {
+                launch.forEach(this::launch);
             }
             if (result != null) {
                 done.complete(result);
