@@ -177,7 +177,7 @@ final class NativeLibrary {
         for (String[] f : files) {
             Path file = dir.resolve(f[0]);
             if (Files.isRegularFile(file) && Files.size(file) == Long.parseLong(f[1])) {
-                continue; // extracted before, by this or another JVM: moved in place whole, under its content's name
+                continue; // extracted before, by this or another JVM: moved in place whole, named by its content
             }
             byte[] contents;
             try (InputStream in = NativeLibrary.class.getResourceAsStream(prefix + f[0])) {
