@@ -14,6 +14,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
@@ -36,6 +37,10 @@ import org.openjdk.jmh.annotations.Warmup;
 public class KillBenchmark {
     private Supervisor supervisor;
     private RawSpawn raw;
+    /** Other live jobs of the same supervisor while the measured one is killed: the figure must not grow with them. */
+    @Param({"10", "10000"})
+    public int otherJobs;
+    private final java.util.List<Job> others = new java.util.ArrayList<>();
     private Job job, cgroupJob;
     private int rawPid;
     private int reaperPid;
@@ -47,6 +52,14 @@ public class KillBenchmark {
     @Setup(Level.Trial)
     public void open() throws Throwable {
         supervisor = new Supervisor();
+        for (int i = 0; i < otherJobs; i++) { // no pipes: a pidfd each, within the machine's fd limit
+            Job other = supervisor.start(ProcessSpec.builder("/bin/sleep", "3000").containment(Containment.SESSION)
+                    .stdout(dev.scythe.Redirect.discard()).stderr(dev.scythe.Redirect.discard()).build());
+            if (other.pid() <= 0) {
+                throw new IllegalStateException("other job " + i + " did not start: " + other.await());
+            }
+            others.add(other);
+        }
         raw = new RawSpawn("/bin/sleep", "300");
         reaper = new Thread(() -> {
             try {
@@ -112,15 +125,25 @@ public class KillBenchmark {
 
     @Benchmark
     public Outcome scytheCancelToReaped() throws InterruptedException {
-        job.cancel();
-        return job.await();
+        return cancelled(job);
+    }
+
+    /** Cancels and awaits; anything but a cancel of a started job would be a figure of nothing. */
+    private static Outcome cancelled(Job j) throws InterruptedException {
+        if (!j.cancel()) {
+            throw new IllegalStateException("the job was not running: " + j.await());
+        }
+        Outcome o = j.await();
+        if (!(o instanceof Outcome.Cancelled)) {
+            throw new IllegalStateException("expected a cancel, got " + o);
+        }
+        return o;
     }
 
     /** The same at the default containment: a cgroup leaf where the machine offers one (cgroup.kill, then empty). */
     @Benchmark
     public Outcome scytheCancelToReapedCgroup() throws InterruptedException {
-        cgroupJob.cancel();
-        return cgroupJob.await();
+        return cancelled(cgroupJob);
     }
 
     @Benchmark
