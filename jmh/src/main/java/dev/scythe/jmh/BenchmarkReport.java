@@ -29,15 +29,11 @@ public final class BenchmarkReport {
         Path out = Path.of(args.length > 0 && !args[0].startsWith("--") ? args[0] : "docs/benchmarks.md");
         boolean quick = java.util.Arrays.asList(args).contains("--quick");
         if (java.util.Arrays.asList(args).contains("--pool")) { // only the worker pools' section, in place
-            String md = Files.exists(out) ? Files.readString(out) : "# Benchmarks\n";
-            Files.writeString(out, splice(md, "## Worker pools", PoolFigures.section(quick ? 3 : 7)));
-            System.out.println("wrote the worker pools' section of " + out.toAbsolutePath());
+            rewrite(out, "## Worker pools", PoolFigures.section(quick ? 3 : 7));
             return;
         }
         if (java.util.Arrays.asList(args).contains("--startup")) { // only the CLI's start-up, in place
-            String md = Files.exists(out) ? Files.readString(out) : "# Benchmarks\n";
-            Files.writeString(out, splice(md, "## CLI start-up", StartupFigures.section(quick ? 5 : 15)));
-            System.out.println("wrote the CLI start-up section of " + out.toAbsolutePath());
+            rewrite(out, "## CLI start-up", StartupFigures.section(quick ? 5 : 15));
             return;
         }
         if (java.util.Arrays.asList(args).contains("--preemption")) {
@@ -291,8 +287,14 @@ public final class BenchmarkReport {
 
     /** Only the preemption benchmark (without the 100 ms poll tick), its section replaced in place. */
     private static void preemptionOnly(Path out, boolean quick) throws Throwable {
-        ChainedOptionsBuilder opts = new OptionsBuilder().include(PreemptionBenchmark.class.getName())
-                .exclude("pollTick100ms");
+        Map<String, Result<?>> r = runOnly(new OptionsBuilder().include(PreemptionBenchmark.class.getName())
+                .exclude("pollTick100ms"), quick, "decider");
+        rewrite(out, "## Race preemption, 8 losers", preemption(r));
+    }
+
+    /** Runs the benchmarks {@code opts} includes; results by method name, then "/" and {@code param}'s value if set. */
+    private static Map<String, Result<?>> runOnly(ChainedOptionsBuilder opts, boolean quick, String param)
+            throws Exception {
         if (quick) {
             opts.warmupIterations(1).measurementIterations(2).warmupTime(TimeValue.seconds(1))
                     .measurementTime(TimeValue.seconds(2));
@@ -301,30 +303,23 @@ public final class BenchmarkReport {
         for (RunResult res : new Runner(opts.build()).run()) {
             String label = res.getParams().getBenchmark();
             String name = label.substring(label.lastIndexOf('.') + 1);
-            String param = res.getParams().getParam("decider");
-            byName.put(param == null ? name : name + "/" + param, res.getPrimaryResult());
+            String value = res.getParams().getParam(param);
+            byName.put(value == null ? name : name + "/" + value, res.getPrimaryResult());
         }
+        return byName;
+    }
+
+    /** Replaces one section of the report in place. */
+    private static void rewrite(Path out, String heading, String section) throws IOException {
         String md = Files.exists(out) ? Files.readString(out) : "# Benchmarks\n";
-        Files.writeString(out, splice(md, "## Race preemption, 8 losers", preemption(byName)));
-        System.out.println("wrote the preemption section of " + out.toAbsolutePath());
+        Files.writeString(out, splice(md, heading, section));
+        System.out.println("wrote the section \"" + heading.substring(3) + "\" of " + out.toAbsolutePath());
     }
 
     /** Only the kill benchmark, its section replaced in place: {@code scripts/bench --kill}. */
     private static void killOnly(Path out, boolean quick) throws Throwable {
-        ChainedOptionsBuilder opts = new OptionsBuilder().include(KillBenchmark.class.getName());
-        if (quick) {
-            opts.warmupIterations(1).measurementIterations(2).warmupTime(TimeValue.seconds(1))
-                    .measurementTime(TimeValue.seconds(1));
-        }
-        Map<String, Result<?>> byName = new HashMap<>();
-        for (RunResult r : new Runner(opts.build()).run()) {
-            String label = r.getParams().getBenchmark();
-            byName.put(label.substring(label.lastIndexOf('.') + 1) + "/" + r.getParams().getParam("otherJobs"),
-                    r.getPrimaryResult());
-        }
-        String md = Files.exists(out) ? Files.readString(out) : "# Benchmarks\n";
-        Files.writeString(out, splice(md, "## Kill to reaped", kill(byName)));
-        System.out.println("wrote the kill section of " + out.toAbsolutePath());
+        rewrite(out, "## Kill to reaped", kill(runOnly(new OptionsBuilder().include(KillBenchmark.class.getName()),
+                quick, "otherJobs")));
     }
 
     private static String cpu() throws IOException {

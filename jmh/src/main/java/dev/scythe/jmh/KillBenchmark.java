@@ -61,17 +61,7 @@ public class KillBenchmark {
             others.add(other);
         }
         raw = new RawSpawn("/bin/sleep", "300");
-        reaper = new Thread(() -> {
-            try {
-                while (true) {
-                    reaperQueue.take().run();
-                }
-            } catch (InterruptedException e) {
-                // the trial is over
-            }
-        }, "raw-reaper");
-        reaper.setDaemon(true);
-        reaper.start();
+        reaper = RawSpawn.serve(reaperQueue, "raw-reaper");
     }
 
     @TearDown(Level.Trial)

@@ -233,17 +233,7 @@ public class PreemptionBenchmark {
         public void open() throws Throwable {
             winners = new RawSpawn("/bin/sh", "-c", STOPPED_WINNER);
             losers = new RawSpawn("/bin/sleep", "300");
-            referee = new Thread(() -> {
-                try {
-                    while (true) {
-                        work.take().run();
-                    }
-                } catch (InterruptedException e) {
-                    // the trial is over
-                }
-            }, "raw-referee");
-            referee.setDaemon(true);
-            referee.start();
+            referee = RawSpawn.serve(work, "raw-referee");
         }
 
         @TearDown(Level.Trial)

@@ -117,6 +117,25 @@ final class RawSpawn implements AutoCloseable {
         }
     }
 
+    /**
+     * A daemon thread that runs what is put on {@code work}, in order, until interrupted: the floors' other thread (a
+     * reaper, a referee), which a supervisor would have, blocked and woken like the supervisor's loop thread.
+     */
+    static Thread serve(java.util.concurrent.BlockingQueue<Runnable> work, String name) {
+        Thread t = new Thread(() -> {
+            try {
+                while (true) {
+                    work.take().run();
+                }
+            } catch (InterruptedException e) {
+                // the trial is over
+            }
+        }, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
     /** close(fd). */
     static void closeFd(int fd) throws Throwable {
         check((int) CLOSE.invokeExact(fd), "close");
