@@ -59,8 +59,7 @@ struct scythe_job {
      * from 0), or SCYTHE__CANCEL_CLOSED once the loop decided the job's end (see scythe__job_close_cancel_door). */
     _Atomic uint64_t cancel_request;
     bool detached;             /* freed by the host before completion: no event, freed by the loop */
-    bool killed_hard;          /* SIGKILL already sent */
-    bool cgroup_killed;        /* cgroup.kill already written */
+    bool killed_hard;          /* SIGKILL already sent to the session (and cgroup.kill written) */
     scythe_token *token;
     int32_t claim_index;       /* -1: this job's exit never claims its token */
     uint64_t claim_codes[4];   /* exit statuses that claim */

@@ -22,9 +22,10 @@ int scythe__kill_session(scythe_job *job, int sig) {
     if (job->state >= J_REAPED || job->pid <= 0)
         return -ESRCH;
     /* Everything in its cgroup, whatever session it moved to; once is enough: a process with SIGKILL pending cannot
-     * fork, so nothing new can appear in the leaf after a cgroup.kill, and the leader's exit need not write it again. */
-    if (sig == SIGKILL && job->cgroup && !job->cgroup_killed)
-        job->cgroup_killed = scythe__cgroup_kill(job->cgroup) == 0;
+     * fork, so nothing new can appear in the leaf after a cgroup.kill, and the leader's exit need not write it again
+     * after a SIGKILL to the job (killed_hard: this function sent it, cgroup.kill included). */
+    if (sig == SIGKILL && job->cgroup && !job->killed_hard)
+        scythe__cgroup_kill(job->cgroup);
     /* Signal 0 through the pidfd, which can never name a recycled pid, tells whether the leader is still ours. ESRCH:
      * it is not even a zombie any more, so another party reaped it (we have not), and once its group is empty its pid,
      * the group id, may be handed out again. No killpg then: at the session level the session's other processes
