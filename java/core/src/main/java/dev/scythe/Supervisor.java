@@ -258,32 +258,35 @@ public final class Supervisor implements AutoCloseable {
         try {
             Outcome outcome = Events.outcome(ev, job.spec());
             jobs.remove(job.id());
-            Output o = out, e = err;
             long start = scythe_event.start_ns(ev), exited = scythe_event.exit_ns(ev);
             long reaped = scythe_event.reaped_ns(ev), progress = scythe_event.last_progress_ns(ev);
             boolean walked = (scythe_event.flags(ev) & scythe_h.SCYTHE_EVENT_TREE_WALKED()) != 0;
             Containment level = scythe_event.containment(ev) == scythe_h.SCYTHE_CONTAIN_CGROUP() ? Containment.CGROUP
                     : Containment.SESSION;
-            Runnable complete = () -> {
-                try {
-                    job.complete(outcome, o, e, start, exited, reaped, progress, walked, level);
-                } catch (RuntimeException | Error x) {
-                    LOG.log(System.Logger.Level.WARNING, "a callback on a job's exit failed", x);
-                }
-            };
             if ((scythe_event.flags(ev) & scythe_h.SCYTHE_EVENT_DOSSIER()) != 0) {
                 // Every JVM thread's stack joins the dossier, then the job completes: on a thread of its own, since a
                 // dump of every thread stops them all and takes milliseconds the loop owes to the other jobs.
                 Path dossier = Dossier.path(job.spec().dossierDir(), scythe_event.pid(ev));
+                Output o = out, e = err;
                 Thread.ofPlatform().daemon().name("scythe-dossier").start(() -> {
                     job.dossier(Dossier.appendThreads(dossier));
-                    complete.run();
+                    complete(job, outcome, o, e, start, exited, reaped, progress, walked, level);
                 });
             } else {
-                complete.run();
+                complete(job, outcome, out, err, start, exited, reaped, progress, walked, level);
             }
         } finally {
             scythe_h.scythe_job_free(handle); // after the outcome: what waits on it does not wait for the free too
+        }
+    }
+
+    /** Completes a job's future with its outcome; a dependent stage that throws is logged, not the loop's end. */
+    private static void complete(Job job, Outcome outcome, Output out, Output err, long start, long exited, long reaped,
+                                 long progress, boolean walked, Containment level) {
+        try {
+            job.complete(outcome, out, err, start, exited, reaped, progress, walked, level);
+        } catch (RuntimeException | Error e) {
+            LOG.log(System.Logger.Level.WARNING, "a callback on a job's exit failed", e);
         }
     }
 
