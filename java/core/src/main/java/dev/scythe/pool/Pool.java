@@ -746,8 +746,9 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
 
     /**
      * A worker was reaped. What its death decides comes first: its pending requests fail (or go back to the queue,
-     * when the pool ended it), and the slot is free. The rest (timers, the poison count, the log line, the restart and
-     * the next dispatch) waits until those failures are delivered: it is bookkeeping nobody is waiting for.
+     * when the pool ended it), the slot is free, the task it was on is charged with it. The rest (timers, the kind's
+     * callbacks, the log line, the restart and the next dispatch) waits until those failures are delivered: it is
+     * bookkeeping nobody is waiting for.
      */
     private void onDeath(Worker w, Outcome outcome, Throwable error) {
         w.dead = true;
@@ -791,12 +792,12 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
         if (!asked) {
             s.failures++;
         }
-        deliveries.add(() -> locked(() -> afterDeath(w, pending, failed, asked, outcome, error)));
+        deliveries.add(() -> locked(() -> afterDeath(w, pending, failed, outcome, error)));
     }
 
     /** The rest of a worker's death, under the lock again once its requests' failures were delivered. */
-    private void afterDeath(Worker w, List<Pending> pending, List<Pending> failed, boolean asked, Outcome outcome,
-                            Throwable error) {
+    private void afterDeath(Worker w, List<Pending> pending, List<Pending> failed, Outcome outcome, Throwable error) {
+        boolean asked = w.cause != null; // as at its death: a dead worker's cause does not change (stop() returns)
         if (w.idle != null) {
             w.idle.cancel(false);
         }
@@ -984,11 +985,7 @@ public final class Pool<T, Q, R, C> implements AutoCloseable {
             lock.unlock();
             if (decided != null) {
                 for (Object t : decided) {
-                    try {
-                        ((Ticket<?>) t).deliver();
-                    } catch (RuntimeException | Error e) {
-                        LOG.log(System.Logger.Level.WARNING, "a dependent stage of a pool ticket failed", e);
-                    }
+                    ((Ticket<?>) t).deliver(); // a dependent stage that throws completes its own future with it
                 }
             }
             if (out != null) {
