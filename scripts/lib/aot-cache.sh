@@ -13,7 +13,8 @@ if "$java" -XX:AOTCacheOutput="$cache" -XX:AOTConfiguration="$cache.config" \
   # The JDK it belongs to: the launcher passes the cache to that JDK only (an older one would not start with it).
   dirname "$(dirname "$(readlink -f "$java")")" >"$cache.jdk"
 else
-  echo "scythe-cli: no AOT cache ($("$java" -version 2>&1 | head -1)); the CLI starts without one" >&2
+  echo "scythe-cli: no AOT cache ($("$java" -version 2>&1 | head -1)); the CLI starts without one:" >&2
+  tail -3 "$cache.log" >&2
   rm -f "$cache"
 fi
 rm -f "$cache.config" "$cache.log"
