@@ -457,7 +457,10 @@ SCYTHE_API void scythe_heartbeat_close(uint64_t *counter);
 
 /* Releases the handle. A job still running is killed (SIGKILL to its session) and reaped by its loop, and
  * produces no event; so does a completed job whose event is still queued in the loop. Any thread. A completed job's
- * cgroup leaves, empty since its event, are removed here (since 0.5), so that the event does not wait for them. An
+ * cgroup leaves, empty since its event, are removed after this, by the loop's thread the next time it runs with
+ * nothing else ready (since 0.5; before, here), or by scythe_loop_free(): neither the event nor the call waits for
+ * them. A loop that ran cgroup-level jobs also keeps a few empty leaves made ahead for its next ones (each holding
+ * an fd on its cgroup.procs), made the same way and removed by scythe_loop_free(). An
  * event that scythe_loop_run() has already returned still names the job: a host that frees jobs from other threads
  * than its loop thread must make sure the loop thread is not holding such an event (the simplest: free on the loop
  * thread, after handling the event, as the Java binding does). Never free a job twice. */

@@ -91,6 +91,7 @@ static int64_t read_number(const char *dir, const char *file) {
 
 void scythe__cgroup_init(scythe__cgroup *cg) {
     memset(cg, 0, sizeof *cg);
+    scythe__list_init(&cg->link);
     for (int i = 0; i < 3; i++)
         cg->procs_fd[i] = -1;
 }
@@ -148,8 +149,8 @@ int scythe__cgroup_create(scythe__cgroup *cg, int64_t memory_limit, int64_t proc
     const bool use[3] = {true, !lay->v2_mem && lay->mem_base[0], process_limit > 0 && !lay->v2_pids};
     unsigned long long id = atomic_fetch_add(&next_id, 1); /* the same leaf name in every hierarchy, where free */
     int rc = 0;
-    for (int i = 0; i < 3 && !rc; i++)
-        if (use[i] && (rc = open_leaf(cg, i, lay, &id)) && i == 1 && memory_limit <= 0)
+    for (int i = 0; i < 3 && !rc; i++) /* a spare (scythe__cgroup_spare) brings its leaves made already */
+        if (use[i] && !cg->dir[i][0] && (rc = open_leaf(cg, i, lay, &id)) && i == 1 && memory_limit <= 0)
             rc = 0;
     cg->memory_limited = memory_limit > 0;
     cg->process_limited = process_limit > 0;
@@ -183,6 +184,17 @@ int scythe__cgroup_create(scythe__cgroup *cg, int64_t memory_limit, int64_t proc
     cg->active = !rc;
     if (rc)
         scythe__cgroup_destroy(cg);
+    return rc;
+}
+
+int scythe__cgroup_spare(scythe__cgroup *cg) {
+    const scythe__cgroup_layout *lay = scythe__cgroup_layout_get();
+    if (!lay->v2_base[0])
+        return -ENOTSUP;
+    unsigned long long id = atomic_fetch_add(&next_id, 1);
+    int rc = open_leaf(cg, 0, lay, &id);
+    if (!rc && !lay->v2_mem && lay->mem_base[0])
+        open_leaf(cg, 1, lay, &id); /* optional, as for a job without a memory limit: create() tries again */
     return rc;
 }
 

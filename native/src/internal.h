@@ -19,6 +19,7 @@
 /* Exports carry default visibility; the library is built with -fvisibility=hidden. */
 #define SCYTHE_BUILDING 1
 #include "scythe.h"
+#include "list.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -130,7 +131,9 @@ int64_t scythe__os_proc_cpu_ns(pid_t pid);
 int scythe__regex_compile(regex_t *re, const char *regex);
 
 /* ---- cgroup.c ---- */
+#define SCYTHE__SPARE_LEAVES 8 /* spare cgroups a loop keeps made ahead (loop.c) */
 typedef struct scythe__cgroup {
+    scythe__list link;     /* on its loop's spares or retired leaves (loop.c), when no job holds it */
     bool active;
     bool memory_limited, process_limited; /* the job was given these limits, which the kernel enforces in its leaves */
     char dir[3][PATH_MAX]; /* v2 leaf; the leaf that counts the job's memory (and holds its limit if any), the one with
@@ -139,7 +142,11 @@ typedef struct scythe__cgroup {
 } scythe__cgroup;
 uint32_t scythe__cgroup_caps(void);
 void scythe__cgroup_init(scythe__cgroup *cg);
+/* Makes the job's leaves (those a spare did not bring) and sets its limits; on failure nothing of them is left. */
 int scythe__cgroup_create(scythe__cgroup *cg, int64_t memory_limit, int64_t process_limit);
+/* A spare: the leaves every contained job gets (v2, and v1 memory where only v1 has it), made ahead of any job, their
+ * cgroup.procs open, for scythe__cgroup_create to complete. A loop keeps a few (loop.c). 0 or -errno. */
+int scythe__cgroup_spare(scythe__cgroup *cg);
 void scythe__cgroup_close_procs(scythe__cgroup *cg);
 int scythe__cgroup_kill(scythe__cgroup *cg);
 bool scythe__cgroup_populated(scythe__cgroup *cg);

@@ -49,6 +49,13 @@ void scythe__job_destroy(scythe_job *job) {
     free(job);
 }
 
+void scythe__job_retire_cgroup(scythe_job *job) {
+    if (job->cgroup && job->retired) {
+        scythe__list_append(job->retired, &job->cgroup->link);
+        job->cgroup = NULL;
+    }
+}
+
 void scythe__job_finish(scythe_job *job) {
     if (job->cgroup) {
         /* The whole cgroup's CPU and peak memory, grandchildren and escapees included. */
@@ -63,8 +70,9 @@ void scythe__job_finish(scythe_job *job) {
         if (limit && (job->ev.end == SCYTHE_END_SIGNALED || job->ev.end == SCYTHE_END_EXITED ||
                       job->ev.end == SCYTHE_END_LOST))
             job->ev.end = limit; /* e.g. the OOM killer ended the leader */
-        /* Its leaves, empty now, are removed when the host frees the job (scythe__job_destroy): rmdir of three
-         * leaves takes 100 to 200 us, which the event does not wait for (decision 0023). */
+        /* Its leaves, empty now, are removed after the host frees the job, by the loop's thread when nothing else
+         * is ready (scythe__job_retire_cgroup): rmdir of three leaves takes 100 to 200 us, which neither this event
+         * nor any other waits for (decisions 0023, 0026). */
     }
     for (int i = 1; i < 3; i++)
         if (job->capture[i]) {
@@ -216,6 +224,7 @@ void scythe_job_free(scythe_job *job) {
     scythe__list_remove(&job->queued.link); /* its events, if the host frees the job before reading them */
     scythe__list_remove(&job->announced.link);
     scythe__list_remove(&job->link);
+    scythe__job_retire_cgroup(job);
     pthread_mutex_unlock(lock);
     scythe__job_destroy(job);
 }

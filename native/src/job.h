@@ -48,6 +48,7 @@ struct scythe_job {
     scythe__queued announced;  /* its OUTPUT event: queued while the stdout channel has news the host was not told of */
     pthread_mutex_t *lock;     /* its loop's lock, which guards what follows unless it is atomic */
     scythe__waker *waker;      /* its loop's */
+    scythe__list *retired;     /* its loop's list of emptied cgroups to remove when idle (NULL until registered) */
     int epfd;                  /* its loop's epoll set (-1 until registered): each of its fds leaves it before being
                                   closed, and none is left in it once the job completes (scythe__os_close_watched) */
     pid_t pid;
@@ -97,9 +98,12 @@ int scythe__job_new(scythe_job **out);
 /* Closes the job's fds, frees its buffers, probes, cgroup and token reference, then the job. Its leader must be reaped
  * (or never started) and the job on no list. */
 void scythe__job_destroy(scythe_job *job);
+/* Hands a completed job's cgroup, empty, to its loop's retired list (the loop lock held): the loop's thread removes its
+ * leaves when nothing else is ready. No-op for a job with no cgroup or never registered. */
+void scythe__job_retire_cgroup(scythe_job *job);
 /* Completes the job's event once its leader is reaped and its pipes are closed: at the cgroup level the whole cgroup's
- * CPU time and peak memory (and a limit the kernel enforced), then the cgroup is removed; the captures are made
- * ready for scythe_job_output, and flagged in the event if memory ran out for them. */
+ * CPU time and peak memory (and a limit the kernel enforced); the captures are made ready for scythe_job_output, and
+ * flagged in the event if memory ran out for them. */
 void scythe__job_finish(scythe_job *job);
 /* Closes the job's cancel door for good and returns the request that got in first (SCYTHE_TOKEN_CANCELLED_BIT |
  * reason), or 0. The loop calls it whenever it decides how a running job ends (its exit observed, a timeout, a stall,

@@ -37,6 +37,12 @@ struct scythe_loop {
     int64_t armed_ns;          /* timer currently armed for this time, 0 none */
     int64_t next_due;          /* earliest known due time (may be early, never late), 0 none */
     bool sweep_now;            /* a claim in this batch: preempt the token's other jobs before returning */
+    /* Spare cgroup leaves (cgroup.c), made by the loop's thread while nothing else is ready, so that a contained
+     * spawn does not wait for their mkdir: kept from the first contained spawn on, until the loop is freed. */
+    scythe__list spares;       /* by their `link` */
+    int nspares;
+    scythe__list retired;      /* completed jobs' cgroups, empty, their leaves to remove when idle (by `link`) */
+    bool wants_spares, spares_fail; /* a contained spawn came; making one failed (the machine cannot: stop trying) */
     uint8_t scratch[64 * 1024];
 };
 
@@ -62,6 +68,8 @@ int scythe_loop_new(scythe_loop **out) {
     scythe__list_init(&loop->jobs);
     scythe__list_init(&loop->graveyard);
     scythe__list_init(&loop->queue);
+    scythe__list_init(&loop->spares);
+    scythe__list_init(&loop->retired);
     loop->evfd_watch.kind = W_EVENTFD;
     loop->timer_watch.kind = W_TIMER;
     loop->guard_watch.kind = W_GUARD;
@@ -118,6 +126,7 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     }
     job->lock = &loop->lock;
     job->waker = &loop->waker;
+    job->retired = &loop->retired;
     job->epfd = loop->epfd;
     scythe__list_append(&loop->jobs, &job->link);
     loop->live++;
@@ -128,6 +137,52 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     if (wake)
         scythe__wake(&loop->waker);
     return 0;
+}
+
+scythe__cgroup *scythe__loop_take_spare(scythe_loop *loop) {
+    pthread_mutex_lock(&loop->lock);
+    loop->wants_spares = true;
+    scythe__cgroup *cg = NULL;
+    if (loop->nspares) {
+        cg = SCYTHE__CONTAINER(loop->spares.next, scythe__cgroup, link);
+        scythe__list_remove(&cg->link);
+        loop->nspares--;
+    }
+    pthread_mutex_unlock(&loop->lock);
+    return cg;
+}
+
+static void free_cgroup(scythe__cgroup *cg) {
+    scythe__cgroup_destroy(cg);
+    free(cg);
+}
+
+/* The idle work of the loop's thread, one piece at a time, without the lock (each is a mkdir or an rmdir per
+ * hierarchy: tens of microseconds): removes a retired cgroup's leaves, else makes one more spare. */
+static void idle_work(scythe_loop *loop) {
+    scythe__cgroup *cg = NULL;
+    if (!scythe__list_empty(&loop->retired)) {
+        cg = SCYTHE__CONTAINER(loop->retired.next, scythe__cgroup, link);
+        scythe__list_remove(&cg->link);
+        pthread_mutex_unlock(&loop->lock);
+        free_cgroup(cg);
+        pthread_mutex_lock(&loop->lock);
+        return;
+    }
+    pthread_mutex_unlock(&loop->lock);
+    int rc = (cg = scythe__malloc(sizeof *cg)) ? 0 : -ENOMEM;
+    if (cg) {
+        scythe__cgroup_init(cg);
+        if ((rc = scythe__cgroup_spare(cg)))
+            free_cgroup(cg);
+    }
+    pthread_mutex_lock(&loop->lock);
+    if (rc) {
+        loop->spares_fail = true;
+    } else {
+        scythe__list_append(&loop->spares, &cg->link);
+        loop->nspares++;
+    }
 }
 
 static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
@@ -340,8 +395,11 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
             wait_ms = (int)((left + 999999) / 1000000);
         }
         arm_timer(loop);
+        /* Idle work only when nothing is ready: a look without waiting first. */
+        bool idle = !scythe__list_empty(&loop->retired) ||
+                    (loop->wants_spares && !loop->spares_fail && loop->nspares < SCYTHE__SPARE_LEAVES);
         pthread_mutex_unlock(&loop->lock);
-        int n = epoll_wait(loop->epfd, evs, 64, wait_ms);
+        int n = epoll_wait(loop->epfd, evs, 64, idle ? 0 : wait_ms);
         int err = errno;
         pthread_mutex_lock(&loop->lock);
         if (n < 0) {
@@ -349,6 +407,10 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
                 continue; /* a signal to this thread: retry */
             rc = -err;
             break;
+        }
+        if (n == 0 && idle) {
+            idle_work(loop);
+            continue;
         }
         bool must_sweep = false;
         for (int i = 0; i < n; i++)
@@ -360,6 +422,7 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
         while (!scythe__list_empty(&loop->graveyard)) {
             scythe_job *dead = SCYTHE__CONTAINER(loop->graveyard.next, scythe_job, link);
             scythe__list_remove(&dead->link);
+            scythe__job_retire_cgroup(dead);
             scythe__job_destroy(dead);
         }
     }
@@ -413,6 +476,12 @@ void scythe_loop_free(scythe_loop *loop) {
             scythe__cgroup_settle(job->cgroup); /* else its leaves stay behind, still busy */
         scythe__job_destroy(job);
     }
+    for (scythe__list *lists[2] = {&loop->spares, &loop->retired}, **l = lists; l < lists + 2; l++)
+        while (!scythe__list_empty(*l)) {
+            scythe__cgroup *cg = SCYTHE__CONTAINER((*l)->next, scythe__cgroup, link);
+            scythe__list_remove(&cg->link);
+            free_cgroup(cg);
+        }
     scythe__waker_await_helpers(&loop->waker); /* a dossier writer may still wake it */
     scythe__os_close(loop->epfd);
     scythe__os_close(loop->waker.evfd);

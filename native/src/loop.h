@@ -8,4 +8,8 @@
  * if the job brings an earlier due time. Takes the loop lock. 0 or -errno (then nothing of the job was registered). */
 int scythe__loop_add(scythe_loop *loop, scythe_job *job);
 
+/* A spare cgroup (its leaves made ahead, see scythe__cgroup_spare) for a contained spawn, or NULL: none ready. The
+ * first call asks the loop to keep spares from then on. Takes the loop lock. */
+scythe__cgroup *scythe__loop_take_spare(scythe_loop *loop);
+
 #endif

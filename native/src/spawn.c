@@ -134,11 +134,13 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         goto fail;
     }
     if (containment != SCYTHE_CONTAIN_SESSION || mem > 0 || nproc > 0) {
-        if (!(job->cgroup = scythe__malloc(sizeof *job->cgroup))) {
-            rc = -ENOMEM;
-            goto fail;
+        if (!(job->cgroup = scythe__loop_take_spare(loop))) {
+            if (!(job->cgroup = scythe__malloc(sizeof *job->cgroup))) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            scythe__cgroup_init(job->cgroup);
         }
-        scythe__cgroup_init(job->cgroup);
         rc = scythe__cgroup_create(job->cgroup, mem, nproc);
         if (rc && (containment == SCYTHE_CONTAIN_CGROUP || mem > 0 || nproc > 0))
             goto fail; /* asked for, and the machine cannot: never pretend */

@@ -40,6 +40,9 @@ int session_gone(int sid);
 int no_children(void);
 /* Dead (exited, or a zombie that is not ours to reap) within 5 s. */
 int pid_dead(int pid);
+/* Runs the loop (with no event expected) until dir is gone, up to 5 s: a freed job's cgroup leaves are removed by the
+ * loop's thread when it is idle. 1 if gone. */
+int dir_gone_after_idle(scythe_loop *loop, const char *dir);
 scythe_job *start(scythe_loop *loop, scythe_spawn_options *o, int *rc_out);
 /* Runs the loop until `n` events arrive or 20 s pass; returns how many arrived. */
 size_t collect(scythe_loop *loop, scythe_event *evs, size_t n);
@@ -60,6 +63,7 @@ void test_guard_table_full_refuses_the_spawn(void);
 void test_session_signal_reaches_the_leader_once(void);
 void test_abi_names_instead_of_numbers(void);
 void test_loop_free_removes_the_leaves_of_live_jobs(void);
+void test_cgroup_leaves_made_and_removed_when_idle(void);
 /* test_stress.c */
 void test_stress_races_one_event_per_job(void);
 void test_kill_session_never_signals_pid_0(void);

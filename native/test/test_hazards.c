@@ -391,3 +391,66 @@ void test_loop_free_removes_the_leaves_of_live_jobs(void) {
         }
     CHECK(no_children());
 }
+
+/* The job leaves in this process's parent of hierarchy h, by name (up to 64), and how many. */
+static int leaves_in(int h, char names[64][256]) {
+    DIR *d = opendir(scythe__cgroup_parent(h));
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (e->d_type == DT_DIR && !strncmp(e->d_name, "job-", 4) && n < 64)
+            snprintf(names[n++], 256, "%s", e->d_name);
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A contained spawn finds its leaves made ahead: the loop's thread makes a few spares while it has nothing else to do,
+ * and removes a freed job's leaves the same way, so neither mkdir nor rmdir waits on a spawn or an event (decision
+ * 0026). scythe_loop_free removes the spares and any retired leaves, and the parent with them. */
+void test_cgroup_leaves_made_and_removed_when_idle(void) {
+    if (!need_caps(SCYTHE_CAP_CGROUP_KILL, "writable cgroup v2 hierarchy with cgroup.kill"))
+        return;
+    int fds = count_fds();
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"true", NULL};
+    o.argv = argv;
+    o.containment = SCYTHE_CONTAIN_CGROUP;
+    o.stdio[1].mode = o.stdio[2].mode = SCYTHE_STDIO_NULL;
+    scythe_job *job;
+    scythe_event ev = run_one(loop, argv, &o, &job);
+    CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0 && ev.containment == SCYTHE_CONTAIN_CGROUP);
+    char first[PATH_MAX];
+    snprintf(first, sizeof first, "%s", job->cgroup->dir[0]);
+    scythe_job_free(job);
+    CHECK(dir_gone_after_idle(loop, first)); /* removed by the idle loop, not by scythe_job_free */
+    static char names[64][256];
+    for (int i = 0; i < 200 && leaves_in(0, names) < SCYTHE__SPARE_LEAVES; i++) {
+        size_t n;
+        scythe_loop_run(&n, loop, &ev, 1, 10);
+    }
+    int spares = leaves_in(0, names);
+    CHECK(spares == SCYTHE__SPARE_LEAVES);
+    /* The next job runs in one of them. */
+    ev = run_one(loop, argv, &o, &job);
+    CHECK(ev.end == SCYTHE_END_EXITED && ev.exit_code == 0);
+    const char *leaf = strrchr(job->cgroup->dir[0], '/') + 1;
+    int found = 0;
+    for (int i = 0; i < spares; i++)
+        found += !strcmp(names[i], leaf);
+    CHECK(found == 1);
+    printf("     %d spare leaves made when idle; the next job ran in %s\n", spares, leaf);
+    scythe_job_free(job);
+    char parent[3][PATH_MAX];
+    for (int h = 0; h < 3; h++)
+        snprintf(parent[h], sizeof parent[h], "%s", scythe__cgroup_parent(h));
+    scythe_loop_free(loop); /* the spares and the retired leaf, which no idle run removed */
+    for (int h = 0; h < 3; h++)
+        if (parent[h][0] && access(parent[h], F_OK) == 0) {
+            fprintf(stderr, "  %s is still there\n", parent[h]);
+            failures_in_test++;
+        }
+    CHECK(count_fds() == fds);
+    CHECK(no_children());
+}

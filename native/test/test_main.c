@@ -1027,6 +1027,18 @@ int pid_dead(int pid) {
     return 0;
 }
 
+int dir_gone_after_idle(scythe_loop *loop, const char *dir) {
+    struct stat st;
+    for (int i = 0; i < 500; i++) {
+        if (stat(dir, &st) < 0 && errno == ENOENT)
+            return 1;
+        size_t n = 0;
+        scythe_event ev;
+        scythe_loop_run(&n, loop, &ev, 1, 10);
+    }
+    return 0;
+}
+
 /* The supervisor is killed with SIGKILL while cgroup-level jobs run whose grandchildren left their sessions: the guard
  * kills everything in the supervisor's leaves (no session kill reaches those grandchildren) and removes the leaves
  * and their parent. */
@@ -1765,6 +1777,7 @@ static const struct test tests[] = {
     {"session_signal_reaches_the_leader_once", test_session_signal_reaches_the_leader_once},
     {"abi_names_instead_of_numbers", test_abi_names_instead_of_numbers},
     {"loop_free_removes_the_leaves_of_live_jobs", test_loop_free_removes_the_leaves_of_live_jobs},
+    {"cgroup_leaves_made_and_removed_when_idle", test_cgroup_leaves_made_and_removed_when_idle},
     {"kill_session_never_signals_pid_0", test_kill_session_never_signals_pid_0},
     {"stress_races_one_event_per_job", test_stress_races_one_event_per_job},
     {"wall_time_counts_the_exec", test_wall_time_counts_the_exec},

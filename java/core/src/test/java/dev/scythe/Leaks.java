@@ -87,13 +87,24 @@ public final class Leaks {
         }
     }
 
-    /** Job leaves left in this JVM's cgroup parents (BASE/scythe-PID/job-N), in every hierarchy. */
+    /** Spare leaves a live supervisor's loop keeps made ahead (SCYTHE__SPARE_LEAVES in native/src/internal.h). */
+    static final int SPARE_LEAVES = 8;
+
+    /**
+     * Job leaves left in this JVM's cgroup parents (BASE/scythe-PID/job-N), in every hierarchy, but for the spares of
+     * the supervisors still open: in a hierarchy where every leaf is empty and there are at most {@link #SPARE_LEAVES}
+     * per live loop thread, none is left behind (a freed job's leaves are removed by its loop when idle, decision 0026).
+     */
     static List<Path> cgroupLeaves() {
         long self = ProcessHandle.current().pid();
+        long loops = threads().values().stream().filter(n -> n.startsWith("scythe-loop-")).count();
         List<Path> left = new ArrayList<>();
         for (Path base : cgroupDirs(self).values()) {
             try (Stream<Path> leaves = Files.list(base.resolve("scythe-" + self))) {
-                leaves.filter(Files::isDirectory).forEach(left::add);
+                List<Path> here = leaves.filter(Files::isDirectory).toList();
+                if (here.size() > SPARE_LEAVES * loops || !here.stream().allMatch(Leaks::emptyLeaf)) {
+                    left.addAll(here);
+                }
             } catch (java.nio.file.NoSuchFileException none) {
                 // no parent: no job of this JVM used the hierarchy, or the last loop removed it
             } catch (IOException e) {
@@ -101,6 +112,14 @@ public final class Leaks {
             }
         }
         return left;
+    }
+
+    private static boolean emptyLeaf(Path leaf) {
+        try {
+            return Files.readString(leaf.resolve("cgroup.procs")).isBlank();
+        } catch (IOException gone) {
+            return true; // removed meanwhile
+        }
     }
 
     /**
@@ -121,9 +140,24 @@ public final class Leaks {
                 || name.equals("process reaper") || name.startsWith("ForkJoinPool");
     }
 
+    /**
+     * Open fds, but for the cgroup.procs of spare leaves (a spare keeps its own open for the spawn that takes it; a
+     * job's are closed once its child has joined).
+     */
     static int fds() {
+        String spare = "/scythe-" + ProcessHandle.current().pid() + "/job-";
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return (int) s.count() - 1; // the listing's own fd
+            List<Path> all = s.toList();
+            int spares = 0;
+            for (Path fd : all) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    spares += target.contains(spare) && target.endsWith("/cgroup.procs") ? 1 : 0;
+                } catch (IOException gone) {
+                    // closed meanwhile
+                }
+            }
+            return all.size() - 1 - spares; // the listing's own fd
         } catch (IOException e) {
             throw new AssertionError(e);
         }
