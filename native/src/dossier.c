@@ -197,7 +197,7 @@ static void *writer(void *arg) {
     scythe__dossier *d = arg;
     d->rc = write_file(d);
     atomic_store_explicit(&d->done, 1, memory_order_release);
-    scythe__wake(d->waker);
+    scythe__wake_sweep(d->waker); /* it knows no job it may still touch: the loop looks at all */
     scythe__waker_helper_end(d->waker); /* the last touch of the loop's waker */
     release(d);
     return NULL;

@@ -172,9 +172,21 @@ struct scythe_token {
     _Atomic uint32_t refs;
     scythe_token *parent;                                 /* holds a reference */
     scythe_token *first_child, *next_sibling, *prev_sibling; /* guarded by the token tree lock */
+    scythe__list watches;                                 /* its jobs' scythe__token_watch, under the same lock */
 };
 
+/* A job attached to a token: when the token (or an ancestor) flips, the flip hands the job to its loop at once
+ * (scythe__wake_for), so a cancel or a claim costs the jobs attached to the token, not every job of every loop. */
+typedef struct scythe__token_watch {
+    scythe__list link;                /* on the token's watches while attached */
+    struct scythe__waker *waker;
+    struct scythe__wake_node *node;
+} scythe__token_watch;
+
 void scythe__token_ref(scythe_token *t);
+/* Attaches / detaches a watch (idempotent). Take the token tree lock: never call them holding a lock a flip takes. */
+void scythe__token_watch_add(scythe_token *t, scythe__token_watch *w);
+void scythe__token_watch_remove(scythe__token_watch *w);
 static inline uint64_t scythe__token_state(const scythe_token *t) {
     return atomic_load_explicit(&((scythe_token *)t)->state, memory_order_acquire);
 }

@@ -19,6 +19,9 @@ int scythe__job_new(scythe_job **out) {
     job->queued.kind = SCYTHE_EVENT_EXIT;
     scythe__list_init(&job->announced.link);
     job->announced.kind = SCYTHE_EVENT_OUTPUT;
+    scythe__list_init(&job->dirty);
+    scythe__list_init(&job->token_watch.link);
+    job->token_watch.node = &job->wake_node;
     job->pidfd = job->epfd = -1;
     for (int i = 0; i < 3; i++)
         job->out_fd[i] = -1;
@@ -30,6 +33,7 @@ int scythe__job_new(scythe_job **out) {
 }
 
 void scythe__job_destroy(scythe_job *job) {
+    scythe__token_watch_remove(&job->token_watch); /* attached only if the loop freeing it never completed it */
     for (int i = 0; i < 3; i++) { /* open here only for a job scythe_loop_free() ends, or one never registered */
         scythe__os_close_watched(job->epfd, job->out_fd[i]);
         scythe__capture_free(&job->cap[i]);
@@ -47,6 +51,21 @@ void scythe__job_destroy(scythe_job *job) {
         free(job->cgroup);
     }
     free(job);
+}
+
+void scythe__job_take_incoming(scythe__waker *w, scythe__list *dirty) {
+    for (scythe__wake_node *n = scythe__waker_take(w); n;) {
+        scythe_job *job = SCYTHE__CONTAINER(n, scythe_job, wake_node);
+        n = scythe__wake_node_taken(n);
+        if (scythe__list_empty(&job->dirty))
+            scythe__list_append(dirty, &job->dirty);
+    }
+}
+
+void scythe__job_unhand(scythe_job *job) {
+    if (atomic_load(&job->wake_node.queued)) /* handed over before it completed, not yet looked at: not after this */
+        scythe__job_take_incoming(job->waker, job->dirty_head);
+    scythe__list_remove(&job->dirty);
 }
 
 void scythe__job_retire_cgroup(scythe_job *job) {
@@ -122,7 +141,7 @@ int scythe_job_cancel(scythe_job *job, uint32_t reason) {
         pthread_mutex_unlock(job->lock);
     }
     if (!done) /* else the exit wakes the loop: a wake-up now would only compete with the dying job for a CPU */
-        scythe__wake(job->waker);
+        scythe__wake_for(job->waker, &job->wake_node);
     return 0;
 }
 
@@ -217,13 +236,15 @@ void scythe_job_free(scythe_job *job) {
     if (job->state != J_DONE) {
         job->detached = true; /* the loop kills, reaps and frees it, maybe before we wake it: job is not ours now */
         scythe__list_remove(&job->announced.link); /* its OUTPUT event, if one waits: a detached job has none */
+        /* Pushed under the lock: the loop cannot complete and free it before the push is done. */
+        scythe__wake_for(waker, &job->wake_node);
         pthread_mutex_unlock(lock);
-        scythe__wake(waker);
         return;
     }
     scythe__list_remove(&job->queued.link); /* its events, if the host frees the job before reading them */
     scythe__list_remove(&job->announced.link);
     scythe__list_remove(&job->link);
+    scythe__job_unhand(job);
     scythe__job_retire_cgroup(job);
     pthread_mutex_unlock(lock);
     scythe__job_destroy(job);

@@ -49,6 +49,10 @@ struct scythe_job {
     pthread_mutex_t *lock;     /* its loop's lock, which guards what follows unless it is atomic */
     scythe__waker *waker;      /* its loop's */
     scythe__list *retired;     /* its loop's list of emptied cgroups to remove when idle (NULL until registered) */
+    scythe__list *dirty_head;  /* its loop's list of jobs to look at in its next wake-up (NULL until registered) */
+    scythe__list dirty;        /* on it, while the loop has yet to look at this job */
+    scythe__wake_node wake_node; /* handed to the loop by a thread that changed something it must see */
+    scythe__token_watch token_watch; /* on its token's watches from registration to completion */
     int epfd;                  /* its loop's epoll set (-1 until registered): each of its fds leaves it before being
                                   closed, and none is left in it once the job completes (scythe__os_close_watched) */
     pid_t pid;
@@ -98,6 +102,11 @@ int scythe__job_new(scythe_job **out);
 /* Closes the job's fds, frees its buffers, probes, cgroup and token reference, then the job. Its leader must be reaped
  * (or never started) and the job on no list. */
 void scythe__job_destroy(scythe_job *job);
+/* Moves every job handed to the loop (scythe__wake_for) onto its dirty list; the loop lock held. */
+void scythe__job_take_incoming(scythe__waker *w, scythe__list *dirty);
+/* Takes a completed job off its loop's incoming stack and dirty list (the loop lock held), before it is freed: nothing
+ * hands it over after its completion (its cancel door is closed, its token watch removed). */
+void scythe__job_unhand(scythe_job *job);
 /* Hands a completed job's cgroup, empty, to its loop's retired list (the loop lock held): the loop's thread removes its
  * leaves when nothing else is ready. No-op for a job with no cgroup or never registered. */
 void scythe__job_retire_cgroup(scythe_job *job);

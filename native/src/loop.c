@@ -36,7 +36,9 @@ struct scythe_loop {
     size_t live;
     int64_t armed_ns;          /* timer currently armed for this time, 0 none */
     int64_t next_due;          /* earliest known due time (may be early, never late), 0 none */
-    bool sweep_now;            /* a claim in this batch: preempt the token's other jobs before returning */
+    uint64_t looked_at;        /* jobs swept so far (for tests: a cancel must not cost every job) */
+    scythe__list dirty;        /* jobs to look at in this wake-up (by their `dirty`): handed over by other threads
+                                  (scythe__wake_for) or by a claim in this batch; the timer looks at every job */
     /* Spare cgroup leaves (cgroup.c), made by the loop's thread while nothing else is ready, so that a contained
      * spawn does not wait for their mkdir: kept from the first contained spawn on, until the loop is freed. */
     scythe__list spares;       /* by their `link` */
@@ -70,6 +72,7 @@ int scythe_loop_new(scythe_loop **out) {
     scythe__list_init(&loop->queue);
     scythe__list_init(&loop->spares);
     scythe__list_init(&loop->retired);
+    scythe__list_init(&loop->dirty);
     loop->evfd_watch.kind = W_EVENTFD;
     loop->timer_watch.kind = W_TIMER;
     loop->guard_watch.kind = W_GUARD;
@@ -127,15 +130,20 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     job->lock = &loop->lock;
     job->waker = &loop->waker;
     job->retired = &loop->retired;
+    job->dirty_head = &loop->dirty;
     job->epfd = loop->epfd;
     scythe__list_append(&loop->jobs, &job->link);
     loop->live++;
-    /* Wake the loop if it must see this job sooner than it planned: an earlier due time, or a token cancelled between
-     * the spawn-time check and now (that cancel's wake-up may have swept before we were linked). */
+    if (job->token) {
+        job->token_watch.waker = &loop->waker;
+        scythe__token_watch_add(job->token, &job->token_watch); /* a flip from now on hands the job over */
+    }
+    /* The loop must look at this job sooner than it planned: an earlier due time, or a token cancelled before the
+     * watch was added (that flip handed over the jobs it found then). */
     bool wake = scythe__cadence_needs_sweep(job, loop->armed_ns);
     pthread_mutex_unlock(&loop->lock);
     if (wake)
-        scythe__wake(&loop->waker);
+        scythe__wake_for(&loop->waker, &job->wake_node); /* the host holds the job until this returns */
     return 0;
 }
 
@@ -186,6 +194,7 @@ static void idle_work(scythe_loop *loop) {
 }
 
 static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
+    scythe__token_watch_remove(&job->token_watch); /* no flip hands it over after this */
     for (int i = 0; i < 3; i++)
         scythe__stream_close(job, i);
     /* Nothing of a completed job stays in the epoll set: the host may free it from any thread as soon as we unlock, and
@@ -270,9 +279,9 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     int code = job->ev.exit_code;
     if (job->claim_index >= 0 && job->ev.end == SCYTHE_END_EXITED && code >= 0 && code < 256 &&
         (job->claim_codes[code / 64] >> (code % 64) & 1) && scythe_token_claim(job->token, job->claim_index) == 0) {
-        /* This exit won the race: preempt the others in this same wake-up. */
+        /* This exit won the race: the claim hands the token's other jobs to their loops, this one included, which
+         * preempts them in this same wake-up (the batch ends with a look at the jobs handed over). */
         job->ev.claimed = 1;
-        loop->sweep_now = true;
     }
     job->ev.last_progress_ns = job->progress ? scythe__progress_last(job->progress) : job->ev.start_ns;
     job->ev.flags |= job->progress ? scythe__progress_flags(job->progress) : 0;
@@ -291,24 +300,44 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     maybe_complete(loop, job, job->ev.reaped_ns);
 }
 
-/* Acts on everything that is not an fd event (cadence.c decides what is due) and recomputes the next due time. */
+/* Acts on what is not an fd event for one job (cadence.c decides what is due); its next due time joins *due. */
+static void sweep_one(scythe_loop *loop, scythe_job *job, int64_t now, int64_t *due) {
+    loop->looked_at++;
+    switch (scythe__cadence_sweep(job, now, due, &loop->jobs)) {
+    case SCYTHE__DUE_COMPLETE:
+        complete(loop, job, now);
+        break;
+    case SCYTHE__DUE_SETTLE:
+        maybe_complete(loop, job, now);
+        if (job->state == J_REAPED)
+            scythe__due_min(due, job->next_cg_check_ns);
+        break;
+    case SCYTHE__DUE_NOTHING:
+        break;
+    }
+}
+
+/* Looks at every job (the timer fired: something is due) and recomputes the next due time. */
 static void sweep(scythe_loop *loop, int64_t now) {
     int64_t due = 0;
     for (scythe__list *l = loop->jobs.next, *next; l != &loop->jobs; l = next) {
         next = l->next; /* complete() may move this job to the graveyard */
-        scythe_job *job = SCYTHE__CONTAINER(l, scythe_job, link);
-        switch (scythe__cadence_sweep(job, now, &due, &loop->jobs)) {
-        case SCYTHE__DUE_COMPLETE:
-            complete(loop, job, now);
-            break;
-        case SCYTHE__DUE_SETTLE:
-            maybe_complete(loop, job, now);
-            if (job->state == J_REAPED)
-                scythe__due_min(&due, job->next_cg_check_ns);
-            break;
-        case SCYTHE__DUE_NOTHING:
-            break;
-        }
+        sweep_one(loop, SCYTHE__CONTAINER(l, scythe_job, link), now, &due);
+    }
+    while (!scythe__list_empty(&loop->dirty))
+        scythe__list_remove(loop->dirty.next); /* looked at with the rest */
+    loop->next_due = due;
+}
+
+/* Looks at the jobs handed over only: a cancel or a claim costs the jobs it concerns, not every job of the loop. Their
+ * due times can only bring the next one earlier ("may be early, never late": a timer that finds nothing due sweeps
+ * and recomputes). */
+static void sweep_dirty(scythe_loop *loop, int64_t now) {
+    int64_t due = loop->next_due;
+    while (!scythe__list_empty(&loop->dirty)) {
+        scythe_job *job = SCYTHE__CONTAINER(loop->dirty.next, scythe_job, dirty);
+        scythe__list_remove(&job->dirty);
+        sweep_one(loop, job, now, &due);
     }
     loop->next_due = due;
 }
@@ -335,9 +364,12 @@ static void on_event(scythe_loop *loop, scythe__watch *w, uint32_t events, bool 
                errno == EINTR) {
             /* retry: interrupted by a signal to this thread */
         }
-        if (w->kind == W_TIMER)
+        if (w->kind == W_TIMER) {
             loop->armed_ns = 0;
-        *must_sweep = true;
+            *must_sweep = true;
+        } else if (atomic_exchange(&loop->waker.sweep_all, 0)) {
+            *must_sweep = true;
+        } /* else what it was woken for was handed over (scythe__wake_for), or is an interrupt */
         break;
     case W_PIDFD:
         on_exit_ready(loop, w->job);
@@ -415,13 +447,15 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
         bool must_sweep = false;
         for (int i = 0; i < n; i++)
             on_event(loop, evs[i].data.ptr, evs[i].events, &must_sweep);
-        if (must_sweep || loop->sweep_now) {
-            loop->sweep_now = false;
+        scythe__job_take_incoming(&loop->waker, &loop->dirty); /* a claim above handed over this loop's losers too */
+        if (must_sweep)
             sweep(loop, scythe__now_ns());
-        }
+        else if (!scythe__list_empty(&loop->dirty))
+            sweep_dirty(loop, scythe__now_ns());
         while (!scythe__list_empty(&loop->graveyard)) {
             scythe_job *dead = SCYTHE__CONTAINER(loop->graveyard.next, scythe_job, link);
             scythe__list_remove(&dead->link);
+            scythe__job_unhand(dead);
             scythe__job_retire_cgroup(dead);
             scythe__job_destroy(dead);
         }
@@ -441,6 +475,13 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
     *count = k;
     pthread_mutex_unlock(&loop->lock);
     return rc;
+}
+
+uint64_t scythe__loop_looked_at(scythe_loop *loop) {
+    pthread_mutex_lock(&loop->lock);
+    uint64_t n = loop->looked_at;
+    pthread_mutex_unlock(&loop->lock);
+    return n;
 }
 
 int scythe_loop_wakeup(scythe_loop *loop) {
@@ -464,6 +505,8 @@ void scythe_loop_free(scythe_loop *loop) {
     if (!loop)
         return;
     bool last = scythe__waker_unregister(&loop->waker);
+    while (!scythe__list_empty(&loop->dirty))
+        scythe__list_remove(loop->dirty.next); /* its jobs go below; nothing looks at the list after */
     while (!scythe__list_empty(&loop->jobs)) {
         scythe_job *job = SCYTHE__CONTAINER(loop->jobs.next, scythe_job, link);
         scythe__list_remove(&job->link);

@@ -12,4 +12,7 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job);
  * first call asks the loop to keep spares from then on. Takes the loop lock. */
 scythe__cgroup *scythe__loop_take_spare(scythe_loop *loop);
 
+/* How many times the loop has looked at a job outside its fd events (the sweeps' work), for tests. */
+uint64_t scythe__loop_looked_at(scythe_loop *loop);
+
 #endif

@@ -17,6 +17,7 @@ int scythe_token_new(scythe_token **out, scythe_token *parent) {
         return -ENOMEM;
     atomic_init(&t->state, 0);
     atomic_init(&t->refs, 1);
+    scythe__list_init(&t->watches);
     if (parent) {
         pthread_mutex_lock(&tree_lock);
         scythe__token_ref(parent);
@@ -58,13 +59,36 @@ void scythe_token_free(scythe_token *t) {
     }
 }
 
+void scythe__token_watch_add(scythe_token *t, scythe__token_watch *w) {
+    pthread_mutex_lock(&tree_lock);
+    if (scythe__list_empty(&w->link))
+        scythe__list_append(&t->watches, &w->link);
+    pthread_mutex_unlock(&tree_lock);
+}
+
+void scythe__token_watch_remove(scythe__token_watch *w) {
+    pthread_mutex_lock(&tree_lock);
+    scythe__list_remove(&w->link);
+    pthread_mutex_unlock(&tree_lock);
+}
+
+/* Hands t's jobs to their loops; the caller holds tree_lock, so none is detached (and freed) meanwhile. */
+static void notify_locked(scythe_token *t) {
+    for (scythe__list *l = t->watches.next; l != &t->watches; l = l->next) {
+        scythe__token_watch *w = SCYTHE__CONTAINER(l, scythe__token_watch, link);
+        scythe__wake_for(w->waker, w->node);
+    }
+}
+
 /* Cancels t's descendants; the caller holds tree_lock. Depth is bounded by how deep hosts nest tokens. */
 static void cancel_children_locked(scythe_token *t, uint32_t reason) {
     for (scythe_token *c = t->first_child; c; c = c->next_sibling) {
         uint64_t expected = 0;
         if (atomic_compare_exchange_strong_explicit(&c->state, &expected, SCYTHE_TOKEN_CANCELLED_BIT | reason,
-                                                    memory_order_acq_rel, memory_order_acquire))
+                                                    memory_order_acq_rel, memory_order_acquire)) {
+            notify_locked(c);
             cancel_children_locked(c, reason);
+        }
     }
 }
 
@@ -73,8 +97,10 @@ static int flip(scythe_token *t, uint64_t word) {
     if (!atomic_compare_exchange_strong_explicit(&t->state, &expected, word, memory_order_acq_rel,
                                                  memory_order_acquire))
         return (int)(expected >> SCYTHE_TOKEN_WINNER_SHIFT) ? -EALREADY : -ECANCELED;
-    /* Always under the lock: a child being linked concurrently either sees our word or is in the list here. */
+    /* Always under the lock: a child being linked concurrently either sees our word or is in the list here, and a job
+     * being attached either is in the watches here or sees our word when its loop links it (scythe__loop_add). */
     pthread_mutex_lock(&tree_lock);
+    notify_locked(t);
     cancel_children_locked(t, (uint32_t)word);
     pthread_mutex_unlock(&tree_lock);
     scythe__wake_all();

@@ -18,6 +18,37 @@ void scythe__wake(scythe__waker *w) {
     }
 }
 
+void scythe__wake_for(scythe__waker *w, scythe__wake_node *n) {
+    /* The change the loop must see (stored before this call) is ordered before the flag; the loop clears the flag
+     * before it looks (scythe__waker_take): either it sees this push's flag cleared and looks after it, or it has
+     * not cleared it yet and looks later. Both sides fence, as in any store-then-load handshake. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_exchange(&n->queued, true))
+        return;
+    scythe__wake_node *old = atomic_load_explicit(&w->incoming, memory_order_relaxed);
+    do
+        n->next = old;
+    while (!atomic_compare_exchange_weak_explicit(&w->incoming, &old, n, memory_order_release, memory_order_relaxed));
+    if (!old)
+        scythe__wake(w);
+}
+
+scythe__wake_node *scythe__waker_take(scythe__waker *w) {
+    return atomic_exchange_explicit(&w->incoming, NULL, memory_order_acquire);
+}
+
+scythe__wake_node *scythe__wake_node_taken(scythe__wake_node *n) {
+    scythe__wake_node *next = n->next; /* before the flag: once it is clear, a push may reuse `next` */
+    atomic_store(&n->queued, false);
+    atomic_thread_fence(memory_order_seq_cst);
+    return next;
+}
+
+void scythe__wake_sweep(scythe__waker *w) {
+    atomic_store(&w->sweep_all, 1);
+    scythe__wake(w);
+}
+
 void scythe__waker_helper_begin(scythe__waker *w) {
     atomic_fetch_add_explicit(&w->helpers, 1, memory_order_relaxed);
 }

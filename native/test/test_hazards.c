@@ -1,6 +1,7 @@
 /* C tests of the hazards a review found: each one names what it guards, and fails if its fix is undone. */
 #include "test.h"
 #include "../src/guard.h"
+#include "../src/loop.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -453,4 +454,64 @@ void test_cgroup_leaves_made_and_removed_when_idle(void) {
         }
     CHECK(count_fds() == fds);
     CHECK(no_children());
+}
+
+/* A token's flip, by a host's cancel or by a claim in the loop, costs the jobs attached to the token, not every job of
+ * the loop: 300 other live jobs are not looked at (issue 14: preemption flat from 10 to 10,000 jobs). Without the
+ * hand-over each flip swept them all. */
+void test_token_flip_looks_only_at_its_jobs(void) {
+    int fds = count_fds();
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    enum { OTHERS = 300, MINE = 4 };
+    const char *sleeper[] = {"sleep", "300", NULL}, *winner[] = {"sh", "-c", "sleep 0.2; exit 0", NULL};
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.argv = sleeper;
+    o.stdio[1].mode = o.stdio[2].mode = SCYTHE_STDIO_NULL;
+    o.grace_ns = -1;
+    int rc;
+    for (int i = 0; i < OTHERS; i++) {
+        start(loop, &o, &rc);
+        CHECK_RC(rc);
+    }
+    for (int round = 0; round < 2; round++) { /* a host's cancel, then a claim made in the loop */
+        scythe_token *t;
+        CHECK_RC(scythe_token_new(&t, NULL));
+        scythe_job *jobs[MINE];
+        for (int i = 0; i < MINE; i++) {
+            scythe_spawn_options m = o;
+            m.token = t;
+            if (round == 1 && i == 0) {
+                m.argv = winner;
+                m.claim_index = 0;
+                m.claim_exit_codes[0] = 1; /* exit 0 claims */
+            }
+            jobs[i] = start(loop, &m, &rc);
+            CHECK_RC(rc);
+        }
+        size_t n;
+        scythe_event evs[MINE];
+        scythe_loop_run(&n, loop, evs, MINE, 20); /* whatever the spawns asked of the loop is done */
+        uint64_t before = scythe__loop_looked_at(loop);
+        if (round == 0)
+            CHECK_RC(scythe_token_cancel(t, 7));
+        CHECK(collect(loop, evs, MINE) == MINE);
+        uint64_t looked = scythe__loop_looked_at(loop) - before;
+        int preempted = 0, claimed = 0;
+        for (int i = 0; i < MINE; i++) {
+            claimed += evs[i].claimed;
+            preempted += evs[i].end == SCYTHE_END_CANCELLED &&
+                         evs[i].cancel_reason == (round ? (uint32_t)SCYTHE_REASON_PREEMPTED : 7u);
+        }
+        printf("     %s: %d jobs ended, %llu looked at, beside %d other live jobs\n",
+               round ? "a claim in the loop" : "a host's cancel", MINE, (unsigned long long)looked, OTHERS);
+        CHECK(preempted == (round ? MINE - 1 : MINE) && claimed == round);
+        CHECK(looked < OTHERS / 4);
+        for (int i = 0; i < MINE; i++)
+            scythe_job_free(jobs[i]);
+        scythe_token_free(t);
+    }
+    scythe_loop_free(loop); /* kills and reaps the others */
+    CHECK(no_children());
+    CHECK(count_fds() == fds);
 }
