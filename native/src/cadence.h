@@ -10,7 +10,7 @@
 /* How long a reaped leader's pipes may stay open (held by a process outside its group) before we close them. */
 #define SCYTHE__DRAIN_GRACE_NS (1000000000LL)
 /* How often a reaped job's cgroup is looked at until the processes cgroup.kill killed are gone from it. */
-#define SCYTHE__SETTLE_EVERY_NS (2000000LL)
+#define SCYTHE__SETTLE_EVERY_NS (100000000LL) /* a safety net: cgroup.events tells when the cgroup is empty */
 
 /* What the sweep asks of the loop for a reaped job. */
 enum scythe__due { SCYTHE__DUE_NOTHING, SCYTHE__DUE_SETTLE /* complete it once its cgroup is empty */,

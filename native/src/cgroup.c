@@ -94,6 +94,7 @@ void scythe__cgroup_init(scythe__cgroup *cg) {
     scythe__list_init(&cg->link);
     for (int i = 0; i < 3; i++)
         cg->procs_fd[i] = -1;
+    cg->events_fd = -1;
 }
 
 /* Makes the job's leaf in hierarchy i (job-ID, or the next free ID) and opens its cgroup.procs for the child. On
@@ -210,7 +211,27 @@ int scythe__cgroup_kill(scythe__cgroup *cg) {
 }
 
 bool scythe__cgroup_populated(scythe__cgroup *cg) {
-    return cg->active && read_key(cg->dir[0], "cgroup.events", "populated") > 0;
+    if (!cg->active)
+        return false;
+    if (cg->events_fd < 0)
+        return read_key(cg->dir[0], "cgroup.events", "populated") > 0;
+    char buf[256];
+    ssize_t n = pread(cg->events_fd, buf, sizeof buf - 1, 0); /* a read from the start re-arms its notification */
+    if (n < 0)
+        return true; /* unknown: the fallback checks look again */
+    buf[n] = 0;
+    return find_key(buf, "populated") > 0;
+}
+
+int scythe__cgroup_events_fd(scythe__cgroup *cg) {
+    if (cg->events_fd < 0) {
+        char path[PATH_MAX + 64];
+        if (snprintf(path, sizeof path, "%s/cgroup.events", cg->dir[0]) >= (int)sizeof path)
+            return -ENAMETOOLONG;
+        if ((cg->events_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+            return -errno;
+    }
+    return cg->events_fd;
 }
 
 /* dir[1] / dir[2] is the v2 leaf itself where v2 holds that limit. */
@@ -290,6 +311,8 @@ void scythe__cgroup_settle(scythe__cgroup *cg) {
 
 void scythe__cgroup_destroy(scythe__cgroup *cg) {
     scythe__cgroup_close_procs(cg);
+    scythe__os_close(cg->events_fd);
+    cg->events_fd = -1;
     for (int i = 2; i >= 0; i--) /* dir[1] and dir[2] may name the v2 leaf too: removed once, as dir[0] */
         if (cg->dir[i][0]) {
             if (i == 0 || !in_v2(cg, i))

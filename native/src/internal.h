@@ -139,6 +139,7 @@ typedef struct scythe__cgroup {
     char dir[3][PATH_MAX]; /* v2 leaf; the leaf that counts the job's memory (and holds its limit if any), the one with
                               its process limit: v1's, or the v2 leaf where v2 holds the limit ("": none) */
     int procs_fd[3];       /* their cgroup.procs, written by the child before exec; -1 if none */
+    int events_fd;         /* the v2 leaf's cgroup.events while the loop waits for it to empty (epoll), else -1 */
 } scythe__cgroup;
 uint32_t scythe__cgroup_caps(void);
 void scythe__cgroup_init(scythe__cgroup *cg);
@@ -150,6 +151,9 @@ int scythe__cgroup_spare(scythe__cgroup *cg);
 void scythe__cgroup_close_procs(scythe__cgroup *cg);
 int scythe__cgroup_kill(scythe__cgroup *cg);
 bool scythe__cgroup_populated(scythe__cgroup *cg);
+/* The v2 leaf's cgroup.events, opened once, for epoll: EPOLLPRI (and EPOLLERR) when it changes, until read again
+ * (scythe__cgroup_populated reads it through this fd once open). The fd, or -errno. Closed by destroy. */
+int scythe__cgroup_events_fd(scythe__cgroup *cg);
 int scythe__cgroup_check(scythe__cgroup *cg); /* SCYTHE_END_MEMORY / _PROCESSES once a limit was hit, else 0 */
 int64_t scythe__cgroup_cpu_ns(scythe__cgroup *cg, int64_t *user_ns, int64_t *sys_ns);
 int64_t scythe__cgroup_peak_kib(scythe__cgroup *cg);

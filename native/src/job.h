@@ -9,7 +9,7 @@
 #include "list.h"
 #include "wake.h"
 
-enum scythe__watch_kind { W_EVENTFD, W_TIMER, W_PIDFD, W_STDOUT, W_STDERR, W_STDIN, W_INOTIFY, W_GUARD };
+enum scythe__watch_kind { W_EVENTFD, W_TIMER, W_PIDFD, W_STDOUT, W_STDERR, W_STDIN, W_INOTIFY, W_GUARD, W_CGROUP };
 
 /* What an epoll event points at. */
 typedef struct scythe__watch {
@@ -85,7 +85,7 @@ struct scythe_job {
     bool in_close_asked;       /* scythe_job_close_stdin: close once in_fifo is written */
     scythe__fifo out_fifo;     /* bytes read from stdout that scythe_job_read has not taken */
     bool out_paused;           /* out_fifo is full: stdout is in the epoll set for no events until the host reads */
-    scythe__watch watch[5];    /* pidfd, stdout, stderr, stdin, inotify */
+    scythe__watch watch[6];    /* pidfd, stdout, stderr, stdin, inotify, cgroup.events (while it empties) */
     scythe__progress *progress; /* stall window and probes, or NULL */
     int64_t cpu_limit_ns;
     int64_t next_cpu_check_ns;

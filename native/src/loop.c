@@ -202,6 +202,10 @@ static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     int ino = scythe__progress_fd(job->progress);
     if (ino >= 0)
         epoll_ctl(loop->epfd, EPOLL_CTL_DEL, ino, NULL);
+    if (job->cgroup && job->cgroup->events_fd >= 0) {
+        scythe__os_close_watched(loop->epfd, job->cgroup->events_fd);
+        job->cgroup->events_fd = -1;
+    }
     scythe__job_finish(job);
     job->state = J_DONE;
     job->ev.done_ns = now;
@@ -229,9 +233,19 @@ static void maybe_complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     if (job->state != J_REAPED || job->out_fd[1] >= 0 || job->out_fd[2] >= 0)
         return;
     if (job->cgroup && scythe__cgroup_populated(job->cgroup)) {
-        /* Processes killed through cgroup.kill are still on their way out: look again in a few ms, so the event
-         * means that nothing is left in the cgroup. */
+        /* Processes killed through cgroup.kill are still on their way out: the event waits until nothing is left in
+         * the cgroup, which its cgroup.events tells (watched from now on: read again below, so a change before the
+         * watch is not missed); the timer looks again now and then, in case. */
         scythe__cgroup_kill(job->cgroup);
+        if (job->cgroup->events_fd < 0) {
+            int fd = scythe__cgroup_events_fd(job->cgroup);
+            job->watch[5].job = job;
+            job->watch[5].kind = W_CGROUP;
+            if (fd >= 0 && ep_add(loop, fd, EPOLLPRI, &job->watch[5]) == 0 && !scythe__cgroup_populated(job->cgroup)) {
+                complete(loop, job, now);
+                return;
+            }
+        }
         job->next_cg_check_ns = now + SCYTHE__SETTLE_EVERY_NS;
         scythe__due_min(&loop->next_due, job->next_cg_check_ns);
         return;
@@ -393,6 +407,9 @@ static void on_event(scythe_loop *loop, scythe__watch *w, uint32_t events, bool 
     case W_INOTIFY:
         if (w->job->state == J_RUNNING && scythe__progress_fd(w->job->progress) >= 0)
             scythe__progress_inotify(w->job->progress, scythe__now_ns(), loop->epfd);
+        break;
+    case W_CGROUP:
+        maybe_complete(loop, w->job, scythe__now_ns()); /* reads cgroup.events again, which re-arms it */
         break;
     case W_GUARD:
         /* The guard died: it is replaced now, and the host hears of it (scythe_guard_restarts) soon. */

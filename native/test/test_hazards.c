@@ -515,3 +515,42 @@ void test_token_flip_looks_only_at_its_jobs(void) {
     CHECK(no_children());
     CHECK(count_fds() == fds);
 }
+
+/* A killed tree at the cgroup level: its processes are still on their way out when the leader is reaped, and the
+ * event waits until the cgroup is empty. cgroup.events says when (watched through epoll), so the event follows the
+ * last exit at once, not a re-read on a timer (100 ms apart now, a safety net only). */
+void test_cgroup_emptied_is_told_not_polled(void) {
+    if (!need_caps(SCYTHE_CAP_CGROUP_KILL, "writable cgroup v2 hierarchy with cgroup.kill"))
+        return;
+    int fds = count_fds();
+    scythe_loop *loop;
+    CHECK_RC(scythe_loop_new(&loop));
+    const char *tree[] = {"sh", "-c", "for i in $(seq 50); do sleep 300 & done; wait", NULL};
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    o.argv = tree;
+    o.containment = SCYTHE_CONTAIN_CGROUP;
+    o.stdio[1].mode = o.stdio[2].mode = SCYTHE_STDIO_NULL;
+    o.grace_ns = -1;
+    enum { ROUNDS = 10 };
+    int64_t worst = 0, sum = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        int rc;
+        scythe_job *job = start(loop, &o, &rc);
+        CHECK_RC(rc);
+        usleep(50000); /* the sleeps start */
+        CHECK_RC(scythe_job_cancel(job, 1));
+        scythe_event ev;
+        CHECK(collect(loop, &ev, 1) == 1);
+        CHECK(ev.end == SCYTHE_END_CANCELLED);
+        int64_t wait = ev.done_ns - ev.reaped_ns;
+        worst = wait > worst ? wait : worst;
+        sum += wait;
+        scythe_job_free(job);
+    }
+    printf("     from the leader's reap to the empty cgroup's event: mean %.2f ms, worst %.2f ms over %d trees of 51\n",
+           (double)sum / ROUNDS / 1e6, (double)worst / 1e6, ROUNDS);
+    CHECK(sum / ROUNDS < 30000000LL); /* a timer 100 ms apart would give about 100 ms whenever the cgroup was busy */
+    scythe_loop_free(loop);
+    CHECK(no_children());
+    CHECK(count_fds() == fds);
+}

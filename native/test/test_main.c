@@ -1779,6 +1779,7 @@ static const struct test tests[] = {
     {"loop_free_removes_the_leaves_of_live_jobs", test_loop_free_removes_the_leaves_of_live_jobs},
     {"cgroup_leaves_made_and_removed_when_idle", test_cgroup_leaves_made_and_removed_when_idle},
     {"token_flip_looks_only_at_its_jobs", test_token_flip_looks_only_at_its_jobs},
+    {"cgroup_emptied_is_told_not_polled", test_cgroup_emptied_is_told_not_polled},
     {"kill_session_never_signals_pid_0", test_kill_session_never_signals_pid_0},
     {"stress_races_one_event_per_job", test_stress_races_one_event_per_job},
     {"wall_time_counts_the_exec", test_wall_time_counts_the_exec},
