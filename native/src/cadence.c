@@ -7,7 +7,8 @@
  *   memory and process limits                 every 10 ms: the kernel enforces them, we notice and end the whole job
  *   its CPU limit                             when the job could have used the rest of its budget at full speed
  *   the KILL escalation                       at TERM + grace_ns
- *   the output drain                          at reap + SCYTHE__DRAIN_GRACE_NS; the cgroup emptying every 2 ms */
+ *   the output drain                          at reap + SCYTHE__DRAIN_GRACE_NS; the cgroup emptying: told by its
+ *                                             cgroup.events (loop.c), looked at every 100 ms in case */
 #include "internal.h"
 #include "cadence.h"
 #include "dossier.h"
