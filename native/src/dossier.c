@@ -230,22 +230,10 @@ int scythe__dossier_start(scythe_job *job, const char *why, const scythe__list *
     }
     atomic_init(&d->refs, 2);
     scythe__waker_helper_begin(d->waker);
-    pthread_attr_t attr;
-    pthread_t t;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old); /* the writer starts with every signal blocked: none is for it */
-    rc = pthread_attr_init(&attr);
-    if (!rc)
-        rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (!rc)
-        rc = pthread_create(&t, &attr, writer, d);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc) {
+    if ((rc = scythe__os_start_helper(writer, d))) {
         scythe__waker_helper_end(d->waker);
         free(d);
-        return -rc;
+        return rc;
     }
     *out = d;
     return 0;

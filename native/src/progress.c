@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,20 @@
 #define LINE_MAX_KEPT 4096
 #define TREE_DEPTH_MAX 64
 #define TREE_EVENTS (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
+
+/* The walk of a tree, on a thread of its own: a walk of thousands of files takes tens of milliseconds, which the loop
+ * owes to its other jobs. The loop only samples what the last walk found. The probe's end stops the thread (a walk
+ * under way gives up at its next entry) and joins it. */
+typedef struct walker {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;         /* the stop, for a thread waiting for its next walk */
+    _Atomic bool stop;
+    int64_t every_ns;
+    _Atomic int64_t newest;      /* newest mtime or ctime the last walk found */
+    _Atomic uint64_t walks;      /* walks done (released after `newest`) */
+    char root[];
+} walker;
 
 struct scythe__progress {
     int64_t window_ns;
@@ -39,6 +54,8 @@ struct scythe__progress {
     size_t wd_cap;
     bool walking;
     int64_t walk_every_ns, next_walk_ns, tree_max_mtime_ns;
+    walker *walker;              /* the walking thread's, or NULL (none could be started: the loop walks) */
+    uint64_t walks_seen;         /* its walks the loop has looked at; the first one is the baseline */
     /* heartbeat */
     _Atomic uint64_t *beat;
     uint64_t beat_seen;
@@ -97,8 +114,9 @@ static int64_t stat_ns(const struct stat *st) {
     return m > c ? m : c;
 }
 
-/* Newest mtime or ctime of anything below dir (the directory's own included: creations and deletions). */
-static int64_t newest_below(const char *dir, int depth) {
+/* Newest mtime or ctime of anything below dir (the directory's own included: creations and deletions); given up,
+ * early, once *stop is set (NULL: never). */
+static int64_t newest_below(const char *dir, int depth, _Atomic bool *stop) {
     struct stat st;
     if (lstat(dir, &st) < 0)
         return 0;
@@ -107,14 +125,14 @@ static int64_t newest_below(const char *dir, int depth) {
     if (!d)
         return newest;
     char path[PATH_MAX];
-    for (struct dirent *e; (e = readdir(d));) {
+    for (struct dirent *e; (!stop || !atomic_load_explicit(stop, memory_order_relaxed)) && (e = readdir(d));) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
             continue;
         int64_t t;
         if (e->d_type == DT_DIR) {
-            t = newest_below(path, depth + 1);
+            t = newest_below(path, depth + 1, stop);
         } else {
             t = fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? stat_ns(&st) : 0;
         }
@@ -125,13 +143,103 @@ static int64_t newest_below(const char *dir, int depth) {
     return newest;
 }
 
+static void *walk(void *arg) {
+    walker *w = arg;
+    pthread_mutex_lock(&w->lock);
+    while (!w->stop) {
+        pthread_mutex_unlock(&w->lock);
+        int64_t newest = newest_below(w->root, 0, &w->stop);
+        if (w->stop)
+            return NULL; /* cut short: not a finding */
+        atomic_store_explicit(&w->newest, newest, memory_order_relaxed);
+        atomic_fetch_add_explicit(&w->walks, 1, memory_order_release);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        int64_t ns = until.tv_nsec + w->every_ns;
+        until.tv_sec += ns / 1000000000LL;
+        until.tv_nsec = ns % 1000000000LL;
+        pthread_mutex_lock(&w->lock);
+        while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
+            /* woken early, and not for the stop: wait on */
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* A thread that walks the tree every walk_every_ns; NULL if none could be started (the loop then walks itself). */
+static walker *start_walker(const char *root, int64_t every_ns) {
+    size_t n = strlen(root) + 1;
+    walker *w = scythe__calloc(1, sizeof *w + n);
+    if (!w)
+        return NULL;
+    memcpy(w->root, root, n);
+    w->every_ns = every_ns;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&w->lock, NULL);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* it inherits every signal blocked: none is for it */
+    int rc = pthread_create(&w->thread, NULL, walk, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->wake);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Waits at most for one directory entry of a walk under way: it gives up at the next. */
+static void stop_walker(walker *w) {
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = true;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->wake);
+    free(w);
+}
+
 static void start_walking(scythe__progress *p, int epfd) {
     scythe__os_close_watched(epfd, p->ino_fd);
     p->ino_fd = -1;
     p->walking = true;
     /* Ten looks a window: a change is seen within a tenth of the window, at a cost the benchmark measures. */
     p->walk_every_ns = clamp(p->window_ns / 10, 10000000LL, 1000000000LL);
-    p->tree_max_mtime_ns = newest_below(p->root, 0);
+    if (!(p->walker = start_walker(p->root, p->walk_every_ns)))
+        p->tree_max_mtime_ns = newest_below(p->root, 0, NULL);
+}
+
+/* What the walks found since the loop last looked: a newer mtime than the baseline is progress. */
+static void sample_walks(scythe__progress *p, int64_t now) {
+    int64_t newest;
+    if (p->walker) {
+        uint64_t walks = atomic_load_explicit(&p->walker->walks, memory_order_acquire);
+        if (walks == p->walks_seen)
+            return;
+        newest = atomic_load_explicit(&p->walker->newest, memory_order_relaxed);
+        bool first = p->walks_seen == 0;
+        p->walks_seen = walks;
+        if (first) { /* its first walk: the tree as it was when the watch began */
+            p->tree_max_mtime_ns = newest;
+            return;
+        }
+    } else {
+        newest = newest_below(p->root, 0, NULL);
+    }
+    if (newest > p->tree_max_mtime_ns) {
+        p->tree_max_mtime_ns = newest;
+        scythe__progress_mark(p, now);
+    }
 }
 
 /* ---- life cycle ---- */
@@ -210,6 +318,7 @@ void scythe__progress_free(scythe__progress *p) {
         return;
     if (p->has_regex)
         regfree(&p->regex);
+    stop_walker(p->walker);
     scythe__os_close(p->ino_fd);
     for (size_t i = 0; i < p->wd_cap; i++)
         free(p->wd_path[i]);
@@ -304,11 +413,7 @@ int64_t scythe__progress_poll(scythe__progress *p, int64_t now, int64_t *due) {
         p->next_beat_ns = now + p->beat_every_ns;
     }
     if (p->walking && now >= p->next_walk_ns) {
-        int64_t newest = newest_below(p->root, 0);
-        if (newest > p->tree_max_mtime_ns) {
-            p->tree_max_mtime_ns = newest;
-            scythe__progress_mark(p, now);
-        }
+        sample_walks(p, now);
         p->next_walk_ns = now + p->walk_every_ns;
     }
     int64_t end = p->last_ns + p->window_ns;

@@ -66,6 +66,7 @@ void test_loop_free_removes_the_leaves_of_live_jobs(void);
 void test_cgroup_leaves_made_and_removed_when_idle(void);
 void test_token_flip_looks_only_at_its_jobs(void);
 void test_cgroup_emptied_is_told_not_polled(void);
+void test_tree_walk_delays_no_other_job(void);
 /* test_stress.c */
 void test_stress_races_one_event_per_job(void);
 void test_kill_session_never_signals_pid_0(void);

@@ -1780,6 +1780,7 @@ static const struct test tests[] = {
     {"cgroup_leaves_made_and_removed_when_idle", test_cgroup_leaves_made_and_removed_when_idle},
     {"token_flip_looks_only_at_its_jobs", test_token_flip_looks_only_at_its_jobs},
     {"cgroup_emptied_is_told_not_polled", test_cgroup_emptied_is_told_not_polled},
+    {"tree_walk_delays_no_other_job", test_tree_walk_delays_no_other_job},
     {"kill_session_never_signals_pid_0", test_kill_session_never_signals_pid_0},
     {"stress_races_one_event_per_job", test_stress_races_one_event_per_job},
     {"wall_time_counts_the_exec", test_wall_time_counts_the_exec},
