@@ -44,7 +44,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *       100 ms and then kill their own process (ProcessBuilder);</li>
  *   <li>{@code winnerAloneFloor}: the winner released with no losers at all: the floor both include.</li>
  * </ul>
- * Sample mode: JMH reports p50 and p99 of each.
+ * Each with 10 and with 10,000 other live jobs in the same supervisor (the raw floor with as many other live
+ * processes, those jobs): the figures must not grow with them. Sample mode: JMH reports p50 and p99 of each.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SampleTime)
@@ -60,16 +61,26 @@ public class PreemptionBenchmark {
     private static final int SIGCONT = 18;
     private static final String STOPPED_WINNER = "kill -STOP $$; exit 0";
 
+    /** Other live jobs of the same supervisor while the races run (see {@link Load}). */
+    @Param({"10", "10000"})
+    public int otherJobs;
+    Load load;
     Supervisor supervisor;
 
     @Setup(Level.Trial)
     public void open() {
-        supervisor = new Supervisor();
+        load = Load.open(otherJobs);
+        supervisor = load.supervisor;
     }
 
     @TearDown(Level.Trial)
     public void close() {
-        supervisor.close();
+        load.close();
+    }
+
+    /** Where a trial of the race with {@code decider} and {@code otherJobs} leaves its own telemetry. */
+    static Path telemetry(String decider, int otherJobs) {
+        return Path.of(System.getProperty("java.io.tmpdir"), "scythe-preemption-" + decider + "-" + otherJobs + ".txt");
     }
 
     static void cont(long pid) throws Throwable {
@@ -78,8 +89,8 @@ public class PreemptionBenchmark {
         }
     }
 
-    /** Our child that is stopped (state T), waiting up to 10 s. */
-    static long stoppedChild(long exclude) throws IOException, InterruptedException {
+    /** Our child that is stopped (state T), not one of {@code skip} (the other jobs), waiting up to 10 s. */
+    static long stoppedChild(java.util.Set<Long> skip) throws IOException, InterruptedException {
         long until = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < until) {
             try (var tasks = Files.list(Path.of("/proc/self/task"))) {
@@ -92,7 +103,7 @@ public class PreemptionBenchmark {
                     }
                     for (String k : kids.isEmpty() ? new String[0] : kids.split(" ")) {
                         long pid = Long.parseLong(k);
-                        if (pid == exclude) {
+                        if (skip.contains(pid)) {
                             continue;
                         }
                         try {
@@ -126,16 +137,18 @@ public class PreemptionBenchmark {
         long winnerPid;
         /** The race's own telemetry: winner's exit to last loser reaped, from the loop's timestamps. */
         final List<Long> preemptionNanos = new ArrayList<>();
+        int otherJobs;
 
         @TearDown(Level.Trial)
         public void report() throws IOException {
-            Files.writeString(Path.of(System.getProperty("java.io.tmpdir"), "scythe-preemption-" + decider + ".txt"),
+            Files.writeString(telemetry(decider, otherJobs),
                     String.join("\n", preemptionNanos.stream().map(String::valueOf).toList()));
             System.out.println(Telemetry.summary(preemptionNanos));
         }
 
         @Setup(Level.Invocation)
         public void start(PreemptionBenchmark b) throws Exception {
+            otherJobs = b.otherJobs;
             dev.scythe.Containment level = decider.equals("exitCodeCgroup") ? dev.scythe.Containment.CGROUP
                     : dev.scythe.Containment.SESSION;
             Race.Builder r = Race.builder().entrant("winner", ProcessSpec.builder("sh", "-c", STOPPED_WINNER)
@@ -147,7 +160,7 @@ public class PreemptionBenchmark {
                 r.entrant("loser" + i, ProcessSpec.builder("sleep", "300").containment(level).build());
             }
             race = r.build().start(b.supervisor);
-            winnerPid = stoppedChild(-1);
+            winnerPid = stoppedChild(b.load.pids);
             Thread.sleep(5); // let every loser's exec finish
         }
     }
@@ -301,7 +314,7 @@ public class PreemptionBenchmark {
             var job = b.supervisor.start(ProcessSpec.builder("sh", "-c", STOPPED_WINNER)
                     .containment(dev.scythe.Containment.SESSION).build());
             exit = job.onExit();
-            pid = stoppedChild(-1);
+            pid = stoppedChild(b.load.pids);
         }
     }
 
