@@ -20,8 +20,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
 /**
  * Runs every benchmark of the report in one go and rewrites docs/benchmarks.md (the JMH benchmarks, LiveChildren,
  * TreeWatchCost, StartupFigures, PoolFigures, PortfolioFigures), or one section of it in place.
- * Usage: {@code BenchmarkReport [--quick] [--pool | --startup | --preemption | --kill] [OUT.md]}, OUT.md being
- * docs/benchmarks.md unless given.
+ * Usage: {@code BenchmarkReport [--quick] [--pool | --startup | --preemption | --kill | --race-cli] [OUT.md]}, OUT.md
+ * being docs/benchmarks.md unless given.
  */
 public final class BenchmarkReport {
     private BenchmarkReport() {}
@@ -36,6 +36,10 @@ public final class BenchmarkReport {
         }
         if (java.util.Arrays.asList(args).contains("--startup")) { // only the CLI's start-up, in place
             rewrite(out, "## CLI start-up", StartupFigures.section(quick ? 5 : 15));
+            return;
+        }
+        if (java.util.Arrays.asList(args).contains("--race-cli")) { // only the race through the CLI, in place
+            rewrite(out, "## Race preemption through the CLI", RaceCliFigures.section(quick ? 5 : 15));
             return;
         }
         if (java.util.Arrays.asList(args).contains("--preemption")) {
@@ -65,11 +69,12 @@ public final class BenchmarkReport {
                 row("1,000", "Scythe", sc1k), row("1,000", "ProcessBuilder", pb1k), row("10,000", "Scythe", sc10k),
                 pb10k == null ? "| 10,000 | ProcessBuilder | (full run only) | | | |\n"
                         : row("10,000", "ProcessBuilder", pb10k));
+        String raceCli = timed("RaceCliFigures", () -> RaceCliFigures.section(quick ? 5 : 15));
         String startup = timed("StartupFigures", () -> StartupFigures.section(quick ? 5 : 15));
         String pools = timed("PoolFigures", () -> quick ? PoolFigures.section(3, 100, 100) : PoolFigures.section(7));
         String portfolio = timed("PortfolioFigures", () -> PortfolioFigures.section(quick));
         Files.writeString(out, markdown(byName, children, threads, quick).replace("<<MANY>>", many)
-                + stall(byName, inotify, walk) + kill(byName) + startup + pools + portfolio);
+                + stall(byName, inotify, walk) + kill(byName) + raceCli + startup + pools + portfolio);
         System.out.println("wrote " + out.toAbsolutePath());
     }
 
@@ -190,7 +195,7 @@ public final class BenchmarkReport {
             + "started once;\n"
             + "- ProcessBuilder with 10,000 live children (minutes): not run;\n"
             + "- CLI start-up: 5 rounds (full: 15); worker pools: 3 rounds (full: 7) and 100 deaths of each kind "
-            + "after 100 warm-up deaths (full: 420 after 300);\n"
+            + "after 100 warm-up deaths (full: 420 after 300); the race through the CLI: 5 rounds (full: 15);\n"
             + "- the portfolio: one problem in 4 of each family, 1 s per problem (full: all, 5 s).\n\n";
 
     private static String markdown(Map<String, Result<?>> r, int children, int[] threads, boolean quick)
