@@ -61,21 +61,28 @@ public class PreemptionBenchmark {
     private static final int SIGCONT = 18;
     private static final String STOPPED_WINNER = "kill -STOP $$; exit 0";
 
-    /** Other live jobs of the same supervisor while the races run (see {@link Load}). */
-    @Param({"10", "10000"})
-    public int otherJobs;
-    Load load;
-    Supervisor supervisor;
+    /**
+     * The supervisor, with other live jobs while the races run (see {@link Load}). A state of its own, which every
+     * other state takes: were it this class's, JMH would make two instances of this class for a benchmark whose state
+     * also takes it, and start two loads (20,000 jobs: beyond the fd limit).
+     */
+    @State(Scope.Benchmark)
+    public static class Others {
+        @Param({"10", "10000"})
+        public int otherJobs;
+        Load load;
+        Supervisor supervisor;
 
-    @Setup(Level.Trial)
-    public void open() {
-        load = Load.open(otherJobs);
-        supervisor = load.supervisor;
-    }
+        @Setup(Level.Trial)
+        public void open() {
+            load = Load.open(otherJobs);
+            supervisor = load.supervisor;
+        }
 
-    @TearDown(Level.Trial)
-    public void close() {
-        load.close();
+        @TearDown(Level.Trial)
+        public void close() {
+            load.close();
+        }
     }
 
     /** Where a trial of the race with {@code decider} and {@code otherJobs} leaves its own telemetry. */
@@ -147,7 +154,7 @@ public class PreemptionBenchmark {
         }
 
         @Setup(Level.Invocation)
-        public void start(PreemptionBenchmark b) throws Exception {
+        public void start(Others b) throws Exception {
             otherJobs = b.otherJobs;
             dev.scythe.Containment level = decider.equals("exitCodeCgroup") ? dev.scythe.Containment.CGROUP
                     : dev.scythe.Containment.SESSION;
@@ -185,7 +192,7 @@ public class PreemptionBenchmark {
         CountDownLatch losersGone;
 
         @Setup(Level.Invocation)
-        public void start() throws Exception {
+        public void start(Others others) throws Exception { // others: the load, set up for this trial too
             AtomicBoolean won = new AtomicBoolean();
             losersGone = new CountDownLatch(LOSERS);
             pollers.clear();
@@ -243,7 +250,7 @@ public class PreemptionBenchmark {
         Thread referee;
 
         @Setup(Level.Trial)
-        public void open() throws Throwable {
+        public void open(Others others) throws Throwable { // others: as many other live processes as Scythe has
             winners = new RawSpawn("/bin/sh", "-c", STOPPED_WINNER);
             losers = new RawSpawn("/bin/sleep", "300");
             referee = RawSpawn.serve(work, "raw-referee");
@@ -310,7 +317,7 @@ public class PreemptionBenchmark {
         long pid;
 
         @Setup(Level.Invocation)
-        public void start(PreemptionBenchmark b) throws Exception {
+        public void start(Others b) throws Exception {
             var job = b.supervisor.start(ProcessSpec.builder("sh", "-c", STOPPED_WINNER)
                     .containment(dev.scythe.Containment.SESSION).build());
             exit = job.onExit();
