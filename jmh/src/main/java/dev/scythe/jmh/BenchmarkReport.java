@@ -18,22 +18,28 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
- * Runs the benchmarks of this issue in one go and rewrites docs/benchmarks.md: spawn-and-reap throughput against
- * the raw FFM floor and ProcessBuilder (JMH), and the threads needed for 1,000 live children.
- * Usage: BenchmarkReport [output.md] [--quick]
+ * Runs every benchmark of the report in one go and rewrites docs/benchmarks.md (the JMH benchmarks, LiveChildren,
+ * TreeWatchCost, StartupFigures, PoolFigures, PortfolioFigures), or one section of it in place.
+ * Usage: {@code BenchmarkReport [--quick] [--pool | --startup | --preemption | --kill | --race-cli] [OUT.md]}, OUT.md
+ * being docs/benchmarks.md unless given.
  */
 public final class BenchmarkReport {
     private BenchmarkReport() {}
 
     public static void main(String[] args) throws Throwable {
-        Path out = Path.of(args.length > 0 && !args[0].startsWith("--") ? args[0] : "docs/benchmarks.md");
+        Path out = Path.of(java.util.Arrays.stream(args).filter(a -> !a.startsWith("--")).findFirst()
+                .orElse("docs/benchmarks.md"));
         boolean quick = java.util.Arrays.asList(args).contains("--quick");
         if (java.util.Arrays.asList(args).contains("--pool")) { // only the worker pools' section, in place
-            rewrite(out, "## Worker pools", PoolFigures.section(quick ? 3 : 7));
+            rewrite(out, "## Worker pools", quick ? PoolFigures.section(3, 100, 100) : PoolFigures.section(7));
             return;
         }
         if (java.util.Arrays.asList(args).contains("--startup")) { // only the CLI's start-up, in place
             rewrite(out, "## CLI start-up", StartupFigures.section(quick ? 5 : 15));
+            return;
+        }
+        if (java.util.Arrays.asList(args).contains("--race-cli")) { // only the race through the CLI, in place
+            rewrite(out, "## Race preemption through the CLI", RaceCliFigures.section(quick ? 5 : 15));
             return;
         }
         if (java.util.Arrays.asList(args).contains("--preemption")) {
@@ -44,32 +50,16 @@ public final class BenchmarkReport {
             killOnly(out, quick);
             return;
         }
-        ChainedOptionsBuilder opts = new OptionsBuilder().include(SpawnBenchmark.class.getName())
-                .include(CancelCheckBenchmark.class.getName()).include(PreemptionBenchmark.class.getName())
-                .include(StallBenchmark.class.getName()).include(KillBenchmark.class.getName());
-        if (quick) {
-            opts.warmupIterations(1).measurementIterations(2).warmupTime(TimeValue.seconds(1))
-                    .measurementTime(TimeValue.seconds(1));
-        }
-        Collection<RunResult> results = new Runner(opts.build()).run();
-        Map<String, Result<?>> byName = new HashMap<>();
-        for (RunResult r : results) {
-            String label = r.getParams().getBenchmark();
-            String name = label.substring(label.lastIndexOf('.') + 1);
-            String param = r.getParams().getParam("decider");
-            if (param == null) {
-                param = r.getParams().getParam("probe");
-            }
-            if (param == null) {
-                param = r.getParams().getParam("otherJobs");
-            }
-            byName.put(param == null ? name : name + "/" + param, r.getPrimaryResult());
-        }
+        Map<String, Result<?>> byName = timed("JMH", () -> jmh(quick));
         int children = 1000;
-        long[] sc1k = live(children, "scythe"), pb1k = live(children, "processbuilder");
-        long[] sc10k = live(10_000, "scythe"), pb10k = live(10_000, "processbuilder");
+        long[] sc1k = timed("LiveChildren 1,000 Scythe", () -> live(children, "scythe"));
+        long[] pb1k = timed("LiveChildren 1,000 ProcessBuilder", () -> live(children, "processbuilder"));
+        long[] sc10k = timed("LiveChildren 10,000 Scythe", () -> live(10_000, "scythe"));
+        // ProcessBuilder needs minutes for 10,000 children (a reaper thread each): the full run only.
+        long[] pb10k = quick ? null : timed("LiveChildren 10,000 ProcessBuilder", () -> live(10_000, "processbuilder"));
         int[] threads = {(int) sc1k[0], (int) sc1k[1], (int) pb1k[0]};
-        double[] inotify = TreeWatchCost.measure(false), walk = TreeWatchCost.measure(true);
+        double[] inotify = timed("TreeWatchCost inotify", () -> TreeWatchCost.measure(false));
+        double[] walk = timed("TreeWatchCost walk", () -> TreeWatchCost.measure(true));
         String many = "\nWith more children: each figure from a fresh JVM per tool and count, with a fixed, pre-touched "
                 + "512 MiB heap (so resident memory shows what lives outside the heap: thread stacks, native memory) and "
                 + "the heap in use after a GC; all against the same JVM before the children. This machine's pid_max is "
@@ -77,12 +67,95 @@ public final class BenchmarkReport {
                 + String.format(Locale.ROOT, "%n| live children | tool | extra JVM threads | of them the tool's own "
                 + "| extra RSS outside the heap, MiB | extra heap in use, MiB |%n|---:|---|---:|---:|---:|---:|%n%s%s%s%s",
                 row("1,000", "Scythe", sc1k), row("1,000", "ProcessBuilder", pb1k), row("10,000", "Scythe", sc10k),
-                row("10,000", "ProcessBuilder", pb10k));
+                pb10k == null ? "| 10,000 | ProcessBuilder | (full run only) | | | |\n"
+                        : row("10,000", "ProcessBuilder", pb10k));
+        String raceCli = timed("RaceCliFigures", () -> RaceCliFigures.section(quick ? 5 : 15));
+        String startup = timed("StartupFigures", () -> StartupFigures.section(quick ? 5 : 15));
+        String pools = timed("PoolFigures", () -> quick ? PoolFigures.section(3, 100, 100) : PoolFigures.section(7));
+        String portfolio = timed("PortfolioFigures", () -> PortfolioFigures.section(quick));
         Files.writeString(out, markdown(byName, children, threads, quick).replace("<<MANY>>", many)
-                + stall(byName, inotify, walk) + kill(byName) + StartupFigures.section(quick ? 5 : 15)
-                + PoolFigures.section(quick ? 3 : 7)
-                + PortfolioFigures.section());
+                + stall(byName, inotify, walk) + kill(byName) + raceCli + startup + pools + portfolio);
         System.out.println("wrote " + out.toAbsolutePath());
+    }
+
+    /** A part of the report's run, which may throw anything. */
+    private interface Part<T> {
+        T run() throws Throwable;
+    }
+
+    /** Runs a part, and says how long it took: where the time of a run goes (the quick run's aim is 3 minutes). */
+    private static <T> T timed(String what, Part<T> part) throws Throwable {
+        long t0 = System.nanoTime();
+        T result = part.run();
+        System.out.printf(Locale.ROOT, "BenchmarkReport: %s took %.1f s%n", what, (System.nanoTime() - t0) / 1e9);
+        return result;
+    }
+
+    /** The benchmarks whose figures come with 10 and with 10,000 other live jobs of the same supervisor. */
+    private static ChainedOptionsBuilder loaded() {
+        return new OptionsBuilder().include(KillBenchmark.class.getName()).include(PreemptionBenchmark.class.getName());
+    }
+
+    /**
+     * Every JMH benchmark of the report, by {@link #key}. The full run forks a JVM per benchmark and parameter, with
+     * the iterations each class declares; the reference design of the races (a 100 ms poll tick), whose figure is the
+     * tick, only with 10 other jobs. The quick run is {@link #loads} of them all.
+     */
+    private static Map<String, Result<?>> jmh(boolean quick) throws Exception {
+        ChainedOptionsBuilder all = loaded().include(SpawnBenchmark.class.getName())
+                .include(CancelCheckBenchmark.class.getName()).include(StallBenchmark.class.getName());
+        if (quick) {
+            return loads(all, loaded().exclude("pollTick100ms").exclude("winnerAloneFloor"));
+        }
+        Map<String, Result<?>> r = run(all.exclude("pollTick100ms"));
+        r.putAll(run(new OptionsBuilder().include(PreemptionBenchmark.class.getName() + ".pollTick100ms")
+                .param("otherJobs", "10")));
+        return r;
+    }
+
+    /**
+     * The quick run: every trial in this JVM (no forks: a JVM start costs about a second each), one warm-up and one
+     * measurement iteration of a second each; first {@code few} with 10 other jobs, then {@code many} with 10,000,
+     * which start once for all of them (13 s on 2 cores) since the trials share them ({@link Load#SHARE}).
+     */
+    private static Map<String, Result<?>> loads(ChainedOptionsBuilder few, ChainedOptionsBuilder many)
+            throws Exception {
+        System.setProperty(Load.SHARE, "true");
+        try {
+            Map<String, Result<?>> r = run(quick(few).param("otherJobs", "10"));
+            Load.closeShared();
+            r.putAll(run(quick(many).param("otherJobs", "10000")));
+            return r;
+        } finally {
+            Load.closeShared();
+        }
+    }
+
+    private static ChainedOptionsBuilder quick(ChainedOptionsBuilder opts) {
+        return opts.forks(0).warmupIterations(1).measurementIterations(1).warmupTime(TimeValue.milliseconds(500))
+                .measurementTime(TimeValue.seconds(1));
+    }
+
+    /** Runs the benchmarks {@code opts} includes; results by {@link #key}. */
+    private static Map<String, Result<?>> run(ChainedOptionsBuilder opts) throws Exception {
+        Map<String, Result<?>> byName = new HashMap<>();
+        for (RunResult res : new Runner(opts.build()).run()) {
+            byName.put(key(res), res.getPrimaryResult());
+        }
+        return byName;
+    }
+
+    /** A result's name: the method's, then "/" and each parameter's value, in the order decider, probe, otherJobs. */
+    private static String key(RunResult res) {
+        String label = res.getParams().getBenchmark();
+        StringBuilder name = new StringBuilder(label.substring(label.lastIndexOf('.') + 1));
+        for (String param : List.of("decider", "probe", "otherJobs")) {
+            String value = res.getParams().getParam(param);
+            if (value != null) {
+                name.append('/').append(value);
+            }
+        }
+        return name.toString();
     }
 
     /**
@@ -118,13 +191,27 @@ public final class BenchmarkReport {
                 r[3] / 1024.0);
     }
 
+    /** The quick run's header: what it left out or shortened. */
+    private static final String QUICK = "Written by `scripts/bench --quick`, a rough pass; every timing is a ratio "
+            + "against a floor measured in the same run. Against the full run (`scripts/bench`), it leaves out or "
+            + "shortens:\n\n"
+            + "- JMH: every benchmark in one JVM (no fork per benchmark), with one warm-up and one measurement "
+            + "iteration of 1 s each: few samples, so p99 figures are rough;\n"
+            + "- with 10,000 other live jobs, kill to reaped and race preemption for the floor and Scythe's designs "
+            + "only (not the 100 ms poll tick, not the winner alone), all of them sharing one set of 10,000 jobs, "
+            + "started once;\n"
+            + "- ProcessBuilder with 10,000 live children (minutes): not run;\n"
+            + "- CLI start-up: 5 rounds (full: 15); worker pools: 3 rounds (full: 7) and 100 deaths of each kind "
+            + "after 100 warm-up deaths (full: 420 after 300); the race through the CLI: 5 rounds (full: 15);\n"
+            + "- the portfolio: one problem in 4 of each family, 1 s per problem (full: all, 5 s).\n\n";
+
     private static String markdown(Map<String, Result<?>> r, int children, int[] threads, boolean quick)
             throws IOException {
         double floor = r.get("rawFfmFloor").getScore();
         StringBuilder b = new StringBuilder();
         b.append("# Benchmarks\n\n");
-        b.append("Written by `scripts/bench` (").append(quick ? "quick run: fewer iterations" : "full run")
-                .append("); every timing is a ratio against a floor measured in the same run.\n\n");
+        b.append(quick ? QUICK : "Written by `scripts/bench` (full run); every timing is a ratio against a floor "
+                + "measured in the same run.\n\n");
         b.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
         b.append("- Machine: ").append(cpu()).append(", ").append(Runtime.getRuntime().availableProcessors())
                 .append(" cores, Linux ").append(System.getProperty("os.version")).append('\n');
@@ -142,8 +229,8 @@ public final class BenchmarkReport {
             if (x == null) {
                 continue;
             }
-            b.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f |%n", name, x.getScore(),
-                    x.getScoreError(), x.getScore() / floor));
+            b.append(String.format(Locale.ROOT, "| %s | %.0f | %s | %.2f |%n", name, x.getScore(),
+                    error(x, "%.0f"), x.getScore() / floor));
         }
         b.append("\n## Cancel check\n\n");
         b.append("JMH `CancelCheckBenchmark`, average time: `CancelToken.isCancelled()` is an acquire load of the "
@@ -153,8 +240,8 @@ public final class BenchmarkReport {
         double checkFloor = r.get("javaAcquireFloor").getScore();
         for (String name : new String[] {"javaAcquireFloor", "scytheIsCancelled"}) {
             Result<?> x = r.get(name);
-            b.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f |%n", name, x.getScore(),
-                    x.getScoreError(), x.getScore() / checkFloor));
+            b.append(String.format(Locale.ROOT, "| %s | %.2f | %s | %.2f |%n", name, x.getScore(),
+                    error(x, "%.2f"), x.getScore() / checkFloor));
         }
         b.append(preemption(r));
         b.append("\n## Threads with ").append(children).append(" live children (sleepers)\n\n");
@@ -166,8 +253,16 @@ public final class BenchmarkReport {
         b.append("| ProcessBuilder | ").append(threads[2]).append(" | ").append(threads[2])
                 .append(" (process reapers) |\n");
         b.append("<<MANY>>");
-        b.append("\nReproduce: `scripts/bench` (about 20 minutes on 2 cores, the evaluation on the corpus included, plus however long ProcessBuilder needs to start 10,000 children: 14 minutes on a machine that spawns 390 processes a second; `scripts/bench --quick` for a rough pass).\n");
+        b.append("\nReproduce: `scripts/bench` (about 25 minutes on 2 cores, the evaluation on the corpus included, plus "
+                + "however long ProcessBuilder needs to start 10,000 children: 14 minutes on a machine that spawns 390 "
+                + "processes a second); `scripts/bench --quick` for a rough pass of every figure but that one (2.5 "
+                + "minutes on the same 2 cores, shared; its header says what it shortens).\n");
         return b.toString();
+    }
+
+    /** A score's error in {@code format}; a single measurement iteration (the quick run) has none: "n/a". */
+    private static String error(Result<?> x, String format) {
+        return Double.isNaN(x.getScoreError()) ? "n/a" : String.format(Locale.ROOT, format, x.getScoreError());
     }
 
     private static String stall(Map<String, Result<?>> r, double[] inotify, double[] walk) throws IOException {
@@ -256,30 +351,50 @@ public final class BenchmarkReport {
                 + "the winner's pidfd reaps it, kills the losers' sessions, waits on their pidfds, reaps them and "
                 + "completes the future the releasing thread waits on. `pollTick100ms` is the reference design "
                 + "(threads poll a flag every 100 ms, then kill their own pid); `winnerAloneFloor` is the release and "
-                + "exit of the winner alone, through Scythe. Targets (issue 14): p50 at most 1.5x the floor of the "
-                + "same work, p99 at most 2x.\n\n");
-        b.append("| design | p50 µs | p99 µs | samples | p50 ratio to the same work | p99 ratio |\n"
-                + "|---|---:|---:|---:|---:|---:|\n");
-        var floor = r.get("rawSameWorkFloor").getStatistics();
-        for (String name : new String[] {"rawSameWorkFloor", "scythe/exitCode", "scythe/javaPredicate",
-            "scythe/exitCodeCgroup", "winnerAloneFloor", "pollTick100ms"}) {
-            if (r.get(name) == null) {
+                + "exit of the winner alone, through Scythe. Each with 10 and with 10,000 other live jobs in the same "
+                + "supervisor (and as many other live processes for the floor, those jobs). Targets (issue 14): p50 at "
+                + "most 1.5x the floor of the same work, p99 at most 2x; 10 and 10,000 other jobs at most 1.2x "
+                + "apart.\n\n");
+        b.append("| other jobs | design | p50 µs | p99 µs | samples | p50 ratio to the same work | p99 ratio |\n"
+                + "|---:|---|---:|---:|---:|---:|---:|\n");
+        List<String> designs = List.of("rawSameWorkFloor", "scythe/exitCode", "scythe/javaPredicate",
+                "scythe/exitCodeCgroup", "winnerAloneFloor", "pollTick100ms");
+        for (String others : List.of("10", "10000")) {
+            Result<?> floorResult = r.get("rawSameWorkFloor/" + others);
+            if (floorResult == null) {
                 continue;
             }
-            var st = r.get(name).getStatistics();
-            b.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %d | %.2f | %.2f |%n", name,
-                    st.getPercentile(50), st.getPercentile(99), st.getN(),
-                    st.getPercentile(50) / floor.getPercentile(50), st.getPercentile(99) / floor.getPercentile(99)));
+            var floor = floorResult.getStatistics();
+            for (String name : designs) {
+                if (r.get(name + "/" + others) == null) {
+                    continue;
+                }
+                var st = r.get(name + "/" + others).getStatistics();
+                b.append(String.format(Locale.ROOT, "| %s | %s | %.0f | %.0f | %d | %.2f | %.2f |%n", others, name,
+                        st.getPercentile(50), st.getPercentile(99), st.getN(),
+                        st.getPercentile(50) / floor.getPercentile(50), st.getPercentile(99) / floor.getPercentile(99)));
+            }
+        }
+        b.append('\n');
+        for (String name : designs) {
+            Result<?> few = r.get(name + "/10"), many = r.get(name + "/10000");
+            if (few != null && many != null) {
+                b.append(String.format(Locale.ROOT, "%s: p50 with 10,000 other jobs / with 10: %.2f%n", name,
+                        many.getStatistics().getPercentile(50) / few.getStatistics().getPercentile(50)));
+            }
         }
         b.append("\nThe races' own telemetry (`RaceResult.preemptionNanos`: the winner's exit to the last loser's "
                 + "reap, on the loop's timestamps), over the same runs:\n\n");
-        for (String decider : new String[] {"exitCode", "javaPredicate", "exitCodeCgroup"}) {
-            Path telemetry = Path.of(System.getProperty("java.io.tmpdir"), "scythe-preemption-" + decider + ".txt");
-            if (Files.exists(telemetry)) {
-                java.util.List<Long> ns = Files.readAllLines(telemetry).stream().filter(l -> !l.isBlank())
-                        .map(Long::parseLong).toList();
-                b.append("- ").append(decider).append(": ").append(Telemetry.summary(ns)
-                        .replace("preemption telemetry (winner exit -> last loser reaped): ", "")).append('\n');
+        for (String others : List.of("10", "10000")) {
+            for (String decider : new String[] {"exitCode", "javaPredicate", "exitCodeCgroup"}) {
+                Path telemetry = PreemptionBenchmark.telemetry(decider, Integer.parseInt(others));
+                if (r.get("scythe/" + decider + "/" + others) != null && Files.exists(telemetry)) {
+                    List<Long> ns = Files.readAllLines(telemetry).stream().filter(l -> !l.isBlank())
+                            .map(Long::parseLong).toList();
+                    b.append("- ").append(decider).append(", ").append(others).append(" other jobs: ")
+                            .append(Telemetry.summary(ns).replace(
+                                    "preemption telemetry (winner exit -> last loser reaped): ", "")).append('\n');
+                }
             }
         }
         return b.toString();
@@ -287,26 +402,11 @@ public final class BenchmarkReport {
 
     /** Only the preemption benchmark (without the 100 ms poll tick), its section replaced in place. */
     private static void preemptionOnly(Path out, boolean quick) throws Throwable {
-        Map<String, Result<?>> r = runOnly(new OptionsBuilder().include(PreemptionBenchmark.class.getName())
-                .exclude("pollTick100ms"), quick, "decider");
-        rewrite(out, "## Race preemption, 8 losers", preemption(r));
-    }
-
-    /** Runs the benchmarks {@code opts} includes; results by method name, then "/" and {@code param}'s value if set. */
-    private static Map<String, Result<?>> runOnly(ChainedOptionsBuilder opts, boolean quick, String param)
-            throws Exception {
-        if (quick) {
-            opts.warmupIterations(1).measurementIterations(2).warmupTime(TimeValue.seconds(1))
-                    .measurementTime(TimeValue.seconds(2));
-        }
-        Map<String, Result<?>> byName = new HashMap<>();
-        for (RunResult res : new Runner(opts.build()).run()) {
-            String label = res.getParams().getBenchmark();
-            String name = label.substring(label.lastIndexOf('.') + 1);
-            String value = res.getParams().getParam(param);
-            byName.put(value == null ? name : name + "/" + value, res.getPrimaryResult());
-        }
-        return byName;
+        ChainedOptionsBuilder opts = new OptionsBuilder().include(PreemptionBenchmark.class.getName())
+                .exclude("pollTick100ms");
+        rewrite(out, "## Race preemption, 8 losers", preemption(quick ? loads(opts, new OptionsBuilder()
+                .include(PreemptionBenchmark.class.getName()).exclude("pollTick100ms").exclude("winnerAloneFloor"))
+                : run(opts)));
     }
 
     /** Replaces one section of the report in place. */
@@ -318,8 +418,9 @@ public final class BenchmarkReport {
 
     /** Only the kill benchmark, its section replaced in place: {@code scripts/bench --kill}. */
     private static void killOnly(Path out, boolean quick) throws Throwable {
-        rewrite(out, "## Kill to reaped", kill(runOnly(new OptionsBuilder().include(KillBenchmark.class.getName()),
-                quick, "otherJobs")));
+        ChainedOptionsBuilder opts = new OptionsBuilder().include(KillBenchmark.class.getName());
+        rewrite(out, "## Kill to reaped", kill(quick ? loads(opts, new OptionsBuilder()
+                .include(KillBenchmark.class.getName())) : run(opts)));
     }
 
     private static String cpu() throws IOException {

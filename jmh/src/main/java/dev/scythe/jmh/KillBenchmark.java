@@ -35,12 +35,12 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 3)
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class KillBenchmark {
+    private Load load;
     private Supervisor supervisor;
     private RawSpawn raw;
     /** Other live jobs of the same supervisor while the measured one is killed: the figure must not grow with them. */
     @Param({"10", "10000"})
     public int otherJobs;
-    private final java.util.List<Job> others = new java.util.ArrayList<>();
     private Job job, cgroupJob;
     private int rawPid;
     private int reaperPid;
@@ -51,22 +51,15 @@ public class KillBenchmark {
 
     @Setup(Level.Trial)
     public void open() throws Throwable {
-        supervisor = new Supervisor();
-        for (int i = 0; i < otherJobs; i++) { // no pipes: a pidfd each, within the machine's fd limit
-            Job other = supervisor.start(ProcessSpec.builder("/bin/sleep", "3000").containment(Containment.SESSION)
-                    .stdout(dev.scythe.Redirect.discard()).stderr(dev.scythe.Redirect.discard()).build());
-            if (other.pid() <= 0) {
-                throw new IllegalStateException("other job " + i + " did not start: " + other.await());
-            }
-            others.add(other);
-        }
+        load = Load.open(otherJobs);
+        supervisor = load.supervisor;
         raw = new RawSpawn("/bin/sleep", "300");
         reaper = RawSpawn.serve(reaperQueue, "raw-reaper");
     }
 
     @TearDown(Level.Trial)
     public void close() {
-        supervisor.close();
+        load.close();
         reaper.interrupt();
         raw.close();
     }

@@ -65,7 +65,8 @@ public final class PoolFigures {
                     if (level == dev.scythe.Containment.BEST) {
                         continue;
                     }
-                    Death d = deathLatency(s, Integer.getInteger("samples", 200), level);
+                    Death d = deathLatency(s, Integer.getInteger("samples", 200), Integer.getInteger("warmup", 300),
+                            level);
                     System.out.printf(Locale.ROOT, "%s: pool p50 %.0f p90 %.0f p99 %.0f | same work p50 %.0f p90 %.0f "
                             + "p99 %.0f | bare wake p50 %.0f%n", level, d.pool[0], d.pool[1], d.pool[2], d.sameWork[0],
                             d.sameWork[1], d.sameWork[2], d.floor[0]);
@@ -77,8 +78,13 @@ public final class PoolFigures {
         System.out.print(section(rounds));
     }
 
-    /** The markdown section "## Worker pools". */
+    /** The markdown section "## Worker pools", with as many death samples as the full run (300 warm-up deaths). */
     static String section(int rounds) throws Throwable {
+        return section(rounds, Math.max(200, rounds * 60), Integer.getInteger("warmup", 300));
+    }
+
+    /** The markdown section "## Worker pools": {@code samples} deaths of each kind after {@code warmup}. */
+    static String section(int rounds, int samples, int warmup) throws Throwable {
         // A worker's death is logged as a warning; here the benchmark kills hundreds of them on purpose.
         java.util.logging.Logger.getLogger(Pool.class.getName()).setLevel(java.util.logging.Level.SEVERE);
         if (!dev.scythe.eval.Provers.onPath("z3")) {
@@ -110,9 +116,8 @@ public final class PoolFigures {
                     raw[r] = rawZ3.run(queries);
                 }
             }
-            int samples = Math.max(200, rounds * 60);
-            Death session = deathLatency(supervisor, samples, dev.scythe.Containment.SESSION);
-            Death cgroup = deathLatency(supervisor, samples, dev.scythe.Containment.BEST);
+            Death session = deathLatency(supervisor, samples, warmup, dev.scythe.Containment.SESSION);
+            Death cgroup = deathLatency(supervisor, samples, warmup, dev.scythe.Containment.BEST);
             return markdown(rounds, cores, median(pool), median(oneShot), median(piped), median(raw), session,
                     cgroup);
         }
@@ -147,7 +152,7 @@ public final class PoolFigures {
                 + "is dead), and it ends when that thread has reaped the process and completed 100 futures with the "
                 + "same dependent stage as the pool's (recording the time, counting down). The pool's figure "
                 + "runs from the same kill(2) to the completion of the last of its 100 futures (").append(d.samples)
-                .append(" samples each, interleaved): the supervisor's loop thread sees the pidfd, reaps the worker and, in the same "
+                .append(" samples each, interleaved, after ").append(d.warmup).append(" warm-up deaths): the supervisor's loop thread sees the pidfd, reaps the worker and, in the same "
                 + "wake-up, fails every pending request before any other bookkeeping (decisions 0022, 0023). At the "
                 + "cgroup level the worker's exit costs the kernel more (its memory and pids leaves are uncharged), "
                 + "and the event also waits for the cgroup's kill, its emptiness and its figures; the removal of its "
@@ -259,9 +264,9 @@ public final class PoolFigures {
 
     // ---- death to failure ------------------------------------------------------------------------------------------
 
-    private record Death(double[] pool, double[] floor, double[] sameWork, int samples) {}
+    private record Death(double[] pool, double[] floor, double[] sameWork, int samples, int warmup) {}
 
-    private static Death deathLatency(Supervisor supervisor, int samples, dev.scythe.Containment level)
+    private static Death deathLatency(Supervisor supervisor, int samples, int warmup, dev.scythe.Containment level)
             throws Throwable {
         var kind = TaskKind.<Object, JsonRpc.Call, JsonRpc.Reply>simple(JsonRpc::task);
         long[] pool = new long[samples], floor = new long[samples], same = new long[samples];
@@ -270,7 +275,7 @@ public final class PoolFigures {
                 JsonRpc.protocol(), kind).workers(1)
                 .maxInFlight(100).restarts(Integer.MAX_VALUE, Duration.ofMillis(1), Duration.ofMillis(1)).start()) {
             try (RawSpawn raw = new RawSpawn("/bin/sleep", "100000")) {
-                for (int i = -Integer.getInteger("warmup", 300); i < samples; i++) { // warm-ups: a warm JVM, as JMH would measure it
+                for (int i = -warmup; i < samples; i++) { // warm-ups: a warm JVM, as JMH would measure it
                     long a = poolDeath(p), f = floorWake(raw, 0), w = floorWake(raw, 100);
                     if (i >= 0) {
                         pool[i] = a;
@@ -280,7 +285,7 @@ public final class PoolFigures {
                 }
             }
         }
-        return new Death(percentiles(pool), percentiles(floor), percentiles(same), samples);
+        return new Death(percentiles(pool), percentiles(floor), percentiles(same), samples, warmup);
     }
 
     private static long poolDeath(Pool<Object, JsonRpc.Call, JsonRpc.Reply, Void> p) throws Throwable {

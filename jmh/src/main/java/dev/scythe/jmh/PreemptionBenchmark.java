@@ -44,7 +44,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *       100 ms and then kill their own process (ProcessBuilder);</li>
  *   <li>{@code winnerAloneFloor}: the winner released with no losers at all: the floor both include.</li>
  * </ul>
- * Sample mode: JMH reports p50 and p99 of each.
+ * Each with 10 and with 10,000 other live jobs in the same supervisor (the raw floor with as many other live
+ * processes, those jobs): the figures must not grow with them. Sample mode: JMH reports p50 and p99 of each.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SampleTime)
@@ -60,16 +61,33 @@ public class PreemptionBenchmark {
     private static final int SIGCONT = 18;
     private static final String STOPPED_WINNER = "kill -STOP $$; exit 0";
 
-    Supervisor supervisor;
+    /**
+     * The supervisor, with other live jobs while the races run (see {@link Load}). A state of its own, which every
+     * other state takes: were it this class's, JMH would make two instances of this class for a benchmark whose state
+     * also takes it, and start two loads (20,000 jobs: beyond the fd limit).
+     */
+    @State(Scope.Benchmark)
+    public static class Others {
+        @Param({"10", "10000"})
+        public int otherJobs;
+        Load load;
+        Supervisor supervisor;
 
-    @Setup(Level.Trial)
-    public void open() {
-        supervisor = new Supervisor();
+        @Setup(Level.Trial)
+        public void open() {
+            load = Load.open(otherJobs);
+            supervisor = load.supervisor;
+        }
+
+        @TearDown(Level.Trial)
+        public void close() {
+            load.close();
+        }
     }
 
-    @TearDown(Level.Trial)
-    public void close() {
-        supervisor.close();
+    /** Where a trial of the race with {@code decider} and {@code otherJobs} leaves its own telemetry. */
+    static Path telemetry(String decider, int otherJobs) {
+        return Path.of(System.getProperty("java.io.tmpdir"), "scythe-preemption-" + decider + "-" + otherJobs + ".txt");
     }
 
     static void cont(long pid) throws Throwable {
@@ -78,8 +96,8 @@ public class PreemptionBenchmark {
         }
     }
 
-    /** Our child that is stopped (state T), waiting up to 10 s. */
-    static long stoppedChild(long exclude) throws IOException, InterruptedException {
+    /** Our child that is stopped (state T), not one of {@code skip} (the other jobs), waiting up to 10 s. */
+    static long stoppedChild(java.util.Set<Long> skip) throws IOException, InterruptedException {
         long until = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < until) {
             try (var tasks = Files.list(Path.of("/proc/self/task"))) {
@@ -92,7 +110,7 @@ public class PreemptionBenchmark {
                     }
                     for (String k : kids.isEmpty() ? new String[0] : kids.split(" ")) {
                         long pid = Long.parseLong(k);
-                        if (pid == exclude) {
+                        if (skip.contains(pid)) {
                             continue;
                         }
                         try {
@@ -126,16 +144,18 @@ public class PreemptionBenchmark {
         long winnerPid;
         /** The race's own telemetry: winner's exit to last loser reaped, from the loop's timestamps. */
         final List<Long> preemptionNanos = new ArrayList<>();
+        int otherJobs;
 
         @TearDown(Level.Trial)
         public void report() throws IOException {
-            Files.writeString(Path.of(System.getProperty("java.io.tmpdir"), "scythe-preemption-" + decider + ".txt"),
+            Files.writeString(telemetry(decider, otherJobs),
                     String.join("\n", preemptionNanos.stream().map(String::valueOf).toList()));
             System.out.println(Telemetry.summary(preemptionNanos));
         }
 
         @Setup(Level.Invocation)
-        public void start(PreemptionBenchmark b) throws Exception {
+        public void start(Others b) throws Exception {
+            otherJobs = b.otherJobs;
             dev.scythe.Containment level = decider.equals("exitCodeCgroup") ? dev.scythe.Containment.CGROUP
                     : dev.scythe.Containment.SESSION;
             Race.Builder r = Race.builder().entrant("winner", ProcessSpec.builder("sh", "-c", STOPPED_WINNER)
@@ -147,7 +167,7 @@ public class PreemptionBenchmark {
                 r.entrant("loser" + i, ProcessSpec.builder("sleep", "300").containment(level).build());
             }
             race = r.build().start(b.supervisor);
-            winnerPid = stoppedChild(-1);
+            winnerPid = stoppedChild(b.load.pids);
             Thread.sleep(5); // let every loser's exec finish
         }
     }
@@ -172,7 +192,7 @@ public class PreemptionBenchmark {
         CountDownLatch losersGone;
 
         @Setup(Level.Invocation)
-        public void start() throws Exception {
+        public void start(Others others) throws Exception { // others: the load, set up for this trial too
             AtomicBoolean won = new AtomicBoolean();
             losersGone = new CountDownLatch(LOSERS);
             pollers.clear();
@@ -230,7 +250,7 @@ public class PreemptionBenchmark {
         Thread referee;
 
         @Setup(Level.Trial)
-        public void open() throws Throwable {
+        public void open(Others others) throws Throwable { // others: as many other live processes as Scythe has
             winners = new RawSpawn("/bin/sh", "-c", STOPPED_WINNER);
             losers = new RawSpawn("/bin/sleep", "300");
             referee = RawSpawn.serve(work, "raw-referee");
@@ -297,11 +317,11 @@ public class PreemptionBenchmark {
         long pid;
 
         @Setup(Level.Invocation)
-        public void start(PreemptionBenchmark b) throws Exception {
+        public void start(Others b) throws Exception {
             var job = b.supervisor.start(ProcessSpec.builder("sh", "-c", STOPPED_WINNER)
                     .containment(dev.scythe.Containment.SESSION).build());
             exit = job.onExit();
-            pid = stoppedChild(-1);
+            pid = stoppedChild(b.load.pids);
         }
     }
 
