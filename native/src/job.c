@@ -71,6 +71,7 @@ void scythe__job_unhand(scythe_job *job) {
 void scythe__job_retire_cgroup(scythe_job *job) {
     if (job->cgroup && job->retired) {
         scythe__list_append(job->retired, &job->cgroup->link);
+        (*job->nretired)++;
         job->cgroup = NULL;
     }
 }

@@ -49,6 +49,7 @@ struct scythe_job {
     pthread_mutex_t *lock;     /* its loop's lock, which guards what follows unless it is atomic */
     scythe__waker *waker;      /* its loop's */
     scythe__list *retired;     /* its loop's list of emptied cgroups to remove when idle (NULL until registered) */
+    size_t *nretired;          /* and their count */
     scythe__list *dirty_head;  /* its loop's list of jobs to look at in its next wake-up (NULL until registered) */
     scythe__list dirty;        /* on it, while the loop has yet to look at this job */
     scythe__wake_node wake_node; /* handed to the loop by a thread that changed something it must see */

@@ -44,6 +44,8 @@ struct scythe_loop {
     scythe__list spares;       /* by their `link` */
     int nspares;
     scythe__list retired;      /* completed jobs' cgroups, empty, their leaves to remove when idle (by `link`) */
+    size_t nretired;
+    int64_t busy_ns;           /* when the loop last handled an fd event: idle work waits for a quiet moment */
     bool wants_spares, spares_fail; /* a contained spawn came; making one failed (the machine cannot: stop trying) */
     uint8_t scratch[64 * 1024];
 };
@@ -130,6 +132,7 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     job->lock = &loop->lock;
     job->waker = &loop->waker;
     job->retired = &loop->retired;
+    job->nretired = &loop->nretired;
     job->dirty_head = &loop->dirty;
     job->epfd = loop->epfd;
     scythe__list_append(&loop->jobs, &job->link);
@@ -172,6 +175,7 @@ static void idle_work(scythe_loop *loop) {
     if (!scythe__list_empty(&loop->retired)) {
         cg = SCYTHE__CONTAINER(loop->retired.next, scythe__cgroup, link);
         scythe__list_remove(&cg->link);
+        loop->nretired--;
         pthread_mutex_unlock(&loop->lock);
         free_cgroup(cg);
         pthread_mutex_lock(&loop->lock);
@@ -444,11 +448,21 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
             wait_ms = (int)((left + 999999) / 1000000);
         }
         arm_timer(loop);
-        /* Idle work only when nothing is ready: a look without waiting first. */
+        /* Idle work (idle_work) only in a quiet moment: nothing ready, and no fd event for SCYTHE__QUIET_NS, since events
+         * come in bursts (a race's losers die within a millisecond of their kill) and a mkdir or rmdir under way holds
+         * both this thread and the kernel's cgroup lock for tens of microseconds. Retired leaves are removed anyway
+         * once too many wait. */
         bool idle = !scythe__list_empty(&loop->retired) ||
                     (loop->wants_spares && !loop->spares_fail && loop->nspares < SCYTHE__SPARE_LEAVES);
+        bool urgent = loop->nretired > SCYTHE__RETIRED_MAX;
+        int64_t quiet_in = idle && !urgent ? loop->busy_ns + SCYTHE__QUIET_NS - scythe__now_ns() : 0;
+        int wait = wait_ms;
+        if (idle && quiet_in <= 0)
+            wait = 0;
+        else if (idle && (wait < 0 || (quiet_in + 999999) / 1000000 < wait))
+            wait = (int)((quiet_in + 999999) / 1000000);
         pthread_mutex_unlock(&loop->lock);
-        int n = epoll_wait(loop->epfd, evs, 64, idle ? 0 : wait_ms);
+        int n = epoll_wait(loop->epfd, evs, 64, wait);
         int err = errno;
         pthread_mutex_lock(&loop->lock);
         if (n < 0) {
@@ -458,9 +472,11 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
             break;
         }
         if (n == 0 && idle) {
-            idle_work(loop);
+            if (urgent || scythe__now_ns() >= loop->busy_ns + SCYTHE__QUIET_NS)
+                idle_work(loop);
             continue;
         }
+        loop->busy_ns = scythe__now_ns();
         bool must_sweep = false;
         for (int i = 0; i < n; i++)
             on_event(loop, evs[i].data.ptr, evs[i].events, &must_sweep);
