@@ -122,7 +122,7 @@ void scythe__progress_inotify(scythe__progress *p, int64_t now, int epfd);
 /* Samples heartbeat and walk probes that are due; returns the time the stall window ends (last progress + window) and
  * lowers *due to the next sampling time. */
 int64_t scythe__progress_poll(scythe__progress *p, int64_t now, int64_t *due);
-int64_t scythe__progress_last(const scythe__progress *p);
+int64_t scythe__progress_last(scythe__progress *p); /* what a walking thread found so far included */
 uint32_t scythe__progress_flags(const scythe__progress *p);
 /* Leader's CPU time (its own and its reaped children's), or -errno. */
 int64_t scythe__os_proc_cpu_ns(pid_t pid);

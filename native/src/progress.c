@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,8 +34,8 @@ typedef struct walker {
     pthread_cond_t wake;         /* the stop, for a thread waiting for its next walk */
     _Atomic bool stop;
     int64_t every_ns;
-    _Atomic int64_t newest;      /* newest mtime or ctime the last walk found */
-    _Atomic uint64_t walks;      /* walks done (released after `newest`) */
+    int64_t newest;              /* the newest mtime or ctime its walks found (the first walk's: the baseline) */
+    _Atomic int64_t changed_ns;  /* when the last walk that found a newer one ended; 0: none yet */
     char root[];
 } walker;
 
@@ -55,7 +56,6 @@ struct scythe__progress {
     bool walking;
     int64_t walk_every_ns, next_walk_ns, tree_max_mtime_ns;
     walker *walker;              /* the walking thread's, or NULL (none could be started: the loop walks) */
-    uint64_t walks_seen;         /* its walks the loop has looked at; the first one is the baseline */
     /* heartbeat */
     _Atomic uint64_t *beat;
     uint64_t beat_seen;
@@ -145,14 +145,18 @@ static int64_t newest_below(const char *dir, int depth, _Atomic bool *stop) {
 
 static void *walk(void *arg) {
     walker *w = arg;
+    prctl(PR_SET_NAME, "scythe-walk"); /* its CPU shows apart in /proc/PID/task */
     pthread_mutex_lock(&w->lock);
-    while (!w->stop) {
+    for (bool first = true; !w->stop; first = false) {
         pthread_mutex_unlock(&w->lock);
         int64_t newest = newest_below(w->root, 0, &w->stop);
         if (w->stop)
             return NULL; /* cut short: not a finding */
-        atomic_store_explicit(&w->newest, newest, memory_order_relaxed);
-        atomic_fetch_add_explicit(&w->walks, 1, memory_order_release);
+        if (newest > w->newest) {
+            w->newest = newest;
+            if (!first) /* the first walk is the tree as the watch found it */
+                atomic_store_explicit(&w->changed_ns, scythe__now_ns(), memory_order_release);
+        }
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         int64_t ns = until.tv_nsec + w->every_ns;
@@ -219,23 +223,14 @@ static void start_walking(scythe__progress *p, int epfd) {
         p->tree_max_mtime_ns = newest_below(p->root, 0, NULL);
 }
 
-/* What the walks found since the loop last looked: a newer mtime than the baseline is progress. */
+/* What the walks found since the loop last looked: a newer mtime than before is progress, as of the walk that found
+ * it (the loop's own walk: now). */
 static void sample_walks(scythe__progress *p, int64_t now) {
-    int64_t newest;
     if (p->walker) {
-        uint64_t walks = atomic_load_explicit(&p->walker->walks, memory_order_acquire);
-        if (walks == p->walks_seen)
-            return;
-        newest = atomic_load_explicit(&p->walker->newest, memory_order_relaxed);
-        bool first = p->walks_seen == 0;
-        p->walks_seen = walks;
-        if (first) { /* its first walk: the tree as it was when the watch began */
-            p->tree_max_mtime_ns = newest;
-            return;
-        }
-    } else {
-        newest = newest_below(p->root, 0, NULL);
+        scythe__progress_mark(p, atomic_load_explicit(&p->walker->changed_ns, memory_order_acquire));
+        return;
     }
+    int64_t newest = newest_below(p->root, 0, NULL);
     if (newest > p->tree_max_mtime_ns) {
         p->tree_max_mtime_ns = newest;
         scythe__progress_mark(p, now);
@@ -344,7 +339,9 @@ void scythe__progress_mark(scythe__progress *p, int64_t now) {
         p->last_ns = now;
 }
 
-int64_t scythe__progress_last(const scythe__progress *p) {
+int64_t scythe__progress_last(scythe__progress *p) {
+    if (p->walker)
+        sample_walks(p, 0); /* its walks bring their own time */
     return p->last_ns;
 }
 
@@ -412,7 +409,9 @@ int64_t scythe__progress_poll(scythe__progress *p, int64_t now, int64_t *due) {
         }
         p->next_beat_ns = now + p->beat_every_ns;
     }
-    if (p->walking && now >= p->next_walk_ns) {
+    if (p->walker) {
+        sample_walks(p, now); /* one load: every time, so the window's end sees the last walk */
+    } else if (p->walking && now >= p->next_walk_ns) {
         sample_walks(p, now);
         p->next_walk_ns = now + p->walk_every_ns;
     }
@@ -420,8 +419,8 @@ int64_t scythe__progress_poll(scythe__progress *p, int64_t now, int64_t *due) {
     int64_t next = end;
     if (p->beat && p->next_beat_ns < next)
         next = p->next_beat_ns;
-    if (p->walking && p->next_walk_ns < next)
-        next = p->next_walk_ns;
+    if (p->walking && !p->walker && p->next_walk_ns < next)
+        next = p->next_walk_ns; /* a walking thread needs no time of the loop's: sampled at the window's end */
     if (!*due || next < *due)
         *due = next;
     return end;
