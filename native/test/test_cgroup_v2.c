@@ -261,19 +261,7 @@ static void give_back(const char *own, const char *base, int made, int changed) 
 }
 
 /* Runs the loop until one event arrives or `seconds` pass. */
-/* Runs the loop (no event expected) until dir is gone, up to 5 s: a freed job's leaves are removed by the loop's thread
- * when it is idle. 1 if gone. */
-static int dir_gone_after_idle(scythe_loop *loop, const char *dir) {
-    struct stat st;
-    for (int i = 0; i < 500; i++) {
-        if (stat(dir, &st) < 0 && errno == ENOENT)
-            return 1;
-        size_t n = 0;
-        scythe_event ev;
-        scythe_loop_run(&n, loop, &ev, 1, 10);
-    }
-    return 0;
-}
+int dir_gone_after_idle(scythe_loop *loop, const char *dir); /* test_main.c */
 
 static int collect_one(scythe_loop *loop, scythe_event *ev, int seconds) {
     int64_t until = scythe__now_ns() + seconds * 1000000000LL;
