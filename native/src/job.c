@@ -20,6 +20,7 @@ int scythe__job_new(scythe_job **out) {
     scythe__list_init(&job->announced.link);
     job->announced.kind = SCYTHE_EVENT_OUTPUT;
     scythe__list_init(&job->dirty);
+    scythe__list_init(&job->timed);
     scythe__list_init(&job->token_watch.link);
     job->token_watch.node = &job->wake_node;
     job->pidfd = job->epfd = -1;
@@ -66,6 +67,7 @@ void scythe__job_unhand(scythe_job *job) {
     if (atomic_load(&job->wake_node.queued)) /* handed over before it completed, not yet looked at: not after this */
         scythe__job_take_incoming(job->waker, job->dirty_head);
     scythe__list_remove(&job->dirty);
+    scythe__list_remove(&job->timed);
 }
 
 void scythe__job_retire_cgroup(scythe_job *job) {

@@ -52,6 +52,7 @@ struct scythe_job {
     size_t *nretired;          /* and their count */
     scythe__list *dirty_head;  /* its loop's list of jobs to look at in its next wake-up (NULL until registered) */
     scythe__list dirty;        /* on it, while the loop has yet to look at this job */
+    scythe__list timed;        /* on its loop's list of jobs with a due time (the timer looks at those only) */
     scythe__wake_node wake_node; /* handed to the loop by a thread that changed something it must see */
     scythe__token_watch token_watch; /* on its token's watches from registration to completion */
     int epfd;                  /* its loop's epoll set (-1 until registered): each of its fds leaves it before being

@@ -37,6 +37,7 @@ struct scythe_loop {
     int64_t armed_ns;          /* timer currently armed for this time, 0 none */
     int64_t next_due;          /* earliest known due time (may be early, never late), 0 none */
     uint64_t looked_at;        /* jobs swept so far (for tests: a cancel must not cost every job) */
+    scythe__list timed;        /* jobs with a due time of their own (by `timed`): all the timer must look at */
     scythe__list dirty;        /* jobs to look at in this wake-up (by their `dirty`): handed over by other threads
                                   (scythe__wake_for) or by a claim in this batch; the timer looks at every job */
     /* Spare cgroup leaves (cgroup.c), made by the loop's thread while nothing else is ready, so that a contained
@@ -75,6 +76,7 @@ int scythe_loop_new(scythe_loop **out) {
     scythe__list_init(&loop->spares);
     scythe__list_init(&loop->retired);
     scythe__list_init(&loop->dirty);
+    scythe__list_init(&loop->timed);
     loop->evfd_watch.kind = W_EVENTFD;
     loop->timer_watch.kind = W_TIMER;
     loop->guard_watch.kind = W_GUARD;
@@ -137,6 +139,8 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     job->epfd = loop->epfd;
     scythe__list_append(&loop->jobs, &job->link);
     loop->live++;
+    if (scythe__cadence_needs_sweep(job, 0)) /* 0: "no timer armed", true for any job with a due time */
+        scythe__list_append(&loop->timed, &job->timed);
     if (job->token) {
         job->token_watch.waker = &loop->waker;
         scythe__token_watch_add(job->token, &job->token_watch); /* a flip from now on hands the job over */
@@ -197,8 +201,15 @@ static void idle_work(scythe_loop *loop) {
     }
 }
 
+/* Puts the job on the timer's list: it has a due time of its own now. */
+static void timed(scythe_loop *loop, scythe_job *job) {
+    if (scythe__list_empty(&job->timed))
+        scythe__list_append(&loop->timed, &job->timed);
+}
+
 static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     scythe__token_watch_remove(&job->token_watch); /* no flip hands it over after this */
+    scythe__list_remove(&job->timed);
     for (int i = 0; i < 3; i++)
         scythe__stream_close(job, i);
     /* Nothing of a completed job stays in the epoll set: the host may free it from any thread as soon as we unlock, and
@@ -252,6 +263,7 @@ static void maybe_complete(scythe_loop *loop, scythe_job *job, int64_t now) {
         }
         job->next_cg_check_ns = now + SCYTHE__SETTLE_EVERY_NS;
         scythe__due_min(&loop->next_due, job->next_cg_check_ns);
+        timed(loop, job);
         return;
     }
     complete(loop, job, now);
@@ -305,7 +317,6 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     job->ev.flags |= job->progress ? scythe__progress_flags(job->progress) : 0;
     job->state = J_REAPED;
     job->drain_until_ns = job->ev.reaped_ns + SCYTHE__DRAIN_GRACE_NS;
-    scythe__due_min(&loop->next_due, job->drain_until_ns);
     /* Channels end with the leader, at once: what its stdout pipe holds now is taken and the pipe closed, so that a
      * process outside the session still holding it cannot hold back the EXIT event until the drain grace ends. */
     if (scythe__channel_exit(job))
@@ -316,34 +327,52 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
     if (job->channel[1])
         scythe__stream_close(job, 2); /* a worker's stderr ends with it too: what the pipe held is captured */
     maybe_complete(loop, job, job->ev.reaped_ns);
+    /* The drain's limit is due only for a job still draining: most complete here, and a due time left behind would
+     * fire the timer, which looks at every job of the loop, a second after every exit. */
+    if (job->state == J_REAPED) {
+        scythe__due_min(&loop->next_due, job->drain_until_ns);
+        timed(loop, job);
+    }
 }
 
 /* Acts on what is not an fd event for one job (cadence.c decides what is due); its next due time joins *due. */
 static void sweep_one(scythe_loop *loop, scythe_job *job, int64_t now, int64_t *due) {
     loop->looked_at++;
-    switch (scythe__cadence_sweep(job, now, due, &loop->jobs)) {
+    int64_t mine = 0;
+    switch (scythe__cadence_sweep(job, now, &mine, &loop->jobs)) {
     case SCYTHE__DUE_COMPLETE:
         complete(loop, job, now);
         break;
     case SCYTHE__DUE_SETTLE:
         maybe_complete(loop, job, now);
         if (job->state == J_REAPED)
-            scythe__due_min(due, job->next_cg_check_ns);
+            scythe__due_min(&mine, job->next_cg_check_ns);
         break;
     case SCYTHE__DUE_NOTHING:
         break;
     }
+    if (job->state == J_DONE)
+        return;
+    if (mine || job->dossier) /* a dossier's writer asks for a sweep when done (scythe__wake_sweep) */
+        timed(loop, job);
+    else
+        scythe__list_remove(&job->timed); /* nothing due for it until something hands it over */
+    scythe__due_min(due, mine);
 }
 
-/* Looks at every job (the timer fired: something is due) and recomputes the next due time. */
+/* Looks at every job with a due time (the timer fired, or a dossier's writer asked) and at the jobs handed over, and
+ * recomputes the next due time: the jobs with nothing due (most of a loaded loop's) cost nothing. */
 static void sweep(scythe_loop *loop, int64_t now) {
     int64_t due = 0;
-    for (scythe__list *l = loop->jobs.next, *next; l != &loop->jobs; l = next) {
-        next = l->next; /* complete() may move this job to the graveyard */
-        sweep_one(loop, SCYTHE__CONTAINER(l, scythe_job, link), now, &due);
+    for (scythe__list *l = loop->timed.next, *next; l != &loop->timed; l = next) {
+        next = l->next; /* complete() may take this job off the list */
+        sweep_one(loop, SCYTHE__CONTAINER(l, scythe_job, timed), now, &due);
     }
-    while (!scythe__list_empty(&loop->dirty))
-        scythe__list_remove(loop->dirty.next); /* looked at with the rest */
+    while (!scythe__list_empty(&loop->dirty)) {
+        scythe_job *job = SCYTHE__CONTAINER(loop->dirty.next, scythe_job, dirty);
+        scythe__list_remove(&job->dirty);
+        sweep_one(loop, job, now, &due);
+    }
     loop->next_due = due;
 }
 
@@ -539,7 +568,9 @@ void scythe_loop_free(scythe_loop *loop) {
         return;
     bool last = scythe__waker_unregister(&loop->waker);
     while (!scythe__list_empty(&loop->dirty))
-        scythe__list_remove(loop->dirty.next); /* its jobs go below; nothing looks at the list after */
+        scythe__list_remove(loop->dirty.next); /* its jobs go below; nothing looks at the lists after */
+    while (!scythe__list_empty(&loop->timed))
+        scythe__list_remove(loop->timed.next);
     while (!scythe__list_empty(&loop->jobs)) {
         scythe_job *job = SCYTHE__CONTAINER(loop->jobs.next, scythe_job, link);
         scythe__list_remove(&job->link);

@@ -459,7 +459,7 @@ void test_cgroup_leaves_made_and_removed_when_idle(void) {
 
 /* A token's flip, by a host's cancel or by a claim in the loop, costs the jobs attached to the token, not every job of
  * the loop: 300 other live jobs are not looked at (issue 14: preemption flat from 10 to 10,000 jobs). Without the
- * hand-over each flip swept them all. */
+ * hand-over each flip swept them all. Nor does the timer look at jobs with nothing due. */
 void test_token_flip_looks_only_at_its_jobs(void) {
     int fds = count_fds();
     scythe_loop *loop;
@@ -512,6 +512,18 @@ void test_token_flip_looks_only_at_its_jobs(void) {
             scythe_job_free(jobs[i]);
         scythe_token_free(t);
     }
+    /* The timer looks only at the jobs with a due time: a timeout beside them costs its own job. */
+    scythe_spawn_options d = o;
+    d.timeout_ns = 100000000LL;
+    scythe_job *timed = start(loop, &d, &rc);
+    CHECK_RC(rc);
+    uint64_t before = scythe__loop_looked_at(loop);
+    scythe_event ev;
+    CHECK(collect(loop, &ev, 1) == 1 && ev.end == SCYTHE_END_TIMEOUT);
+    uint64_t looked = scythe__loop_looked_at(loop) - before;
+    printf("     a timeout: %llu looked at, beside %d other live jobs\n", (unsigned long long)looked, OTHERS);
+    CHECK(looked < OTHERS / 4);
+    scythe_job_free(timed);
     scythe_loop_free(loop); /* kills and reaps the others */
     CHECK(no_children());
     CHECK(count_fds() == fds);

@@ -1285,7 +1285,7 @@ static void test_slow_dossier_delays_no_other_job(void) {
     /* White box: the crowd's timeout, 100 ms from t0 (its 2,000 forks took an unknown while, so it could not be set at
      * the spawn); a timeout is what writes a dossier. This thread is the loop's. */
     big->deadline_ns = t0 + 100000000LL;
-    scythe_loop_wakeup(loop);
+    scythe__wake_for(big->waker, &big->wake_node); /* the loop looks at it, and keeps it on its timer's list */
     while (got < 2 && scythe__now_ns() - t0 < 60000000000LL) {
         size_t k = 0;
         CHECK_RC(scythe_loop_run(&k, loop, evs, 2, 1000));
