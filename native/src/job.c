@@ -68,10 +68,7 @@ void scythe__job_unhand(scythe_job *job) {
         scythe__job_take_incoming(job->waker, job->dirty_head);
     scythe__list_remove(&job->dirty);
     scythe__list_remove(&job->timed);
-}
-
-void scythe__job_retire_cgroup(scythe_job *job) {
-    if (job->cgroup && job->retired) {
+    if (job->cgroup) { /* empty since its event: its leaves are removed by the loop when it is quiet (decision 0026) */
         scythe__list_append(job->retired, &job->cgroup->link);
         (*job->nretired)++;
         job->cgroup = NULL;
@@ -93,7 +90,7 @@ void scythe__job_finish(scythe_job *job) {
                       job->ev.end == SCYTHE_END_LOST))
             job->ev.end = limit; /* e.g. the OOM killer ended the leader */
         /* Its leaves, empty now, are removed after the host frees the job, by the loop's thread when nothing else
-         * is ready (scythe__job_retire_cgroup): rmdir of three leaves takes 100 to 200 us, which neither this event
+         * is ready (scythe__job_unhand): rmdir of three leaves takes 100 to 200 us, which neither this event
          * nor any other waits for (decisions 0023, 0026). */
     }
     for (int i = 1; i < 3; i++)
@@ -248,7 +245,6 @@ void scythe_job_free(scythe_job *job) {
     scythe__list_remove(&job->announced.link);
     scythe__list_remove(&job->link);
     scythe__job_unhand(job);
-    scythe__job_retire_cgroup(job);
     pthread_mutex_unlock(lock);
     scythe__job_destroy(job);
 }

@@ -106,12 +106,10 @@ int scythe__job_new(scythe_job **out);
 void scythe__job_destroy(scythe_job *job);
 /* Moves every job handed to the loop (scythe__wake_for) onto its dirty list; the loop lock held. */
 void scythe__job_take_incoming(scythe__waker *w, scythe__list *dirty);
-/* Takes a completed job off its loop's incoming stack and dirty list (the loop lock held), before it is freed: nothing
- * hands it over after its completion (its cancel door is closed, its token watch removed). */
+/* A completed job leaves its loop, before it is freed (the loop lock held): off the incoming stack, the dirty and
+ * timed lists (nothing hands it over after its completion: its cancel door is closed, its token watch removed), and
+ * its empty cgroup onto the loop's retired list, whose leaves the loop's thread removes when it is quiet. */
 void scythe__job_unhand(scythe_job *job);
-/* Hands a completed job's cgroup, empty, to its loop's retired list (the loop lock held): the loop's thread removes its
- * leaves when nothing else is ready. No-op for a job with no cgroup or never registered. */
-void scythe__job_retire_cgroup(scythe_job *job);
 /* Completes the job's event once its leader is reaped and its pipes are closed: at the cgroup level the whole cgroup's
  * CPU time and peak memory (and a limit the kernel enforced); the captures are made ready for scythe_job_output, and
  * flagged in the event if memory ran out for them. */

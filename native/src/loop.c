@@ -39,7 +39,7 @@ struct scythe_loop {
     uint64_t looked_at;        /* jobs swept so far (for tests: a cancel must not cost every job) */
     scythe__list timed;        /* jobs with a due time of their own (by `timed`): all the timer must look at */
     scythe__list dirty;        /* jobs to look at in this wake-up (by their `dirty`): handed over by other threads
-                                  (scythe__wake_for) or by a claim in this batch; the timer looks at every job */
+                                  (scythe__wake_for) or by a claim in this batch */
     /* Spare cgroup leaves (cgroup.c), made by the loop's thread while nothing else is ready, so that a contained
      * spawn does not wait for their mkdir: kept from the first contained spawn on, until the loop is freed. */
     scythe__list spares;       /* by their `link` */
@@ -360,6 +360,15 @@ static void sweep_one(scythe_loop *loop, scythe_job *job, int64_t now, int64_t *
     scythe__due_min(due, mine);
 }
 
+/* Looks at the jobs handed over only: a cancel or a claim costs the jobs it concerns, not every job of the loop. */
+static void sweep_dirty(scythe_loop *loop, int64_t now, int64_t *due) {
+    while (!scythe__list_empty(&loop->dirty)) {
+        scythe_job *job = SCYTHE__CONTAINER(loop->dirty.next, scythe_job, dirty);
+        scythe__list_remove(&job->dirty);
+        sweep_one(loop, job, now, due);
+    }
+}
+
 /* Looks at every job with a due time (the timer fired, or a dossier's writer asked) and at the jobs handed over, and
  * recomputes the next due time: the jobs with nothing due (most of a loaded loop's) cost nothing. */
 static void sweep(scythe_loop *loop, int64_t now) {
@@ -368,24 +377,7 @@ static void sweep(scythe_loop *loop, int64_t now) {
         next = l->next; /* complete() may take this job off the list */
         sweep_one(loop, SCYTHE__CONTAINER(l, scythe_job, timed), now, &due);
     }
-    while (!scythe__list_empty(&loop->dirty)) {
-        scythe_job *job = SCYTHE__CONTAINER(loop->dirty.next, scythe_job, dirty);
-        scythe__list_remove(&job->dirty);
-        sweep_one(loop, job, now, &due);
-    }
-    loop->next_due = due;
-}
-
-/* Looks at the jobs handed over only: a cancel or a claim costs the jobs it concerns, not every job of the loop. Their
- * due times can only bring the next one earlier ("may be early, never late": a timer that finds nothing due sweeps
- * and recomputes). */
-static void sweep_dirty(scythe_loop *loop, int64_t now) {
-    int64_t due = loop->next_due;
-    while (!scythe__list_empty(&loop->dirty)) {
-        scythe_job *job = SCYTHE__CONTAINER(loop->dirty.next, scythe_job, dirty);
-        scythe__list_remove(&job->dirty);
-        sweep_one(loop, job, now, &due);
-    }
+    sweep_dirty(loop, now, &due);
     loop->next_due = due;
 }
 
@@ -512,13 +504,12 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
         scythe__job_take_incoming(&loop->waker, &loop->dirty); /* a claim above handed over this loop's losers too */
         if (must_sweep)
             sweep(loop, scythe__now_ns());
-        else if (!scythe__list_empty(&loop->dirty))
-            sweep_dirty(loop, scythe__now_ns());
+        else if (!scythe__list_empty(&loop->dirty)) /* due times only come earlier: "may be early, never late" */
+            sweep_dirty(loop, scythe__now_ns(), &loop->next_due);
         while (!scythe__list_empty(&loop->graveyard)) {
             scythe_job *dead = SCYTHE__CONTAINER(loop->graveyard.next, scythe_job, link);
             scythe__list_remove(&dead->link);
             scythe__job_unhand(dead);
-            scythe__job_retire_cgroup(dead);
             scythe__job_destroy(dead);
         }
     }
