@@ -230,7 +230,7 @@ int scythe__dossier_start(scythe_job *job, const char *why, const scythe__list *
     }
     atomic_init(&d->refs, 2);
     scythe__waker_helper_begin(d->waker);
-    if ((rc = scythe__os_start_helper(writer, d))) {
+    if ((rc = scythe__os_start_helper(writer, d, NULL))) {
         scythe__waker_helper_end(d->waker);
         free(d);
         return rc;

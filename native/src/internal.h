@@ -76,8 +76,9 @@ void scythe__os_close(int fd);
  * exec (or its close_range) is one. The set then goes on reporting the old registration, with a data pointer into a
  * job the host may have freed by then. */
 void scythe__os_close_watched(int epfd, int fd);
-/* Starts fn(arg) on a detached thread with every signal blocked (none is for a helper of ours). 0 or -errno. */
-int scythe__os_start_helper(void *(*fn)(void *), void *arg);
+/* Starts fn(arg) on a thread with every signal blocked (none is for a helper of ours): joinable into *joinable, or
+ * detached if joinable is NULL. 0 or -errno. */
+int scythe__os_start_helper(void *(*fn)(void *), void *arg, pthread_t *joinable);
 
 /* ---- alloc.c: every allocation of the library, released with free() ---- */
 void *scythe__malloc(size_t n);

@@ -215,7 +215,7 @@ int64_t scythe__os_proc_cpu_ns(pid_t pid) {
     return (int64_t)((ut + st + cut + cst) * (1000000000ULL / (unsigned long long)(hz > 0 ? hz : 100)));
 }
 
-int scythe__os_start_helper(void *(*fn)(void *), void *arg) {
+int scythe__os_start_helper(void *(*fn)(void *), void *arg, pthread_t *joinable) {
     pthread_attr_t attr;
     pthread_t t;
     sigset_t all, old;
@@ -223,9 +223,9 @@ int scythe__os_start_helper(void *(*fn)(void *), void *arg) {
     pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread inherits this mask */
     int rc = pthread_attr_init(&attr);
     if (!rc)
-        rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        rc = pthread_attr_setdetachstate(&attr, joinable ? PTHREAD_CREATE_JOINABLE : PTHREAD_CREATE_DETACHED);
     if (!rc)
-        rc = pthread_create(&t, &attr, fn, arg);
+        rc = pthread_create(joinable ? joinable : &t, &attr, fn, arg);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return -rc;

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <regex.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,12 +184,7 @@ static walker *start_walker(const char *root, int64_t every_ns) {
     pthread_cond_init(&w->wake, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&w->lock, NULL);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old); /* it inherits every signal blocked: none is for it */
-    int rc = pthread_create(&w->thread, NULL, walk, w);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc) {
+    if (scythe__os_start_helper(walk, w, &w->thread)) {
         pthread_mutex_destroy(&w->lock);
         pthread_cond_destroy(&w->wake);
         free(w);
