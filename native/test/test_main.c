@@ -708,9 +708,19 @@ static scythe_event run_stall(const char *const *argv, scythe_spawn_options *o, 
     return ev;
 }
 
+static void stall_tree_probe_in(const char *dir);
+
 static void test_stall_tree_probe(void) {
-    char dir[] = "/tmp/scythe-stall-XXXXXX";
+    char dir[] = "/tmp/scythe-stall-XXXXXX", cmd[64];
     CHECK(mkdtemp(dir));
+    stall_tree_probe_in(dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir); /* also after a failed check: the tree is this test's own */
+    CHECK(system(cmd) == 0);
+    struct stat st;
+    CHECK(stat(dir, &st) < 0 && errno == ENOENT);
+}
+
+static void stall_tree_probe_in(const char *dir) {
     char script[512];
     /* progress for ~0.5 s (a new subdirectory included), then silence */
     snprintf(script, sizeof script, "mkdir %s/sub; for i in 1 2 3 4 5 6 7 8 9 10; do touch %s/sub/f$i; sleep 0.05; "
@@ -727,9 +737,6 @@ static void test_stall_tree_probe(void) {
         CHECK(late >= 0 && late < 500000000LL);
         CHECK(!!(ev.flags & SCYTHE_EVENT_TREE_WALKED) == walk);
     }
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
 }
 
 static void test_stall_output_probe(void) {
@@ -1252,9 +1259,17 @@ static void test_dossier_before_the_kill(void) {
 
 /* A dossier is written off the loop: over a session of 2,000 processes it takes a while, and another job's timeout,
  * due meanwhile, is not delayed by it. (Before, the loop wrote it in line, and every other job waited.) */
+static void slow_dossier_in(const char *dir);
+
 static void test_slow_dossier_delays_no_other_job(void) {
-    char dir[] = "/tmp/scythe-dossier-XXXXXX";
+    char dir[] = "/tmp/scythe-dossier-XXXXXX", cmd[64];
     CHECK(mkdtemp(dir));
+    slow_dossier_in(dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir); /* also after a failed check: the directory is this test's own */
+    CHECK(system(cmd) == 0);
+}
+
+static void slow_dossier_in(const char *dir) {
     scythe_loop *loop;
     CHECK_RC(scythe_loop_new(&loop));
     scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
@@ -1311,8 +1326,6 @@ static void test_slow_dossier_delays_no_other_job(void) {
     scythe_job_free(other);
     scythe_loop_free(loop);
     CHECK(session_gone(pid));
-    unlink(path);
-    rmdir(dir);
     CHECK(no_children());
 }
 
