@@ -83,10 +83,24 @@ static int64_t read_key(const char *dir, const char *file, const char *key) {
     return n < 0 ? n : find_key(buf, key);
 }
 
-static int64_t read_number(const char *dir, const char *file) {
-    char buf[64];
-    ssize_t n = read_small(dir, file, buf, sizeof buf);
-    return n < 0 ? n : n == 0 ? -EIO : strtoll(buf, NULL, 10);
+/* A file of the leaf through its fd, held open since the leaf was made, else by its path. A read from offset 0 of a
+ * cgroup file shows it anew (and, for cgroup.events, re-arms its notification). */
+static ssize_t read_held(int fd, const char *dir, const char *file, char *buf, size_t cap) {
+    if (fd < 0)
+        return read_small(dir, file, buf, cap);
+    ssize_t n = pread(fd, buf, cap - 1, 0);
+    if (n < 0)
+        return -errno;
+    buf[n] = 0;
+    return n;
+}
+
+/* A file of a leaf to keep open; -1 where it cannot be opened (it is then read by its path). */
+static int open_held(const char *dir, const char *file) {
+    char path[PATH_MAX + 64];
+    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
+        return -1;
+    return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 void scythe__cgroup_init(scythe__cgroup *cg) {
@@ -94,7 +108,7 @@ void scythe__cgroup_init(scythe__cgroup *cg) {
     scythe__list_init(&cg->link);
     for (int i = 0; i < 3; i++)
         cg->procs_fd[i] = -1;
-    cg->events_fd = -1;
+    cg->events_fd = cg->cpu_fd = cg->peak_fd = -1;
 }
 
 /* Makes the job's leaf in hierarchy i (job-ID, or the next free ID) and opens its cgroup.procs for the child. On
@@ -120,9 +134,20 @@ static int open_leaf(scythe__cgroup *cg, int i, const scythe__cgroup_layout *lay
         if (rc)
             rmdir(cg->dir[i]);
     }
-    if (rc)
+    if (rc) {
         cg->dir[i][0] = 0;
-    return rc;
+        return rc;
+    }
+    /* What the exit reads, opened now, as the leaf is made (a spare's when the loop is idle). */
+    if (i == 0) {
+        cg->events_fd = open_held(cg->dir[0], "cgroup.events");
+        cg->cpu_fd = open_held(cg->dir[0], "cpu.stat");
+        if (lay->v2_mem)
+            cg->peak_fd = open_held(cg->dir[0], "memory.peak");
+    } else if (i == 1) {
+        cg->peak_fd = open_held(cg->dir[1], "memory.max_usage_in_bytes");
+    }
+    return 0;
 }
 
 /* A limit file of the v2 leaf. ENOENT: the controller is not enabled for the leaf, because the parent was made by
@@ -213,13 +238,9 @@ int scythe__cgroup_kill(scythe__cgroup *cg) {
 bool scythe__cgroup_populated(scythe__cgroup *cg) {
     if (!cg->active)
         return false;
-    if (cg->events_fd < 0)
-        return read_key(cg->dir[0], "cgroup.events", "populated") > 0;
     char buf[256];
-    ssize_t n = pread(cg->events_fd, buf, sizeof buf - 1, 0); /* a read from the start re-arms its notification */
-    if (n < 0)
+    if (read_held(cg->events_fd, cg->dir[0], "cgroup.events", buf, sizeof buf) < 0)
         return true; /* unknown: the fallback checks look again */
-    buf[n] = 0;
     return find_key(buf, "populated") > 0;
 }
 
@@ -259,7 +280,7 @@ int64_t scythe__cgroup_cpu_ns(scythe__cgroup *cg, int64_t *user_ns, int64_t *sys
     if (!cg->active)
         return -ENOENT;
     char buf[4096];
-    if (read_small(cg->dir[0], "cpu.stat", buf, sizeof buf) < 0)
+    if (read_held(cg->cpu_fd, cg->dir[0], "cpu.stat", buf, sizeof buf) < 0)
         return -EIO;
     int64_t u = find_key(buf, "user_usec"), s = find_key(buf, "system_usec");
     if (u < 0 || s < 0)
@@ -278,8 +299,10 @@ int64_t scythe__cgroup_peak_kib(scythe__cgroup *cg) {
     const scythe__cgroup_layout *lay = scythe__cgroup_layout_get();
     if (!cg->active || (!lay->v2_mem && !cg->dir[1][0]))
         return -ENOENT;
-    int64_t b = lay->v2_mem ? read_number(cg->dir[0], "memory.peak")
-                            : read_number(cg->dir[1], "memory.max_usage_in_bytes");
+    char buf[64];
+    ssize_t n = lay->v2_mem ? read_held(cg->peak_fd, cg->dir[0], "memory.peak", buf, sizeof buf)
+                            : read_held(cg->peak_fd, cg->dir[1], "memory.max_usage_in_bytes", buf, sizeof buf);
+    int64_t b = n < 0 ? n : n == 0 ? -EIO : strtoll(buf, NULL, 10);
     return b < 0 ? b : b / 1024;
 }
 
@@ -312,7 +335,10 @@ void scythe__cgroup_settle(scythe__cgroup *cg) {
 void scythe__cgroup_destroy(scythe__cgroup *cg) {
     scythe__cgroup_close_procs(cg);
     scythe__os_close(cg->events_fd);
-    cg->events_fd = -1;
+    scythe__os_close(cg->cpu_fd);
+    scythe__os_close(cg->peak_fd);
+    cg->events_fd = cg->cpu_fd = cg->peak_fd = -1;
+    cg->events_watched = false;
     for (int i = 2; i >= 0; i--) /* dir[1] and dir[2] may name the v2 leaf too: removed once, as dir[0] */
         if (cg->dir[i][0]) {
             if (i == 0 || !in_v2(cg, i))

@@ -144,7 +144,12 @@ typedef struct scythe__cgroup {
     char dir[3][PATH_MAX]; /* v2 leaf; the leaf that counts the job's memory (and holds its limit if any), the one with
                               its process limit: v1's, or the v2 leaf where v2 holds the limit ("": none) */
     int procs_fd[3];       /* their cgroup.procs, written by the child before exec; -1 if none */
-    int events_fd;         /* the v2 leaf's cgroup.events while the loop waits for it to empty (epoll), else -1 */
+    /* Opened with the leaves (off the exit's path: a spare's are opened when the loop is idle), read with pread at the
+     * exit, where an open and a close of each would cost more than the read; -1 if not open (then read by path). */
+    int events_fd;         /* the v2 leaf's cgroup.events; also in the loop's epoll set while it waits for it to empty */
+    int cpu_fd;            /* the v2 leaf's cpu.stat */
+    int peak_fd;           /* memory.peak (v2) or memory.max_usage_in_bytes (v1): the leaf that counts the memory */
+    bool events_watched;   /* events_fd is in the loop's epoll set */
 } scythe__cgroup;
 uint32_t scythe__cgroup_caps(void);
 void scythe__cgroup_init(scythe__cgroup *cg);
@@ -156,8 +161,8 @@ int scythe__cgroup_spare(scythe__cgroup *cg);
 void scythe__cgroup_close_procs(scythe__cgroup *cg);
 int scythe__cgroup_kill(scythe__cgroup *cg);
 bool scythe__cgroup_populated(scythe__cgroup *cg);
-/* The v2 leaf's cgroup.events, opened once, for epoll: EPOLLPRI (and EPOLLERR) when it changes, until read again
- * (scythe__cgroup_populated reads it through this fd once open). The fd, or -errno. Closed by destroy. */
+/* The v2 leaf's cgroup.events, opened once (with the leaf, else now), for epoll: EPOLLPRI (and EPOLLERR) when it
+ * changes, until read again (scythe__cgroup_populated reads it through this fd). The fd, or -errno. Closed by destroy. */
 int scythe__cgroup_events_fd(scythe__cgroup *cg);
 int scythe__cgroup_check(scythe__cgroup *cg); /* SCYTHE_END_MEMORY / _PROCESSES once a limit was hit, else 0 */
 int64_t scythe__cgroup_cpu_ns(scythe__cgroup *cg, int64_t *user_ns, int64_t *sys_ns);

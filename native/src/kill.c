@@ -17,6 +17,16 @@ static int signal_group(scythe_job *job, int sig) {
     return scythe__os_pidfd_send_signal(job->pidfd, sig);
 }
 
+/* Signal 0 through the pidfd, which can never name a recycled pid, tells whether the leader is still ours. ESRCH: it
+ * is not even a zombie any more, so another party reaped it (we have not), and once its group is empty its pid, the
+ * group id, may be handed out again. No killpg then: at the session level the session's other processes outlive a
+ * leader someone else reaped, but no stranger's group is signalled. The one window left is a reap by someone else
+ * between this check and the killpg, and the group emptying and its id being reused in it too. */
+static int signal_session(scythe_job *job, int sig) {
+    int rc = scythe__os_pidfd_send_signal(job->pidfd, 0);
+    return rc ? rc : signal_group(job, sig);
+}
+
 int scythe__kill_session(scythe_job *job, int sig) {
     /* pid 0 would make the killpg below signal our own process group: never, whatever state the job is in. */
     if (job->state >= J_REAPED || job->pid <= 0)
@@ -26,13 +36,18 @@ int scythe__kill_session(scythe_job *job, int sig) {
      * after a SIGKILL to the job (killed_hard: this function sent it, cgroup.kill included). */
     if (sig == SIGKILL && job->cgroup && !job->killed_hard)
         scythe__cgroup_kill(job->cgroup);
-    /* Signal 0 through the pidfd, which can never name a recycled pid, tells whether the leader is still ours. ESRCH:
-     * it is not even a zombie any more, so another party reaped it (we have not), and once its group is empty its pid,
-     * the group id, may be handed out again. No killpg then: at the session level the session's other processes
-     * outlive a leader someone else reaped, but no stranger's group is signalled. The one window left is a reap by
-     * someone else between this check and the killpg, and the group emptying and its id being reused in it too. */
-    int rc = scythe__os_pidfd_send_signal(job->pidfd, 0);
-    return rc ? rc : signal_group(job, sig);
+    return signal_session(job, sig);
+}
+
+int scythe__kill_rest(scythe_job *job) {
+    if (job->state >= J_REAPED || job->pid <= 0)
+        return -ESRCH;
+    /* The leader left its cgroup before its pidfd said it exited (the kernel moves an exiting task out first):
+     * cgroup.kill only where something else is left there. Most jobs leave nothing, and the write would cost their
+     * exit more than this read of cgroup.events, held open since the leaf was made. */
+    if (job->cgroup && !job->killed_hard && scythe__cgroup_populated(job->cgroup))
+        scythe__cgroup_kill(job->cgroup);
+    return signal_session(job, SIGKILL);
 }
 
 void scythe__terminate(scythe_job *job, int end, uint32_t reason, int64_t now) {

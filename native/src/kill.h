@@ -7,6 +7,9 @@
 /* Sends sig to the job's whole session: the leader and the rest of its process group. Only while the leader is
  * unreaped, so the group id cannot have been reused; afterwards -ESRCH. */
 int scythe__kill_session(scythe_job *job, int sig);
+/* The leader has exited (unreaped): SIGKILL to what it left behind, its session's group and, where anything is left in
+ * it, its cgroup. */
+int scythe__kill_rest(scythe_job *job);
 /* Starts ending a running job whose end the caller decided (after closing its cancel door, see
  * scythe__job_close_cancel_door): TERM + CONT to the session, KILL after the grace (at once for a negative grace or a
  * detached job). */

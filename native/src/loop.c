@@ -217,9 +217,9 @@ static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     int ino = scythe__progress_fd(job->progress);
     if (ino >= 0)
         epoll_ctl(loop->epfd, EPOLL_CTL_DEL, ino, NULL);
-    if (job->cgroup && job->cgroup->events_fd >= 0) {
-        scythe__os_close_watched(loop->epfd, job->cgroup->events_fd);
-        job->cgroup->events_fd = -1;
+    if (job->cgroup && job->cgroup->events_watched) { /* the fd itself goes with the cgroup */
+        epoll_ctl(loop->epfd, EPOLL_CTL_DEL, job->cgroup->events_fd, NULL);
+        job->cgroup->events_watched = false;
     }
     scythe__job_finish(job);
     job->state = J_DONE;
@@ -252,11 +252,12 @@ static void maybe_complete(scythe_loop *loop, scythe_job *job, int64_t now) {
          * the cgroup, which its cgroup.events tells (watched from now on: read again below, so a change before the
          * watch is not missed); the timer looks again now and then, in case. */
         scythe__cgroup_kill(job->cgroup);
-        if (job->cgroup->events_fd < 0) {
+        if (!job->cgroup->events_watched) {
             int fd = scythe__cgroup_events_fd(job->cgroup);
             job->watch[5].job = job;
             job->watch[5].kind = W_CGROUP;
-            if (fd >= 0 && ep_add(loop, fd, EPOLLPRI, &job->watch[5]) == 0 && !scythe__cgroup_populated(job->cgroup)) {
+            job->cgroup->events_watched = fd >= 0 && ep_add(loop, fd, EPOLLPRI, &job->watch[5]) == 0;
+            if (job->cgroup->events_watched && !scythe__cgroup_populated(job->cgroup)) {
                 complete(loop, job, now);
                 return;
             }
@@ -282,9 +283,9 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
         }
     }
     job->ev.exit_ns = scythe__now_ns();
-    /* Whatever the leader left in its session dies with it, and before the reap, while the group id is still
-     * pinned by the zombie leader. */
-    scythe__kill_session(job, SIGKILL);
+    /* Whatever the leader left in its session (and cgroup) dies with it, and before the reap, while the group id is
+     * still pinned by the zombie leader. */
+    scythe__kill_rest(job);
     scythe__guard_remove(job->guard_slot);
     job->guard_slot = 0;
     bool lost = scythe__os_reap(job->pidfd, &job->ev) < 0;

@@ -141,9 +141,14 @@ public final class Leaks {
     }
 
     /**
-     * Open fds, but for the cgroup.procs of spare leaves (a spare keeps its own open for the spawn that takes it; a
-     * job's are closed once its child has joined).
+     * Open fds, but for those of the leaves still there (spares, and retired leaves not yet removed): a spare keeps its
+     * cgroup.procs open for the spawn that takes it (a job's are closed once its child has joined), and every leaf the
+     * files its job's exit reads (cgroup.events, cpu.stat, the memory peak) until it is removed. An fd into a leaf
+     * that is gone counts: it was not closed with its leaf.
      */
+    private static final java.util.Set<String> HELD = java.util.Set.of("cgroup.procs", "cgroup.events", "cpu.stat",
+            "memory.peak", "memory.max_usage_in_bytes");
+
     static int fds() {
         String spare = "/scythe-" + ProcessHandle.current().pid() + "/job-";
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
@@ -152,7 +157,8 @@ public final class Leaks {
             for (Path fd : all) {
                 try {
                     String target = Files.readSymbolicLink(fd).toString();
-                    spares += target.contains(spare) && target.endsWith("/cgroup.procs") ? 1 : 0;
+                    spares += target.contains(spare) && HELD.contains(target.substring(target.lastIndexOf('/') + 1))
+                            && Files.isDirectory(Path.of(target).getParent()) ? 1 : 0;
                 } catch (IOException gone) {
                     // closed meanwhile
                 }
