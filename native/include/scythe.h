@@ -242,7 +242,10 @@ typedef struct scythe_event {
 
 /* Runs the loop until at least one event is ready, `timeout_ms` passes (-1: no limit) or scythe_loop_wakeup()
  * is called; writes up to `capacity` events to `events` and their number to *count. Events not returned stay
- * queued for the next call. */
+ * queued for the next call. When the loop's own thread has just signalled jobs to end (a deadline, a stall window, a
+ * claim's preemption, a cancel it was handed), ready events wait for those jobs' exits up to 1 ms more, with the
+ * loop asleep: the processes get the CPU to die on, and their events come in the same return. A timeout_ms of 0
+ * never waits so. */
 SCYTHE_API int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size_t capacity,
                                int timeout_ms);
 

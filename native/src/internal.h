@@ -137,6 +137,7 @@ int scythe__regex_compile(regex_t *re, const char *regex);
 #define SCYTHE__SPARE_LEAVES 8 /* spare cgroups a loop keeps made ahead (loop.c) */
 #define SCYTHE__RETIRED_MAX 64 /* retired cgroups a loop lets wait for a quiet moment before removing them anyway */
 #define SCYTHE__QUIET_NS 1000000LL /* a loop is quiet after this long without an fd event */
+#define SCYTHE__LINGER_NS 1000000LL /* how long a loop waits for the exits of jobs it has just killed (loop.c) */
 typedef struct scythe__cgroup {
     scythe__list link;     /* on its loop's spares or retired leaves (loop.c), when no job holds it */
     bool active;

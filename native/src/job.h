@@ -67,6 +67,7 @@ struct scythe_job {
     _Atomic uint64_t cancel_request;
     bool detached;             /* freed by the host before completion: no event, freed by the loop */
     bool killed_hard;          /* SIGKILL already sent to the session (and cgroup.kill written) */
+    bool linger;               /* the loop's thread started to end it: the loop waits a moment for its exit (loop.c) */
     scythe_token *token;
     int32_t claim_index;       /* -1: this job's exit never claims its token */
     uint64_t claim_codes[4];   /* exit statuses that claim */

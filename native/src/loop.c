@@ -48,6 +48,8 @@ struct scythe_loop {
     size_t nretired;
     int64_t busy_ns;           /* when the loop last handled an fd event: idle work waits for a quiet moment */
     bool wants_spares, spares_fail; /* a contained spawn came; making one failed (the machine cannot: stop trying) */
+    unsigned lingering;        /* jobs this loop's thread started to end and whose exit it has not seen yet */
+    int64_t linger_until;      /* until when events wait for those exits (SCYTHE__LINGER_NS after the first) */
     uint8_t scratch[64 * 1024];
 };
 
@@ -283,6 +285,10 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
         }
     }
     job->ev.exit_ns = scythe__now_ns();
+    if (job->linger) {
+        job->linger = false;
+        loop->lingering--;
+    }
     /* Whatever the leader left in its session (and cgroup) dies with it, and before the reap, while the group id is
      * still pinned by the zombie leader. */
     scythe__kill_rest(job);
@@ -340,6 +346,7 @@ static void on_exit_ready(scythe_loop *loop, scythe_job *job) {
 static void sweep_one(scythe_loop *loop, scythe_job *job, int64_t now, int64_t *due) {
     loop->looked_at++;
     int64_t mine = 0;
+    bool running = job->state == J_RUNNING;
     switch (scythe__cadence_sweep(job, now, &mine, &loop->jobs)) {
     case SCYTHE__DUE_COMPLETE:
         complete(loop, job, now);
@@ -351,6 +358,11 @@ static void sweep_one(scythe_loop *loop, scythe_job *job, int64_t now, int64_t *
         break;
     case SCYTHE__DUE_NOTHING:
         break;
+    }
+    if (running && job->state == J_KILLING && !job->linger) { /* a deadline, a stall, a cancel, a claim's preemption */
+        job->linger = true;
+        if (!loop->lingering++ || now >= loop->linger_until)
+            loop->linger_until = now + SCYTHE__LINGER_NS;
     }
     if (job->state == J_DONE)
         return;
@@ -460,7 +472,17 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
     struct epoll_event evs[64];
     pthread_mutex_lock(&loop->lock);
     for (;;) {
-        if (!scythe__list_empty(&loop->queue) || atomic_exchange(&loop->waker.interrupt, 0))
+        /* Events ready go to the host at once, but for a moment after this thread signalled jobs to end: then they
+         * wait (up to SCYTHE__LINGER_NS) for those jobs' exits, with this thread asleep. The processes it woke to die
+         * are queued on its CPU, and the host's work on the events would hold the CPU while they wait (measured: 2 ms
+         * for a race's losers behind a cold JVM, with the other CPU idle); their exits then come with the rest. A
+         * wakeup (the host wants control) or a host's timeout of 0 ends it; a token's flip, which returns an idle run
+         * to its host for the host's own token callbacks, waits for it (a claim flips the token it preempts for). */
+        bool ready = !scythe__list_empty(&loop->queue);
+        bool linger = ready && loop->lingering && timeout_ms != 0 && scythe__now_ns() < loop->linger_until &&
+                      !atomic_load(&loop->waker.interrupt);
+        if (ready ? !linger
+                  : (atomic_exchange(&loop->waker.interrupt, 0) | atomic_exchange(&loop->waker.flipped, 0)) != 0)
             break;
         int wait_ms = -1;
         if (timeout_ms >= 0) {
@@ -469,13 +491,17 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
                 break;
             wait_ms = (int)((left + 999999) / 1000000);
         }
+        if (linger) {
+            int left_ms = (int)((loop->linger_until - scythe__now_ns() + 999999) / 1000000);
+            wait_ms = wait_ms < 0 || left_ms < wait_ms ? left_ms : wait_ms;
+        }
         arm_timer(loop);
         /* Idle work (idle_work) only in a quiet moment: nothing ready, and no fd event for SCYTHE__QUIET_NS, since events
          * come in bursts (a race's losers die within a millisecond of their kill) and a mkdir or rmdir under way holds
          * both this thread and the kernel's cgroup lock for tens of microseconds. Retired leaves are removed anyway
          * once too many wait. */
-        bool idle = !scythe__list_empty(&loop->retired) ||
-                    (loop->wants_spares && !loop->spares_fail && loop->nspares < SCYTHE__SPARE_LEAVES);
+        bool idle = !linger && (!scythe__list_empty(&loop->retired) ||
+                                (loop->wants_spares && !loop->spares_fail && loop->nspares < SCYTHE__SPARE_LEAVES));
         bool urgent = loop->nretired > SCYTHE__RETIRED_MAX;
         int64_t quiet_in = idle && !urgent ? loop->busy_ns + SCYTHE__QUIET_NS - scythe__now_ns() : 0;
         int wait = wait_ms;

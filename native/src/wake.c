@@ -67,7 +67,7 @@ void scythe__waker_await_helpers(scythe__waker *w) {
 void scythe__wake_all(void) {
     pthread_mutex_lock(&wakers_lock);
     for (scythe__waker *w = wakers; w; w = w->next) {
-        atomic_store(&w->interrupt, 1);
+        atomic_store(&w->flipped, 1);
         scythe__wake(w);
     }
     pthread_mutex_unlock(&wakers_lock);

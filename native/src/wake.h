@@ -16,6 +16,7 @@ typedef struct scythe__wake_node {
 typedef struct scythe__waker {
     int evfd;                          /* an eventfd in the loop's epoll set: a write makes its epoll_wait return */
     _Atomic int interrupt;             /* nonzero: scythe_loop_run returns to its host soon */
+    _Atomic int flipped;               /* nonzero: a token flipped; the run returns to its host once nothing waits */
     _Atomic(scythe__wake_node *) incoming; /* jobs to look at, newest first (a lock-free stack any thread pushes on) */
     _Atomic int sweep_all;             /* nonzero: look at every job (for the rare callers that know no job) */
     _Atomic int helpers;               /* threads that may still wake it (dossier writers): its loop waits for 0 */

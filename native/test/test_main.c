@@ -687,6 +687,67 @@ static void test_native_claim_preempts_losers(void) {
     CHECK(no_children());
 }
 
+/* A race's losers, preempted by the loop's own thread, die on their CPU while the loop waits (it does not hand the
+ * winner's event to a host that would hold the CPU meanwhile): one return brings the winner and its losers, or comes
+ * no sooner than SCYTHE__LINGER_NS after the kills. A loser that outlives its SIGTERM keeps nobody waiting longer. */
+static void test_loop_waits_for_the_exits_it_caused(void) {
+    enum { LOSERS = 3 };
+    for (int stubborn = 0; stubborn < 2; stubborn++) {
+        scythe_loop *loop;
+        CHECK_RC(scythe_loop_new(&loop));
+        scythe_token *race;
+        CHECK_RC(scythe_token_new(&race, NULL));
+        scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+        o.token = race;
+        o.grace_ns = 200000000LL; /* a stubborn loser gets its KILL after 200 ms */
+        const char *loser[] = {"sleep", "300", NULL};
+        const char *ignores_term[] = {"sh", "-c", "trap '' TERM; while :; do sleep 0.01; done", NULL};
+        o.argv = stubborn ? ignores_term : loser;
+        scythe_job *jobs[LOSERS + 1];
+        int pids[LOSERS + 1], rc;
+        for (int i = 0; i < LOSERS; i++) {
+            o.user_data = (uint64_t)i;
+            jobs[i] = start(loop, &o, &rc);
+            CHECK_RC(rc);
+            pids[i] = scythe_job_pid(jobs[i]);
+        }
+        o.claim_index = LOSERS;
+        o.claim_exit_codes[0] = 1u << 0;
+        const char *wins[] = {"sh", "-c", "sleep 0.1; exit 0", NULL};
+        o.argv = wins;
+        o.user_data = LOSERS;
+        jobs[LOSERS] = start(loop, &o, &rc);
+        CHECK_RC(rc);
+        pids[LOSERS] = scythe_job_pid(jobs[LOSERS]);
+        scythe_event evs[LOSERS + 1];
+        size_t k = 0;
+        while (k == 0) /* a token's flip may return the run with no event */
+            CHECK_RC(scythe_loop_run(&k, loop, evs, LOSERS + 1, 5000));
+        int64_t returned = scythe__now_ns(), winner_exit = 0;
+        for (size_t i = 0; i < k; i++)
+            if (evs[i].user_data == LOSERS)
+                winner_exit = evs[i].exit_ns;
+        CHECK(winner_exit > 0);
+        if (stubborn) { /* the losers live on: the run returned the winner alone, its wait bounded */
+            CHECK(k == 1 && returned - winner_exit < 500000000LL);
+        } else {
+            CHECK(k == LOSERS + 1 || returned - winner_exit >= SCYTHE__LINGER_NS);
+            printf("     %zu of %d exits in the first return, %.3f ms after the winner's\n", k, LOSERS + 1,
+                   (double)(returned - winner_exit) / 1e6);
+        }
+        size_t got = k;
+        while (got < LOSERS + 1)
+            got += collect(loop, evs, 1);
+        for (int i = 0; i < LOSERS + 1; i++) {
+            CHECK(session_gone(pids[i]));
+            scythe_job_free(jobs[i]);
+        }
+        scythe_token_free(race);
+        scythe_loop_free(loop);
+    }
+    CHECK(no_children());
+}
+
 static scythe_event run_stall(const char *const *argv, scythe_spawn_options *o, int64_t window_ns) {
     scythe_loop *loop;
     scythe_event ev = {0};
@@ -1762,6 +1823,7 @@ static const struct test tests[] = {
     {"wakeup_returns_empty", test_wakeup_returns_empty},
     {"thousand_sequential_jobs_leak_nothing", test_thousand_sequential_jobs_leak_nothing},
     {"native_claim_preempts_losers", test_native_claim_preempts_losers},
+    {"loop_waits_for_the_exits_it_caused", test_loop_waits_for_the_exits_it_caused},
     {"stall_tree_probe", test_stall_tree_probe},
     {"stall_output_probe", test_stall_output_probe},
     {"stall_heartbeat_and_host_probes", test_stall_heartbeat_and_host_probes},
