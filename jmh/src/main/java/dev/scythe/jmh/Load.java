@@ -6,9 +6,7 @@ import dev.scythe.ProcessSpec;
 import dev.scythe.Redirect;
 import dev.scythe.Supervisor;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * A supervisor with N other live jobs: the load under which KillBenchmark and PreemptionBenchmark measure, for Scythe
@@ -25,8 +23,6 @@ final class Load {
     private static Load shared;
 
     final Supervisor supervisor;
-    /** The other jobs' pids, which a search for the measured children skips. */
-    final Set<Long> pids = new HashSet<>();
     private final int others;
     private final List<Job> jobs = new ArrayList<>();
 
@@ -42,7 +38,6 @@ final class Load {
                     throw new IllegalStateException("other job " + i + " did not start: " + other.await());
                 }
                 jobs.add(other);
-                pids.add((long) other.pid());
             }
         } catch (RuntimeException | InterruptedException e) {
             supervisor.close();

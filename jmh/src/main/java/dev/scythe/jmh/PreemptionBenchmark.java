@@ -96,37 +96,40 @@ public class PreemptionBenchmark {
         }
     }
 
-    /** Our child that is stopped (state T), not one of {@code skip} (the other jobs), waiting up to 10 s. */
-    static long stoppedChild(java.util.Set<Long> skip) throws IOException, InterruptedException {
+    /**
+     * Waits (up to 10 s) until process {@code pid} has stopped itself (state T). By its pid: a search of this JVM's
+     * children for it would read every other job's too, 10,000 of them under load, and that scan (a third of the
+     * machine's CPU, in perf) ran right before each timed call of Scythe's designs, not of the floor's.
+     */
+    static void awaitStopped(long pid) throws IOException, InterruptedException {
         long until = System.nanoTime() + 10_000_000_000L;
-        while (System.nanoTime() < until) {
-            try (var tasks = Files.list(Path.of("/proc/self/task"))) {
-                for (Path t : tasks.toList()) {
-                    String kids;
-                    try {
-                        kids = Files.readString(t.resolve("children")).trim();
-                    } catch (IOException gone) {
-                        continue;
-                    }
-                    for (String k : kids.isEmpty() ? new String[0] : kids.split(" ")) {
-                        long pid = Long.parseLong(k);
-                        if (skip.contains(pid)) {
-                            continue;
-                        }
-                        try {
-                            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-                            if (stat.substring(stat.lastIndexOf(')') + 2).startsWith("T")) {
-                                return pid;
-                            }
-                        } catch (IOException gone) {
-                            // exited meanwhile
-                        }
-                    }
-                }
+        while (!Files.readString(Path.of("/proc/" + pid + "/stat")).split("\\) ")[1].startsWith("T")) {
+            if (System.nanoTime() > until) {
+                throw new IllegalStateException("process " + pid + " never stopped itself");
             }
             Thread.sleep(1);
         }
-        throw new IllegalStateException("the winner never stopped itself");
+    }
+
+    /** A winner that writes its pid to the file named by its first argument, then stops itself until released. */
+    static ProcessSpec.Builder reportingWinner(Path pidFile) {
+        return ProcessSpec.builder("sh", "-c", "echo $$ >\"$0\"; " + STOPPED_WINNER, pidFile.toString());
+    }
+
+    /** The pid a {@link #reportingWinner} wrote, once it wrote it, waiting up to 10 s. */
+    static long reportedPid(Path pidFile) throws IOException, InterruptedException {
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            String s = Files.exists(pidFile) ? Files.readString(pidFile).strip() : "";
+            if (!s.isEmpty()) {
+                Files.delete(pidFile);
+                return Long.parseLong(s);
+            }
+            if (System.nanoTime() > until) {
+                throw new IllegalStateException("the winner never wrote its pid to " + pidFile);
+            }
+            Thread.sleep(1);
+        }
     }
 
     // ---- Scythe ----
@@ -142,6 +145,8 @@ public class PreemptionBenchmark {
         public String decider;
         CompletableFuture<RaceResult> race;
         long winnerPid;
+        final Path pidFile = Path.of(System.getProperty("java.io.tmpdir"), "scythe-preemption-winner-"
+                + ProcessHandle.current().pid() + "-" + System.identityHashCode(this) + ".pid");
         /** The race's own telemetry: winner's exit to last loser reaped, from the loop's timestamps. */
         final List<Long> preemptionNanos = new ArrayList<>();
         int otherJobs;
@@ -158,8 +163,7 @@ public class PreemptionBenchmark {
             otherJobs = b.otherJobs;
             dev.scythe.Containment level = decider.equals("exitCodeCgroup") ? dev.scythe.Containment.CGROUP
                     : dev.scythe.Containment.SESSION;
-            Race.Builder r = Race.builder().entrant("winner", ProcessSpec.builder("sh", "-c", STOPPED_WINNER)
-                    .containment(level).build());
+            Race.Builder r = Race.builder().entrant("winner", reportingWinner(pidFile).containment(level).build());
             if (decider.equals("javaPredicate")) {
                 r.success(SuccessCriterion.matching(f -> f.outcome() instanceof Outcome.Success, "exit 0, in Java"));
             }
@@ -167,7 +171,8 @@ public class PreemptionBenchmark {
                 r.entrant("loser" + i, ProcessSpec.builder("sleep", "300").containment(level).build());
             }
             race = r.build().start(b.supervisor);
-            winnerPid = stoppedChild(b.load.pids);
+            winnerPid = reportedPid(pidFile);
+            awaitStopped(winnerPid);
             Thread.sleep(5); // let every loser's exec finish
         }
     }
@@ -215,9 +220,7 @@ public class PreemptionBenchmark {
             }
             winner = new ProcessBuilder("sh", "-c", STOPPED_WINNER).start();
             winner.onExit().thenRun(() -> won.set(winner.exitValue() == 0));
-            while (!Files.readString(Path.of("/proc/" + winner.pid() + "/stat")).split("\\) ")[1].startsWith("T")) {
-                Thread.sleep(1);
-            }
+            awaitStopped(winner.pid());
             // The winner's exit falls at a random point of the losers' polling period, as it would in a farm.
             Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextInt(100));
         }
@@ -296,9 +299,7 @@ public class PreemptionBenchmark {
                     f.completeExceptionally(t);
                 }
             });
-            while (!Files.readString(Path.of("/proc/" + w + "/stat")).split("\\) ")[1].startsWith("T")) {
-                Thread.sleep(1);
-            }
+            awaitStopped(w);
             Thread.sleep(5); // let every loser's exec finish, as for Scythe's race
         }
     }
@@ -321,7 +322,8 @@ public class PreemptionBenchmark {
             var job = b.supervisor.start(ProcessSpec.builder("sh", "-c", STOPPED_WINNER)
                     .containment(dev.scythe.Containment.SESSION).build());
             exit = job.onExit();
-            pid = stoppedChild(b.load.pids);
+            pid = job.pid(); // the sh itself stops
+            awaitStopped(pid);
         }
     }
 
