@@ -625,6 +625,19 @@ static void test_thousand_sequential_jobs_leak_nothing(void) {
     scythe_loop_free(loop);
 }
 
+/* Starts n entrants of o (user_data 0 to n-1) into jobs and pids; 0 or the first failure's -errno. */
+static int start_entrants(scythe_loop *loop, scythe_spawn_options *o, int n, scythe_job **jobs, int *pids) {
+    for (int i = 0; i < n; i++) {
+        int rc;
+        o->user_data = (uint64_t)i;
+        jobs[i] = start(loop, o, &rc);
+        if (rc)
+            return rc;
+        pids[i] = scythe_job_pid(jobs[i]);
+    }
+    return 0;
+}
+
 static void test_native_claim_preempts_losers(void) {
     enum { LOSERS = 8 };
     scythe_loop *loop;
@@ -637,12 +650,7 @@ static void test_native_claim_preempts_losers(void) {
     o.argv = loser;
     scythe_job *jobs[LOSERS + 2];
     int pids[LOSERS + 2], rc;
-    for (int i = 0; i < LOSERS; i++) {
-        o.user_data = (uint64_t)i;
-        jobs[i] = start(loop, &o, &rc);
-        CHECK_RC(rc);
-        pids[i] = scythe_job_pid(jobs[i]);
-    }
+    CHECK_RC(start_entrants(loop, &o, LOSERS, jobs, pids));
     o.claim_index = LOSERS; /* a failing entrant: exit 1 is not in its success set, so it claims nothing */
     o.claim_exit_codes[0] = 1u << 0;
     const char *fails[] = {"sh", "-c", "exit 1", NULL};
@@ -705,12 +713,7 @@ static void test_loop_waits_for_the_exits_it_caused(void) {
         o.argv = stubborn ? ignores_term : loser;
         scythe_job *jobs[LOSERS + 1];
         int pids[LOSERS + 1], rc;
-        for (int i = 0; i < LOSERS; i++) {
-            o.user_data = (uint64_t)i;
-            jobs[i] = start(loop, &o, &rc);
-            CHECK_RC(rc);
-            pids[i] = scythe_job_pid(jobs[i]);
-        }
+        CHECK_RC(start_entrants(loop, &o, LOSERS, jobs, pids));
         o.claim_index = LOSERS;
         o.claim_exit_codes[0] = 1u << 0;
         const char *wins[] = {"sh", "-c", "sleep 0.1; exit 0", NULL};
