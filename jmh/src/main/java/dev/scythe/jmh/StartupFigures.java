@@ -36,7 +36,8 @@ public final class StartupFigures {
         boolean aot = Files.exists(jar.resolveSibling("scythe-cli.aot"));
         return String.format(Locale.ROOT, "%n## CLI start-up%n%n`StartupFigures` (`scripts/bench --startup`): wall "
                 + "time of whole processes, %d alternating rounds, medians; the floor is `java -version` of the same "
-                + "JDK (%s). `scripts/scythe` starts the CLI jar from its AOT cache (%s; decision 0024).%n%n"
+                + "JDK (%s). `scripts/scythe` starts the CLI jar from its AOT cache (%s; decision 0024), and `run` and "
+                + "`race` with the JIT's first tier only (decision 0029).%n%n"
                 + "| command | wall ms | ratio to `java -version` |%n|---|---:|---:|%n"
                 + "| `java -version` (floor) | %.0f | 1.0 |%n"
                 + "| `scripts/scythe run -- true` | %.0f | %.1f (median of the per-round ratios; target 2.5) |%n"

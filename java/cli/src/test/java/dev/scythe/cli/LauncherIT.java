@@ -129,6 +129,21 @@ class LauncherIT extends LeakCheckedTest {
         assertTrue(race.text().contains("café"), race.text());
     }
 
+    /** The JVM that runs a job is the job's parent: its command line says which JIT tiers the launcher gave it. */
+    @Test
+    void runAndRaceStartWithTheFirstJitTierOnlyAndOtherCommandsWithBoth(@TempDir Path dir) throws Exception {
+        String jvm = "tr '\\000' ' ' </proc/$PPID/cmdline";
+        Run run = scythe(dir, "run", "--", "sh", "-c", jvm);
+        assertEquals(0, run.status(), run.err());
+        assertTrue(run.text().contains("-XX:TieredStopAtLevel=1"), run.text());
+        Run race = scythe(dir, "race", "--", "sh", "-c", jvm);
+        assertEquals(0, race.status(), race.err());
+        assertTrue(race.text().contains("-XX:TieredStopAtLevel=1"), race.text());
+        // A pool's worker that dies at once: its stderr's tail (the JVM's command line) is in the task's line.
+        Run pool = scythe(dir, "pool", "--protocol", "bazel", "--", "sh", "-c", jvm + " >&2; exit 3", ":::", "t");
+        assertTrue(pool.text().contains("scythe-cli.jar") && !pool.text().contains("TieredStopAtLevel"), pool.text());
+    }
+
     @Test
     void aJobsEnvironmentIsItsCallersAndNothingMore(@TempDir Path dir) throws Exception {
         // Regression: every job gained SCYTHE_JAVA_HOME, PWD and SHLVL from the launcher.
