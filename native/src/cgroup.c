@@ -332,13 +332,17 @@ void scythe__cgroup_settle(scythe__cgroup *cg) {
         usleep(2000); /* the killed processes are on their way out: within a few ms */
 }
 
-void scythe__cgroup_destroy(scythe__cgroup *cg) {
-    scythe__cgroup_close_procs(cg);
+void scythe__cgroup_close_files(scythe__cgroup *cg) {
     scythe__os_close(cg->events_fd);
     scythe__os_close(cg->cpu_fd);
     scythe__os_close(cg->peak_fd);
     cg->events_fd = cg->cpu_fd = cg->peak_fd = -1;
     cg->events_watched = false;
+}
+
+void scythe__cgroup_destroy(scythe__cgroup *cg) {
+    scythe__cgroup_close_procs(cg);
+    scythe__cgroup_close_files(cg);
     for (int i = 2; i >= 0; i--) /* dir[1] and dir[2] may name the v2 leaf too: removed once, as dir[0] */
         if (cg->dir[i][0]) {
             if (i == 0 || !in_v2(cg, i))

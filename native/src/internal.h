@@ -160,6 +160,9 @@ int scythe__cgroup_create(scythe__cgroup *cg, int64_t memory_limit, int64_t proc
  * cgroup.procs open, for scythe__cgroup_create to complete. A loop keeps a few (loop.c). 0 or -errno. */
 int scythe__cgroup_spare(scythe__cgroup *cg);
 void scythe__cgroup_close_procs(scythe__cgroup *cg);
+/* Closes the files the exit reads (cgroup.events, cpu.stat, the peak): a retired leaf, read for the last time, keeps
+ * no fd while it waits for its removal (up to SCYTHE__RETIRED_MAX of them per loop). */
+void scythe__cgroup_close_files(scythe__cgroup *cg);
 int scythe__cgroup_kill(scythe__cgroup *cg);
 bool scythe__cgroup_populated(scythe__cgroup *cg);
 /* The v2 leaf's cgroup.events, opened once (with the leaf, else now), for epoll: EPOLLPRI (and EPOLLERR) when it

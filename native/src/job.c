@@ -69,6 +69,7 @@ void scythe__job_unhand(scythe_job *job) {
     scythe__list_remove(&job->dirty);
     scythe__list_remove(&job->timed);
     if (job->cgroup) { /* empty since its event: its leaves are removed by the loop when it is quiet (decision 0026) */
+        scythe__cgroup_close_files(job->cgroup); /* its figures are read: no fd waits with it */
         scythe__list_append(job->retired, &job->cgroup->link);
         (*job->nretired)++;
         job->cgroup = NULL;

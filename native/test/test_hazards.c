@@ -406,6 +406,25 @@ static int leaves_in(int h, char names[64][256]) {
     return n;
 }
 
+/* Open fds of this process into a directory (its files), from /proc/self/fd. */
+static int fds_into(const char *dir) {
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    size_t len = strlen(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char link[300], target[PATH_MAX + 1];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t k = readlink(link, target, sizeof target - 1);
+        if (k > 0) {
+            target[k] = 0;
+            n += !strncmp(target, dir, len) && target[len] == '/';
+        }
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
 /* A contained spawn finds its leaves made ahead: the loop's thread makes a few spares while it has nothing else to do,
  * and removes a freed job's leaves the same way, so neither mkdir nor rmdir waits on a spawn or an event (decision
  * 0026). scythe_loop_free removes the spares and any retired leaves, and the parent with them. */
@@ -443,7 +462,11 @@ void test_cgroup_leaves_made_and_removed_when_idle(void) {
         found += !strcmp(names[i], leaf);
     CHECK(found == 1);
     printf("     %d spare leaves made when idle; the next job ran in %s\n", spares, leaf);
+    char retired[PATH_MAX];
+    snprintf(retired, sizeof retired, "%s", job->cgroup->dir[0]);
+    CHECK(fds_into(retired) > 0); /* the files its exit read, held since the leaf was made (decision 0027) */
     scythe_job_free(job);
+    CHECK(access(retired, F_OK) == 0 && fds_into(retired) == 0); /* retired, still there, holding no fd */
     char parent[3][PATH_MAX];
     for (int h = 0; h < 3; h++)
         snprintf(parent[h], sizeof parent[h], "%s", scythe__cgroup_parent(h));
