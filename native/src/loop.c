@@ -250,10 +250,11 @@ static void maybe_complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     if (job->state != J_REAPED || job->out_fd[1] >= 0 || job->out_fd[2] >= 0)
         return;
     if (job->cgroup && scythe__cgroup_populated(job->cgroup)) {
-        /* Processes killed through cgroup.kill are still on their way out: the event waits until nothing is left in
-         * the cgroup, which its cgroup.events tells (watched from now on: read again below, so a change before the
-         * watch is not missed); the timer looks again now and then, in case. */
-        scythe__cgroup_kill(job->cgroup);
+        /* Processes killed through cgroup.kill are still on their way out (the leader's exit wrote it, in
+         * scythe__kill_rest, wherever anything was left, or the job's SIGKILL did before; once is enough, since a
+         * process with SIGKILL pending cannot fork): the event waits until nothing is left in the cgroup, which its
+         * cgroup.events tells (watched from now on: read again below, so a change before the watch is not missed);
+         * the timer looks again now and then, in case. */
         if (!job->cgroup->events_watched) {
             int fd = scythe__cgroup_events_fd(job->cgroup);
             job->watch[5].job = job;
