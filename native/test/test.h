@@ -43,6 +43,9 @@ int pid_dead(int pid);
 /* Runs the loop (with no event expected) until dir is gone, up to 5 s: a freed job's cgroup leaves are removed by the
  * loop's thread when it is idle. 1 if gone. */
 int dir_gone_after_idle(scythe_loop *loop, const char *dir);
+/* Runs body in a new directory /tmp/PREFIX-XXXXXX, then removes the directory, also after a failed check in body (the
+ * tree is the test's own), and checks that it is gone. */
+void in_temp_dir(const char *prefix, void (*body)(const char *dir));
 scythe_job *start(scythe_loop *loop, scythe_spawn_options *o, int *rc_out);
 /* Runs the loop until `n` events arrive or 20 s pass; returns how many arrived. */
 size_t collect(scythe_loop *loop, scythe_event *evs, size_t n);

@@ -597,13 +597,7 @@ void test_cgroup_emptied_is_told_not_polled(void) {
 static void walk_beside_a_timeout(const char *dir);
 
 void test_tree_walk_delays_no_other_job(void) {
-    char dir[] = "/tmp/scythe-walk-XXXXXX", rm[64];
-    CHECK(mkdtemp(dir));
-    walk_beside_a_timeout(dir);
-    snprintf(rm, sizeof rm, "rm -rf %s", dir); /* also after a failed check: the tree is this test's own */
-    CHECK(system(rm) == 0);
-    struct stat st;
-    CHECK(stat(dir, &st) < 0 && errno == ENOENT);
+    in_temp_dir("scythe-walk", walk_beside_a_timeout);
 }
 
 static void walk_beside_a_timeout(const char *dir) {

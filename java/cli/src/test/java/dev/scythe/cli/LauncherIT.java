@@ -132,16 +132,35 @@ class LauncherIT extends LeakCheckedTest {
     /** The JVM that runs a job is the job's parent: its command line says which JIT tiers the launcher gave it. */
     @Test
     void runAndRaceStartWithTheFirstJitTierOnlyAndOtherCommandsWithBoth(@TempDir Path dir) throws Exception {
-        String jvm = "tr '\\000' ' ' </proc/$PPID/cmdline";
+        // Each job prints its parent's (the CLI's JVM's) command line, then, on the same line, its pid and the JVM's.
+        String jvm = "tr '\\000' ' ' </proc/$PPID/cmdline; echo \"pids $$ $PPID\"";
         Run run = scythe(dir, "run", "--", "sh", "-c", jvm);
         assertEquals(0, run.status(), run.err());
         assertTrue(run.text().contains("-XX:TieredStopAtLevel=1"), run.text());
+        assertAllGone(run.text());
         Run race = scythe(dir, "race", "--", "sh", "-c", jvm);
         assertEquals(0, race.status(), race.err());
         assertTrue(race.text().contains("-XX:TieredStopAtLevel=1"), race.text());
+        assertAllGone(race.text());
         // A pool's worker that dies at once: its stderr's tail (the JVM's command line) is in the task's line.
-        Run pool = scythe(dir, "pool", "--protocol", "bazel", "--", "sh", "-c", jvm + " >&2; exit 3", ":::", "t");
+        Run pool = scythe(dir, "pool", "--protocol", "bazel", "--", "sh", "-c", "(" + jvm + ") >&2; exit 3", ":::",
+                "t");
         assertTrue(pool.text().contains("scythe-cli.jar") && !pool.text().contains("TieredStopAtLevel"), pool.text());
+        assertAllGone(pool.text());
+    }
+
+    /** Every "pids JOB JVM" line of {@code text} names processes that are gone now that the CLI has returned. */
+    private static void assertAllGone(String text) {
+        var m = java.util.regex.Pattern.compile("pids (\\d+) (\\d+)").matcher(text);
+        int seen = 0;
+        while (m.find()) {
+            for (int g = 1; g <= 2; g++) {
+                long pid = Long.parseLong(m.group(g));
+                assertTrue(ProcessHandle.of(pid).isEmpty(), "process " + pid + " outlived the CLI: " + text);
+            }
+            seen++;
+        }
+        assertTrue(seen > 0, "no pids in: " + text);
     }
 
     @Test
