@@ -141,10 +141,10 @@ public final class Leaks {
     }
 
     /**
-     * Open fds, but for those of the leaves still there (spares, and retired leaves not yet removed): a spare keeps its
-     * cgroup.procs open for the spawn that takes it (a job's are closed once its child has joined), and every leaf the
-     * files its job's exit reads (cgroup.events, cpu.stat, the memory peak) until it is removed. An fd into a leaf
-     * that is gone counts: it was not closed with its leaf.
+     * Open fds, but for those of the leaves still there: a spare keeps its cgroup.procs open for the spawn that takes
+     * it (a job's are closed once its child has joined), and a spare or a live job's leaf the files the job's exit
+     * reads (cgroup.events, cpu.stat, the memory peak; closed when the job is freed). An fd into a leaf that is gone
+     * counts: it was not closed with its leaf.
      */
     private static final java.util.Set<String> HELD = java.util.Set.of("cgroup.procs", "cgroup.events", "cpu.stat",
             "memory.peak", "memory.max_usage_in_bytes");
