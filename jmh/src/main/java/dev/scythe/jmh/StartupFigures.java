@@ -21,17 +21,54 @@ public final class StartupFigures {
         List<String> plain = List.of(java, "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(), "run", "--",
                 "true");
         List<String> floor = List.of(java, "-version");
-        for (int i = 0; i < 3; i++) { // warm-up: page cache, the native files' cache directory
-            time(launcher);
-            time(plain);
-            time(floor);
+        // The JVM's own floors, from an AOT cache trained here on the same class path (JEP 483, 514), first JIT tier
+        // as for `run`: an empty main, and a main that makes one FFM downcall.
+        Path dir = Files.createTempDirectory("scythe-startup-");
+        String cp = System.getProperty("java.class.path");
+        Path cache = dir.resolve("floor.aot");
+        List<String> jvm = List.of(java, "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED", "-cp", cp);
+        List<String> emptyMain, ffmMain;
+        try {
+            var train = new java.util.ArrayList<>(jvm);
+            train.addAll(1, List.of("-XX:AOTCacheOutput=" + cache, "-Xlog:aot=off", "-Xlog:cds=off"));
+            train.addAll(List.of(StartupFloor.class.getName(), "ffm"));
+            time(train);
+            var withCache = new java.util.ArrayList<>(jvm);
+            if (Files.exists(cache)) {
+                withCache.addAll(1, List.of("-XX:AOTCache=" + cache, "-Xlog:aot=off", "-Xlog:cds=off"));
+            }
+            withCache.add(StartupFloor.class.getName());
+            emptyMain = List.copyOf(withCache);
+            withCache.add("ffm");
+            ffmMain = List.copyOf(withCache);
+        } catch (IllegalStateException e) { // a JDK without AOT caches: the floors without one
+            emptyMain = new java.util.ArrayList<>(jvm);
+            emptyMain.add(StartupFloor.class.getName());
+            ffmMain = new java.util.ArrayList<>(emptyMain);
+            ffmMain.add("ffm");
         }
         double[] a = new double[pairs], b = new double[pairs], f = new double[pairs], ratio = new double[pairs];
-        for (int i = 0; i < pairs; i++) {
-            a[i] = time(launcher);
-            f[i] = time(floor);
-            b[i] = time(plain);
-            ratio[i] = a[i] / f[i];
+        double[] e = new double[pairs], ffm = new double[pairs], ffmRatio = new double[pairs];
+        try {
+            for (int i = 0; i < 3; i++) { // warm-up: page cache, the native files' cache directory
+                time(launcher);
+                time(plain);
+                time(floor);
+                time(emptyMain);
+                time(ffmMain);
+            }
+            for (int i = 0; i < pairs; i++) {
+                a[i] = time(launcher);
+                f[i] = time(floor);
+                b[i] = time(plain);
+                e[i] = time(emptyMain);
+                ffm[i] = time(ffmMain);
+                ratio[i] = a[i] / f[i];
+                ffmRatio[i] = ffm[i] / f[i];
+            }
+        } finally {
+            Files.deleteIfExists(cache);
+            Files.deleteIfExists(dir);
         }
         boolean aot = Files.exists(jar.resolveSibling("scythe-cli.aot"));
         return String.format(Locale.ROOT, "%n## CLI start-up%n%n`StartupFigures` (`scripts/bench --startup`): wall "
@@ -41,9 +78,13 @@ public final class StartupFigures {
                 + "| command | wall ms | ratio to `java -version` |%n|---|---:|---:|%n"
                 + "| `java -version` (floor) | %.0f | 1.0 |%n"
                 + "| `scripts/scythe run -- true` | %.0f | %.1f (median of the per-round ratios; target 2.5) |%n"
-                + "| `java -jar scythe-cli.jar run -- true` (no AOT cache) | %.0f | %.1f |%n",
+                + "| `java -jar scythe-cli.jar run -- true` (no AOT cache) | %.0f | %.1f |%n"
+                + "| an empty `main` (`StartupFloor`, its own AOT cache) | %.0f | %.1f |%n"
+                + "| a `main` whose only work is one FFM downcall (`StartupFloor ffm`, its own AOT cache) | %.0f | "
+                + "%.1f (median of the per-round ratios) |%n",
                 pairs, Runtime.version(), aot ? "built by `mvn package`" : "absent: this JDK makes none",
-                median(f), median(a), median(ratio), median(b), median(b) / median(f));
+                median(f), median(a), median(ratio), median(b), median(b) / median(f), median(e),
+                median(e) / median(f), median(ffm), median(ffmRatio));
     }
 
     private static double time(List<String> cmd) throws Exception {
