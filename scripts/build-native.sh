@@ -12,7 +12,7 @@ zig_version=0.11.0
 cache=${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}   # HOME may be unset (cron, env -i)
 zig_dir=${SCYTHE_ZIG_DIR:-${cache:-${TMPDIR:-/tmp}/scythe-cache-$(id -u)}/scythe/zig-$zig_version}
 warn=(-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$native/include")
-lib_flags=(-O2 -g0 -fvisibility=hidden -fPIC -shared -Wl,-z,defs -Wl,-soname,libscythe.so)
+lib_flags=(-O2 -g0 -fvisibility=hidden -fPIC -shared -Wl,-z,defs -Wl,-soname,libscythe.so.0)
 sources=("$native"/src/*.c)
 [[ -e ${sources[0]} ]] || { echo "scythe-native: no C sources in $native/src" >&2; exit 1; }
 

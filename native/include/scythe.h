@@ -6,7 +6,14 @@
  *    errno itself is never part of the contract.
  *  - Handles are opaque. Every *_free(NULL) is a no-op.
  *  - Option structs start with `int version` and are initialised with their *_INIT macro (or *_init function
- *    for hosts without a C preprocessor), so fields can be added without breaking old callers.
+ *    for hosts without a C preprocessor), so fields can be added without breaking old callers: the library copies
+ *    the caller's struct, as long as its version says it is, into its own layout with defaults for the rest.
+ *  - A struct the library writes into the caller's memory (scythe_event, scythe_output) starts with `size`, the
+ *    bytes the library wrote, and every call that fills one takes the caller's sizeof: a host built against an older
+ *    header gets the fields it knows and nothing past them. C hosts call the inline wrappers below
+ *    (scythe_loop_run, scythe_job_output), which pass the sizeof of the header they were compiled with.
+ *  - ABI stability rules, thread safety and blocking of every function: docs/abi.md. Anything marked
+ *    EXPERIMENTAL may change in a minor version.
  *  - Times are nanoseconds of CLOCK_MONOTONIC unless a name says otherwise.
  *
  * Threading: a scythe_loop is driven by exactly one thread calling scythe_loop_run(). scythe_spawn(),
@@ -32,13 +39,22 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------------- */
 
 #define SCYTHE_VERSION_MAJOR 0
-#define SCYTHE_VERSION_MINOR 5
+#define SCYTHE_VERSION_MINOR 6
 #define SCYTHE_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch, as returned by scythe_version(). */
 #define SCYTHE_VERSION_NUMBER ((SCYTHE_VERSION_MAJOR << 16) | (SCYTHE_VERSION_MINOR << 8) | SCYTHE_VERSION_PATCH)
 
 /* The version of the library actually loaded; a host refuses a different major. */
 SCYTHE_API uint32_t scythe_version(void);
+
+/* (since 0.6) The ABI: the soname carries its major (libscythe.so.0). A minor adds (functions, constants, fields at
+ * the end of a struct, with a new options version); only a major removes or changes. A host built against ABI
+ * major.minor runs on any library of the same major and a minor at least as high. */
+#define SCYTHE_ABI_MAJOR 0
+#define SCYTHE_ABI_MINOR 6
+/* (major << 16) | minor, as returned by scythe_abi_version(). */
+#define SCYTHE_ABI_NUMBER ((SCYTHE_ABI_MAJOR << 16) | SCYTHE_ABI_MINOR)
+SCYTHE_API uint32_t scythe_abi_version(void);
 
 /* ---- capabilities ----------------------------------------------------------------------------------------- */
 
@@ -89,8 +105,11 @@ typedef struct scythe_abi_entry {
     uint32_t size;          /* field size, or sizeof the struct */
 } scythe_abi_entry;
 
-/* *out points to a static table of *count entries. */
+/* *out points to a static table of *count entries. scythe_abi_entry itself never changes within a major. */
 SCYTHE_API int scythe_abi_table(const scythe_abi_entry **out, size_t *count);
+
+/* (since 0.6) sizeof the named public struct ("scythe_event", ...) in the loaded library, 0 for an unknown name. */
+SCYTHE_API size_t scythe_sizeof(const char *type_name);
 
 /* ---- cancel tokens ------------------------------------------------------------------------------------------ */
 
@@ -100,7 +119,18 @@ SCYTHE_API int scythe_abi_table(const scythe_abi_entry **out, size_t *count);
  * The state word (see scythe_token_state_address) is 0 while live. It changes exactly once, by one
  * compare-and-set, to SCYTHE_TOKEN_CANCELLED_BIT | (uint32_t)reason, with (winner + 1) in bits 33..63 when the
  * change was a race claim. Hosts may read it directly with an acquire load instead of calling
- * scythe_token_is_cancelled(). */
+ * scythe_token_is_cancelled(); they never write it: every change goes through these functions.
+ *
+ * (since 0.6) A shared token keeps its word in a sealed memfd, so other processes can hold the same token: pass the
+ * fd (scythe_token_fd) to a child, which opens it with scythe_token_from_fd, or hand it to a job with the spawn option
+ * pass_token (scythe_token_from_env), or name it (scythe_token_open of /proc/<pid>/fd/<fd>). A cancel or claim in any
+ * process is one compare-and-set on that word, so the first claim wins across processes, and is announced through
+ * the file (inotify sees it): every loop, in every process, that has a job attached to the token (or to a token
+ * below it) wakes at once and kills those jobs natively, as for a local cancel. A loop watches all its shared tokens
+ * through one inotify fd, with no thread. A process killed between its compare-and-set and its announcement still
+ * announces it: its own open of the file closes, which the loops see too. A token below a shared one (a child made in
+ * this process) follows a cancel made elsewhere when a loop watching the shared token sees it, or at once when
+ * scythe_token_is_cancelled() is asked about it; its word (scythe_token_state_address) changes then. */
 typedef struct scythe_token scythe_token;
 
 #define SCYTHE_TOKEN_CANCELLED_BIT (UINT64_C(1) << 32)
@@ -139,6 +169,30 @@ SCYTHE_API int scythe_token_claim(scythe_token *token, int32_t index);
 
 /* The claimed winner index, or -1. */
 SCYTHE_API int32_t scythe_token_winner(const scythe_token *token);
+
+/* (since 0.6) A new live shared token (see above), with an optional parent as scythe_token_new: its word lives in a
+ * sealed memfd (close-on-exec) that the token owns. */
+SCYTHE_API int scythe_token_new_shared(scythe_token **out, scythe_token *parent);
+
+/* The memfd of a shared token, owned by the token (do not close it; dup it to keep it), or -1 for a token that is
+ * not shared. Close-on-exec: a host that hands it to a child clears that flag in the child (Python's pass_fds), or
+ * uses the spawn option pass_token. */
+SCYTHE_API int scythe_token_fd(const scythe_token *token);
+
+/* Opens the shared token behind `fd` (inherited, or received over a socket) in this process: a token of its own,
+ * holding one reference, with its own open file (the caller keeps and may close `fd`). -EINVAL if fd is not a
+ * Scythe token (-EBADF: not an fd). */
+SCYTHE_API int scythe_token_from_fd(scythe_token **out, int fd);
+
+/* The same by name: a path that opens the token's file, such as /proc/<pid>/fd/<fd> of a process that holds it
+ * (same user, or root). */
+SCYTHE_API int scythe_token_open(scythe_token **out, const char *path);
+
+/* The environment variable a job handed its token (pass_token) finds the fd in, in decimal. */
+#define SCYTHE_TOKEN_FD_ENV "SCYTHE_TOKEN_FD"
+
+/* Opens the token this process was handed by its supervisor (SCYTHE_TOKEN_FD_ENV). -ENOENT if none was. */
+SCYTHE_API int scythe_token_from_env(scythe_token **out);
 
 /* ---- the loop -------------------------------------------------------------------------------------------------- */
 
@@ -204,6 +258,9 @@ SCYTHE_API int scythe_loop_live_jobs(scythe_loop *loop, size_t *out);
 #define SCYTHE_EVENT_STDERR_LOST 0x10u /* the same for stderr */
 
 typedef struct scythe_event {
+    uint32_t size;         /* (since 0.6) bytes of this struct the library wrote: the caller's event_size, at most
+                              its own sizeof */
+    uint32_t reserved0;
     uint64_t user_data;    /* as given in scythe_spawn_options */
     scythe_job *job;
     int32_t kind;          /* SCYTHE_EVENT_* */
@@ -246,8 +303,16 @@ typedef struct scythe_event {
  * claim's preemption, a cancel it was handed), ready events wait for those jobs' exits up to 1 ms more, with the
  * loop asleep: the processes get the CPU to die on, and their events come in the same return. A timeout_ms of 0
  * never waits so. */
-SCYTHE_API int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size_t capacity,
-                               int timeout_ms);
+SCYTHE_API int scythe_loop_run_sized(size_t *count, scythe_loop *loop, scythe_event *events, size_t event_size,
+                                     size_t capacity, int timeout_ms);
+
+/* The same, for C hosts: events is an array of this header's scythe_event. event_size (since 0.6) is the caller's
+ * sizeof(scythe_event), at least 16 and a multiple of 8 (-EINVAL otherwise): event i is written at
+ * (char *)events + i * event_size, and no byte of it past event_size. */
+static inline int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size_t capacity,
+                                  int timeout_ms) {
+    return scythe_loop_run_sized(count, loop, events, sizeof(scythe_event), capacity, timeout_ms);
+}
 
 /* ---- spawning ---------------------------------------------------------------------------------------------------- */
 
@@ -276,7 +341,7 @@ typedef struct scythe_stdio {
     size_t input_len;
 } scythe_stdio;
 
-#define SCYTHE_SPAWN_OPTIONS_VERSION 5
+#define SCYTHE_SPAWN_OPTIONS_VERSION 6
 
 typedef struct scythe_spawn_options {
     int32_t version;            /* SCYTHE_SPAWN_OPTIONS_VERSION */
@@ -317,6 +382,11 @@ typedef struct scythe_spawn_options {
     int32_t reserved5;
     int64_t memory_limit_bytes;   /* 0: none */
     int64_t process_limit;        /* processes at once in the job's cgroup; 0: none */
+    /* version 6 (since 0.6): nonzero hands the job its token, which must be shared (-EINVAL otherwise): its memfd as
+     * fd 3 of the job, and SCYTHE_TOKEN_FD=3 in its environment (added to envp, or to the caller's environment), so
+     * a prover built on libscythe can poll it (scythe_token_from_env) or cancel or claim it for its siblings. */
+    int32_t pass_token;
+    int32_t reserved6;
 } scythe_spawn_options;
 
 #define SCYTHE_PROBE_OUTPUT    0x1u /* bytes (or matching lines) on captured stdout/stderr, or a stdout channel */
@@ -327,7 +397,8 @@ typedef struct scythe_spawn_options {
 
 #define SCYTHE_SPAWN_OPTIONS_INIT {SCYTHE_SPAWN_OPTIONS_VERSION, 0, NULL, NULL, NULL, \
     {{SCYTHE_STDIO_NULL, 0, NULL, NULL, 0}, {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}, \
-     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0, -1, 0, {0, 0, 0, 0}, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0}
+     {SCYTHE_STDIO_PIPE, 0, NULL, NULL, 0}}, 0, 0, 0, 0, NULL, 0, -1, 0, {0, 0, 0, 0}, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, \
+    0, 0}
 
 /* Same as SCYTHE_SPAWN_OPTIONS_INIT, for hosts without the preprocessor. */
 SCYTHE_API int scythe_spawn_options_init(scythe_spawn_options *opts);
@@ -365,6 +436,8 @@ SCYTHE_API int scythe_job_cancel(scythe_job *job, uint32_t reason);
 /* Captured output of a PIPE stream (1 stdout, 2 stderr), valid once the job's event was delivered and until the
  * job is freed. head holds the first bytes, tail the last ones; `dropped` bytes in between were discarded. */
 typedef struct scythe_output {
+    uint32_t size;    /* (since 0.6) bytes of this struct the library wrote: the caller's out_size, at most its own */
+    uint32_t reserved;
     const uint8_t *head;
     size_t head_len;
     const uint8_t *tail;
@@ -373,8 +446,14 @@ typedef struct scythe_output {
     uint64_t dropped; /* total - head_len - tail_len */
 } scythe_output;
 
-/* -EBUSY before the job completed, -EINVAL for a stream that was not PIPE. */
-SCYTHE_API int scythe_job_output(scythe_output *out, const scythe_job *job, int stream);
+/* -EBUSY before the job completed, -EINVAL for a stream that was not PIPE, or an out_size below 8 or not a multiple of
+ * 8. Writes no byte of *out past out_size (the caller's sizeof(scythe_output)). */
+SCYTHE_API int scythe_job_output_sized(scythe_output *out, size_t out_size, const scythe_job *job, int stream);
+
+/* The same, for C hosts: passes this header's sizeof(scythe_output). */
+static inline int scythe_job_output(scythe_output *out, const scythe_job *job, int stream) {
+    return scythe_job_output_sized(out, sizeof(scythe_output), job, stream);
+}
 
 /* (since 0.5) Channels (SCYTHE_STDIO_CHANNEL). Any thread; never blocks on the job.
  *

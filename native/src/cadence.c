@@ -28,7 +28,7 @@ void scythe__cadence_start(scythe_job *job, const scythe_spawn_options *o) {
     job->deadline_ns = o->timeout_ns > 0 ? t0 + o->timeout_ns : 0;
     if (job->progress)
         scythe__progress_start(job->progress, t0);
-    if (o->version >= 3 && o->cpu_limit_ns > 0) {
+    if (o->cpu_limit_ns > 0) {
         job->cpu_limit_ns = o->cpu_limit_ns;
         job->next_cpu_check_ns = t0;
     }

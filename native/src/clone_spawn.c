@@ -35,6 +35,7 @@ struct child_ctx {
     const scythe_spawn_options *o;
     const int *child_fd;
     const int *procs_fd;
+    int token_fd; /* -1, or the token the job is handed, as its fd 3 */
     char *const *envp;
     volatile int err; /* errno of the step that failed in the child, 0 if it reached exec */
 };
@@ -88,10 +89,16 @@ static int child_main(void *arg) {
     for (int i = 0; i < 3; i++)
         if (c->child_fd[i] >= 0 && dup2(c->child_fd[i], i) < 0)
             goto fail;
-    /* No fd above 2 reaches the job (close_range since 5.9; else one by one up to the limit). */
-    if (syscall(SYS_close_range, 3U, ~0U, 0) < 0) {
+    unsigned first = 3;
+    if (c->token_fd >= 0) {
+        if (c->token_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(c->token_fd, 3) < 0)
+            goto fail;
+        first = 4;
+    }
+    /* No other fd above 2 reaches the job (close_range since 5.9; else one by one up to the limit). */
+    if (syscall(SYS_close_range, first, ~0U, 0) < 0) {
         long max = sysconf(_SC_OPEN_MAX);
-        for (int fd = 3; fd < (max > 0 ? max : 65536); fd++)
+        for (int fd = (int)first; fd < (max > 0 ? max : 65536); fd++)
             close(fd);
     }
     if (c->o->cwd && chdir(c->o->cwd) < 0)
@@ -105,8 +112,8 @@ fail:
 }
 
 int scythe__clone_spawn(pid_t *pid_out, int *pidfd_out, int64_t *start_ns, const scythe_spawn_options *o,
-                        const int child_fd[3], const int procs_fd[3]) {
-    struct child_ctx ctx = {o, child_fd, procs_fd, o->envp ? (char *const *)o->envp : environ, 0};
+                        const int child_fd[3], const int procs_fd[3], int token_fd) {
+    struct child_ctx ctx = {o, child_fd, procs_fd, token_fd, o->envp ? (char *const *)o->envp : environ, 0};
     char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED)
         return -errno;

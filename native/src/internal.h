@@ -180,13 +180,18 @@ const char *scythe__cgroup_parent(int hierarchy);
 void scythe__cgroup_release_parents(void); /* removes the parents where no leaf is left in them */
 
 /* ---- clone_spawn.c: the spawn of the cgroup level ---- */
-/* The child joins the leaves of procs_fd, then execs; *start_ns is the time just before the clone. */
+/* The child joins the leaves of procs_fd, then execs; *start_ns is the time just before the clone. token_fd >= 0: the
+ * job gets it as its fd 3. */
 int scythe__clone_spawn(pid_t *pid, int *pidfd, int64_t *start_ns, const scythe_spawn_options *o,
-                        const int child_fd[3], const int procs_fd[3]);
+                        const int child_fd[3], const int procs_fd[3], int token_fd);
 
 /* ---- token.c ---- */
 struct scythe_token {
-    _Atomic uint64_t state;
+    _Atomic uint64_t state;                               /* the word of a token that is not shared */
+    _Atomic uint64_t *word;                               /* &state, or the word in the shared file's mapping */
+    int fd;                                               /* shared: this process's own open of the file; else -1 */
+    void *map;                                            /* shared: the file's mapping (one page) */
+    bool shared_above;                                    /* a shared token is among its ancestors */
     _Atomic uint32_t refs;
     scythe_token *parent;                                 /* holds a reference */
     scythe_token *first_child, *next_sibling, *prev_sibling; /* guarded by the token tree lock */
@@ -206,7 +211,10 @@ void scythe__token_ref(scythe_token *t);
 void scythe__token_watch_add(scythe_token *t, scythe__token_watch *w);
 void scythe__token_watch_remove(scythe__token_watch *w);
 static inline uint64_t scythe__token_state(const scythe_token *t) {
-    return atomic_load_explicit(&((scythe_token *)t)->state, memory_order_acquire);
+    return atomic_load_explicit(t->word, memory_order_acquire);
 }
+/* A shared token's word changed in another process (a loop's inotify saw its file announce it): its jobs are handed to
+ * their loops and its descendants here are cancelled, as a local flip would have done. Idempotent; takes the tree lock. */
+void scythe__token_seen_flipped(scythe_token *t);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 int scythe__job_new(scythe_job **out) {
     scythe_job *job = scythe__calloc(1, sizeof *job);
@@ -175,13 +176,17 @@ int scythe_job_memory_peak(int64_t *kib, scythe_job *job) {
     return rc;
 }
 
-int scythe_job_output(scythe_output *out, const scythe_job *job, int stream) {
-    if (!out || !job || stream < 1 || stream > 2 || !job->capture[stream])
+int scythe_job_output_sized(scythe_output *out, size_t out_size, const scythe_job *job, int stream) {
+    if (!out || !job || stream < 1 || stream > 2 || !job->capture[stream] || out_size < 8 || out_size % 8)
         return -EINVAL;
     int rc = -EBUSY;
     pthread_mutex_lock(job->lock);
     if (job->state == J_DONE) {
-        scythe__capture_view(&job->cap[stream], out);
+        scythe_output view = {0};
+        scythe__capture_view(&job->cap[stream], &view);
+        size_t n = out_size < sizeof view ? out_size : sizeof view;
+        view.size = (uint32_t)n;
+        memcpy(out, &view, n); /* no byte past the caller's struct */
         rc = 0;
     }
     pthread_mutex_unlock(job->lock);

@@ -9,7 +9,9 @@
 #include "list.h"
 #include "wake.h"
 
-enum scythe__watch_kind { W_EVENTFD, W_TIMER, W_PIDFD, W_STDOUT, W_STDERR, W_STDIN, W_INOTIFY, W_GUARD, W_CGROUP };
+enum scythe__watch_kind {
+    W_EVENTFD, W_TIMER, W_PIDFD, W_STDOUT, W_STDERR, W_STDIN, W_INOTIFY, W_GUARD, W_CGROUP, W_TOKENS
+};
 
 /* What an epoll event points at. */
 typedef struct scythe__watch {

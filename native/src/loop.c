@@ -18,8 +18,11 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -27,7 +30,16 @@ struct scythe_loop {
     pthread_mutex_t lock;
     int epfd, tfd;
     scythe__waker waker;       /* its eventfd and interrupt flag; registered for token wake-ups */
-    scythe__watch evfd_watch, timer_watch, guard_watch;
+    scythe__watch evfd_watch, timer_watch, guard_watch, tokens_watch;
+    /* Shared tokens its jobs are attached to (or below): one inotify fd watches their files, which another process's
+     * cancel writes to (token.c). Each entry holds a reference on its token while any of this loop's jobs needs it. */
+    int tokens_fd;             /* the inotify fd, -1 until a job needs it */
+    struct shared_watch {
+        scythe_token *token;
+        int wd;
+        size_t jobs;
+    } *shared;
+    size_t nshared, shared_cap;
     bool guard_watched;        /* holds a reference on the guard's watch fd */
     scythe__list jobs;         /* every job the host has not freed (by their `link`) */
     scythe__list graveyard;    /* detached jobs completed during this batch, freed at its end (by `link`) */
@@ -70,7 +82,7 @@ int scythe_loop_new(scythe_loop **out) {
     scythe_loop *loop = scythe__calloc(1, sizeof *loop);
     if (!loop)
         return -ENOMEM;
-    loop->waker.evfd = loop->tfd = -1;
+    loop->waker.evfd = loop->tfd = loop->tokens_fd = -1;
     pthread_mutex_init(&loop->lock, NULL);
     scythe__list_init(&loop->jobs);
     scythe__list_init(&loop->graveyard);
@@ -82,6 +94,7 @@ int scythe_loop_new(scythe_loop **out) {
     loop->evfd_watch.kind = W_EVENTFD;
     loop->timer_watch.kind = W_TIMER;
     loop->guard_watch.kind = W_GUARD;
+    loop->tokens_watch.kind = W_TOKENS;
     if ((loop->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
         (loop->waker.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
         (loop->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
@@ -111,6 +124,101 @@ fail:
     pthread_mutex_destroy(&loop->lock);
     free(loop);
     return rc;
+}
+
+/* Drops one job's need of the shared tokens from t up, the first `levels` of them (all: SIZE_MAX). Under the lock. */
+static void unwatch_shared(scythe_loop *loop, scythe_token *t, size_t levels) {
+    for (; t && levels; t = t->parent, levels--) {
+        if (scythe_token_fd(t) < 0)
+            continue;
+        for (size_t i = 0; i < loop->nshared; i++) {
+            struct shared_watch *s = &loop->shared[i];
+            if (s->token != t || --s->jobs)
+                continue;
+            bool wd_shared = false; /* two tokens of this process on one file share the watch */
+            for (size_t j = 0; j < loop->nshared; j++)
+                wd_shared |= j != i && loop->shared[j].wd == s->wd;
+            if (!wd_shared)
+                inotify_rm_watch(loop->tokens_fd, s->wd);
+            scythe_token_free(s->token);
+            *s = loop->shared[--loop->nshared];
+            break;
+        }
+    }
+}
+
+/* A job attached to t: the loop watches the file of every shared token from t up, so another process's cancel of any
+ * of them reaches the job. Then looks at their words once: a cancel made before the watch was not seen. Under the
+ * lock. */
+static int watch_shared(scythe_loop *loop, scythe_token *token) {
+    size_t levels = 0;
+    int rc = 0;
+    for (scythe_token *t = token; t && !rc; t = t->parent, levels++) {
+        int fd = scythe_token_fd(t);
+        if (fd < 0)
+            continue;
+        size_t i = 0;
+        while (i < loop->nshared && loop->shared[i].token != t)
+            i++;
+        if (i < loop->nshared) {
+            loop->shared[i].jobs++;
+            continue;
+        }
+        if (loop->tokens_fd < 0) {
+            if ((loop->tokens_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
+                rc = -errno;
+                break;
+            }
+            if ((rc = ep_add(loop, loop->tokens_fd, EPOLLIN, &loop->tokens_watch))) {
+                scythe__os_close(loop->tokens_fd);
+                loop->tokens_fd = -1;
+                break;
+            }
+        }
+        if (loop->nshared == loop->shared_cap) {
+            size_t cap = loop->shared_cap ? 2 * loop->shared_cap : 8;
+            struct shared_watch *grown = scythe__realloc(loop->shared, cap * sizeof *grown);
+            if (!grown) {
+                rc = -ENOMEM;
+                break;
+            }
+            loop->shared = grown;
+            loop->shared_cap = cap;
+        }
+        char path[40];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        int wd = inotify_add_watch(loop->tokens_fd, path, IN_MODIFY | IN_CLOSE_WRITE);
+        if (wd < 0) {
+            rc = -errno; /* ENOSPC: fs.inotify.max_user_watches */
+            break;
+        }
+        scythe__token_ref(t);
+        loop->shared[loop->nshared++] = (struct shared_watch){t, wd, 1};
+    }
+    if (rc) {
+        unwatch_shared(loop, token, levels);
+        return rc;
+    }
+    for (scythe_token *t = token; t; t = t->parent)
+        if (scythe_token_fd(t) >= 0)
+            scythe__token_seen_flipped(t);
+    return 0;
+}
+
+/* The inotify fd of the shared tokens has events: a token's file was written or closed somewhere. Looks at the words
+ * of the tokens named (all of them if the queue overflowed). */
+static void on_tokens(scythe_loop *loop) {
+    _Alignas(struct inotify_event) char buf[4096];
+    ssize_t n;
+    while ((n = read(loop->tokens_fd, buf, sizeof buf)) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *e = (const struct inotify_event *)p;
+            for (size_t i = 0; i < loop->nshared; i++)
+                if (e->wd == loop->shared[i].wd || (e->mask & IN_Q_OVERFLOW))
+                    scythe__token_seen_flipped(loop->shared[i].token);
+            p += sizeof *e + e->len;
+        }
+    }
 }
 
 int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
@@ -146,6 +254,17 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     if (job->token) {
         job->token_watch.waker = &loop->waker;
         scythe__token_watch_add(job->token, &job->token_watch); /* a flip from now on hands the job over */
+        if ((rc = watch_shared(loop, job->token))) {
+            scythe__token_watch_remove(&job->token_watch);
+            scythe__list_remove(&job->timed);
+            scythe__list_remove(&job->link);
+            loop->live--;
+            for (int i = 0; i < 5; i++)
+                if (fds[i] >= 0)
+                    epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fds[i], NULL);
+            pthread_mutex_unlock(&loop->lock);
+            return rc;
+        }
     }
     /* The loop must look at this job sooner than it planned: an earlier due time, or a token cancelled before the
      * watch was added (that flip handed over the jobs it found then). */
@@ -211,6 +330,7 @@ static void timed(scythe_loop *loop, scythe_job *job) {
 
 static void complete(scythe_loop *loop, scythe_job *job, int64_t now) {
     scythe__token_watch_remove(&job->token_watch); /* no flip hands it over after this */
+    unwatch_shared(loop, job->token, SIZE_MAX);
     scythe__list_remove(&job->timed);
     for (int i = 0; i < 3; i++)
         scythe__stream_close(job, i);
@@ -450,6 +570,9 @@ static void on_event(scythe_loop *loop, scythe__watch *w, uint32_t events, bool 
     case W_CGROUP:
         maybe_complete(loop, w->job, scythe__now_ns()); /* reads cgroup.events again, which re-arms it */
         break;
+    case W_TOKENS:
+        on_tokens(loop);
+        break;
     case W_GUARD:
         /* The guard died: it is replaced now, and the host hears of it (scythe_guard_restarts) soon. */
         if (scythe__guard_check())
@@ -460,8 +583,17 @@ static void on_event(scythe_loop *loop, scythe__watch *w, uint32_t events, bool 
 
 static _Thread_local bool sigpipe_blocked;
 
-int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size_t capacity, int timeout_ms) {
-    if (!count || !loop || (!events && capacity))
+/* Event i at (char *)events + i * event_size, and no byte past its event_size: a host built against an older header
+ * gets the fields it knows. */
+static void put_event(void *events, size_t event_size, size_t i, scythe_event ev) {
+    size_t n = event_size < sizeof ev ? event_size : sizeof ev;
+    ev.size = (uint32_t)n;
+    memcpy((char *)events + i * event_size, &ev, n);
+}
+
+int scythe_loop_run_sized(size_t *count, scythe_loop *loop, scythe_event *events, size_t event_size, size_t capacity,
+                          int timeout_ms) {
+    if (!count || !loop || (!events && capacity) || event_size < 16 || event_size % 8)
         return -EINVAL;
     *count = 0;
     if (!sigpipe_blocked) {
@@ -546,11 +678,12 @@ int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size
         scythe__queued *q = SCYTHE__CONTAINER(loop->queue.next, scythe__queued, link);
         scythe__list_remove(&q->link); /* an OUTPUT entry off the queue: the next bytes are announced again */
         if (q->kind == SCYTHE_EVENT_EXIT) {
-            events[k++] = SCYTHE__CONTAINER(q, scythe_job, queued)->ev;
+            put_event(events, event_size, k++, SCYTHE__CONTAINER(q, scythe_job, queued)->ev);
         } else {
             scythe_job *job = SCYTHE__CONTAINER(q, scythe_job, announced);
-            events[k++] = (scythe_event){.user_data = job->ev.user_data, .job = job, .kind = SCYTHE_EVENT_OUTPUT,
-                                         .pid = job->pid};
+            put_event(events, event_size, k++,
+                      (scythe_event){.user_data = job->ev.user_data, .job = job, .kind = SCYTHE_EVENT_OUTPUT,
+                                     .pid = job->pid});
         }
     }
     *count = k;
@@ -608,6 +741,10 @@ void scythe_loop_free(scythe_loop *loop) {
             scythe__list_remove(&cg->link);
             free_cgroup(cg);
         }
+    for (size_t i = 0; i < loop->nshared; i++)
+        scythe_token_free(loop->shared[i].token);
+    free(loop->shared);
+    scythe__os_close(loop->tokens_fd);
     scythe__waker_await_helpers(&loop->waker); /* a dossier writer may still wake it */
     scythe__os_close(loop->epfd);
     scythe__os_close(loop->waker.evfd);

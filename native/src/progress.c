@@ -235,7 +235,7 @@ static void sample_walks(scythe__progress *p, int64_t now) {
 
 int scythe__progress_new(scythe__progress **out, const scythe_spawn_options *o) {
     *out = NULL;
-    if (o->version < 3 || o->stall_ns <= 0)
+    if (o->stall_ns <= 0)
         return 0;
     uint32_t known = SCYTHE_PROBE_OUTPUT | SCYTHE_PROBE_TREE | SCYTHE_PROBE_HEARTBEAT | SCYTHE_PROBE_HOST |
                      SCYTHE_PROBE_TREE_WALK;

@@ -31,9 +31,55 @@ int scythe_spawn_options_init(scythe_spawn_options *opts) {
     return 0;
 }
 
-static int validate(const scythe_spawn_options *o) {
-    if (o->version < 1 || o->version > SCYTHE_SPAWN_OPTIONS_VERSION)
+/* Where each version's struct ends: a caller's struct of version v is read up to there, and no further. */
+static const size_t version_end[SCYTHE_SPAWN_OPTIONS_VERSION + 1] = {
+    0,
+    offsetof(scythe_spawn_options, claim_index),
+    offsetof(scythe_spawn_options, stall_ns),
+    offsetof(scythe_spawn_options, dossier_dir),
+    offsetof(scythe_spawn_options, containment),
+    offsetof(scythe_spawn_options, pass_token),
+    sizeof(scythe_spawn_options),
+};
+
+/* The caller's options in this library's layout: its fields, and the defaults of the fields its version lacks. The
+ * rest of the library reads only this copy. */
+static int normalise(scythe_spawn_options *dst, const scythe_spawn_options *src) {
+    if (src->version < 1 || src->version > SCYTHE_SPAWN_OPTIONS_VERSION)
         return -EINVAL;
+    scythe_spawn_options init = SCYTHE_SPAWN_OPTIONS_INIT;
+    *dst = init;
+    memcpy(dst, src, version_end[src->version]);
+    dst->version = SCYTHE_SPAWN_OPTIONS_VERSION;
+    return 0;
+}
+
+/* The environment of a job handed its token: the caller's (or envp) without SCYTHE_TOKEN_FD, then SCYTHE_TOKEN_FD=3.
+ * One allocation: the pointer array, then the new entry's text. */
+static char **env_with_token(const char *const *envp) {
+    static const char entry[] = SCYTHE_TOKEN_FD_ENV "=3";
+    const size_t key = sizeof SCYTHE_TOKEN_FD_ENV; /* the name and its '=' */
+    const char *const *from = envp ? envp : (const char *const *)environ;
+    size_t n = 0;
+    while (from[n])
+        n++;
+    char **env = scythe__malloc((n + 2) * sizeof *env + sizeof entry);
+    if (!env)
+        return NULL;
+    char *text = (char *)(env + n + 2);
+    memcpy(text, entry, sizeof entry);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(from[i], entry, key) != 0)
+            env[k++] = (char *)from[i];
+    env[k++] = text;
+    env[k] = NULL;
+    return env;
+}
+
+static int validate(const scythe_spawn_options *o) {
+    if (o->pass_token && (!o->token || scythe_token_fd(o->token) < 0))
+        return -EINVAL; /* only a shared token can be handed to another process */
     if (!o->argv || !o->argv[0] || !o->argv[0][0])
         return -EINVAL;
     for (int i = 0; i < 3; i++) {
@@ -56,7 +102,8 @@ static int validate(const scythe_spawn_options *o) {
 
 /* posix_spawn(p) with the session, signal and fd set-up. Returns 0, the pid and the time the spawn call began, or
  * -errno. */
-static int do_spawn(pid_t *pid, int64_t *start_ns, const scythe_spawn_options *o, const int child_fd[3]) {
+static int do_spawn(pid_t *pid, int64_t *start_ns, const scythe_spawn_options *o, const int child_fd[3],
+                    int token_fd) {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     int rc = posix_spawn_file_actions_init(&fa);
@@ -69,9 +116,11 @@ static int do_spawn(pid_t *pid, int64_t *start_ns, const scythe_spawn_options *o
     for (int i = 0; i < 3 && !rc; i++)
         if (child_fd[i] >= 0)
             rc = posix_spawn_file_actions_adddup2(&fa, child_fd[i], i);
+    if (!rc && token_fd >= 0) /* a job handed its token gets it as fd 3 */
+        rc = posix_spawn_file_actions_adddup2(&fa, token_fd, 3);
     /* The JVM and other native libraries open fds without O_CLOEXEC; none of them may reach a prover. */
     if (!rc)
-        rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+        rc = posix_spawn_file_actions_addclosefrom_np(&fa, token_fd >= 0 ? 4 : 3);
     if (!rc && o->cwd)
         rc = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
     if (!rc) {
@@ -85,11 +134,13 @@ static int do_spawn(pid_t *pid, int64_t *start_ns, const scythe_spawn_options *o
     return -rc;
 }
 
-int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options *o) {
-    if (!out || !loop || !o)
+int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options *given) {
+    if (!out || !loop || !given)
         return -EINVAL;
-    int rc = validate(o);
-    if (rc)
+    scythe_spawn_options opts;
+    const scythe_spawn_options *o = &opts;
+    int rc = normalise(&opts, given);
+    if (rc || (rc = validate(o)))
         return rc;
     if (o->token && scythe__token_state(o->token))
         return -ECANCELED;
@@ -112,7 +163,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         memcpy(job->input, in->input, in->input_len);
         job->input_len = in->input_len;
     }
-    if (o->version >= 4 && o->dossier_dir && o->dossier_dir[0] &&
+    if (o->dossier_dir && o->dossier_dir[0] &&
         !(job->dossier_dir = scythe__strdup(o->dossier_dir))) {
         rc = -ENOMEM;
         goto fail;
@@ -127,8 +178,8 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
                              o->tail_bytes ? o->tail_bytes : SCYTHE__DEFAULT_CAPTURE);
     }
 
-    int containment = o->version >= 5 ? o->containment : SCYTHE_CONTAIN_SESSION;
-    int64_t mem = o->version >= 5 ? o->memory_limit_bytes : 0, nproc = o->version >= 5 ? o->process_limit : 0;
+    int containment = o->containment;
+    int64_t mem = o->memory_limit_bytes, nproc = o->process_limit;
     if (containment < SCYTHE_CONTAIN_SESSION || containment > SCYTHE_CONTAIN_BEST || mem < 0 || nproc < 0) {
         rc = -EINVAL;
         goto fail;
@@ -159,10 +210,22 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
     job->guard_slot = slot;
     pid_t pid;
     int64_t start_ns = 0;
+    int token_fd = -1;
+    char **env = NULL;
+    if (o->pass_token) {
+        if (!(env = env_with_token(o->envp))) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        opts.envp = (const char *const *)env;
+        token_fd = scythe_token_fd(o->token);
+    }
     if (job->cgroup)
-        rc = scythe__clone_spawn(&pid, &job->pidfd, &start_ns, o, child_fd, job->cgroup->procs_fd);
+        rc = scythe__clone_spawn(&pid, &job->pidfd, &start_ns, o, child_fd, job->cgroup->procs_fd, token_fd);
     else
-        rc = do_spawn(&pid, &start_ns, o, child_fd);
+        rc = do_spawn(&pid, &start_ns, o, child_fd, token_fd);
+    free(env);
+    opts.envp = given->envp; /* nothing below reads it; no pointer into the freed array stays */
     for (int i = 0; i < 3; i++) {
         scythe__os_close(child_fd[i]);
         child_fd[i] = -1;
@@ -202,7 +265,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         job->token = o->token;
     }
     scythe__cadence_start(job, o);
-    if (o->version >= 2 && o->claim_index >= 0 && o->token) { /* a version-1 caller's struct ends before these */
+    if (o->claim_index >= 0 && o->token) {
         job->claim_index = o->claim_index;
         memcpy(job->claim_codes, o->claim_exit_codes, sizeof job->claim_codes);
     }

@@ -11,6 +11,10 @@ uint32_t scythe_version(void) {
     return SCYTHE_VERSION_NUMBER;
 }
 
+uint32_t scythe_abi_version(void) {
+    return SCYTHE_ABI_NUMBER;
+}
+
 static _Atomic uint32_t caps_cache; /* bit 31 marks "probed" */
 #define CAPS_PROBED 0x80000000u
 
@@ -78,6 +82,8 @@ static const scythe_abi_entry abi_table[] = {
     FIELD(scythe_abi_entry, offset),
     FIELD(scythe_abi_entry, size),
     ROW(scythe_event),
+    FIELD(scythe_event, size),
+    FIELD(scythe_event, reserved0),
     FIELD(scythe_event, user_data),
     FIELD(scythe_event, job),
     FIELD(scythe_event, kind),
@@ -134,7 +140,11 @@ static const scythe_abi_entry abi_table[] = {
     FIELD(scythe_spawn_options, reserved5),
     FIELD(scythe_spawn_options, memory_limit_bytes),
     FIELD(scythe_spawn_options, process_limit),
+    FIELD(scythe_spawn_options, pass_token),
+    FIELD(scythe_spawn_options, reserved6),
     ROW(scythe_output),
+    FIELD(scythe_output, size),
+    FIELD(scythe_output, reserved),
     FIELD(scythe_output, head),
     FIELD(scythe_output, head_len),
     FIELD(scythe_output, tail),
@@ -148,5 +158,14 @@ int scythe_abi_table(const scythe_abi_entry **out, size_t *count) {
         return -EINVAL;
     *out = abi_table;
     *count = sizeof abi_table / sizeof abi_table[0];
+    return 0;
+}
+
+size_t scythe_sizeof(const char *type_name) {
+    if (!type_name)
+        return 0;
+    for (size_t i = 0; i < sizeof abi_table / sizeof abi_table[0]; i++)
+        if (!abi_table[i].field_name && strcmp(abi_table[i].type_name, type_name) == 0)
+            return abi_table[i].size;
     return 0;
 }

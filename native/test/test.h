@@ -58,6 +58,16 @@ const char *guard_exe_or_skip(void);
 /* 1 if the machine offers caps, else prints why the test skips itself and returns 0. */
 int need_caps(uint32_t caps, const char *what);
 
+/* test_abi.c */
+void test_abi_sizes_and_versions(void);
+void test_older_header_gets_no_byte_past_its_struct(void);
+void test_old_options_version_is_read_no_further(void);
+void test_shared_token_basics(void);
+void test_shared_token_claims_across_processes(void);
+void test_shared_token_cancelled_by_another_process(void);
+void test_shared_token_canceller_killed_mid_way(void);
+void test_pass_token_hands_the_job_its_token(void);
+int abi_child(int argc, char **argv); /* runs one of its child modes, or returns -1 */
 /* test_hazards.c */
 void test_event_queue_needs_no_memory(void);
 void test_capture_out_of_memory(void);

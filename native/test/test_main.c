@@ -1882,6 +1882,14 @@ static const struct test tests[] = {
     {"channel_free_with_output_waiting", test_channel_free_with_output_waiting},
     {"channel_output_is_progress", test_channel_output_is_progress},
     {"channel_loop_free_with_live_jobs", test_channel_loop_free_with_live_jobs},
+    {"abi_sizes_and_versions", test_abi_sizes_and_versions},
+    {"older_header_gets_no_byte_past_its_struct", test_older_header_gets_no_byte_past_its_struct},
+    {"old_options_version_is_read_no_further", test_old_options_version_is_read_no_further},
+    {"shared_token_basics", test_shared_token_basics},
+    {"shared_token_claims_across_processes", test_shared_token_claims_across_processes},
+    {"shared_token_cancelled_by_another_process", test_shared_token_cancelled_by_another_process},
+    {"shared_token_canceller_killed_mid_way", test_shared_token_canceller_killed_mid_way},
+    {"pass_token_hands_the_job_its_token", test_pass_token_hands_the_job_its_token},
 };
 
 int main(int argc, char **argv) {
@@ -1897,6 +1905,9 @@ int main(int argc, char **argv) {
     int channel = channel_child(argc, argv);
     if (channel >= 0)
         return channel;
+    int abi = abi_child(argc, argv);
+    if (abi >= 0)
+        return abi;
     if (argc > 1 && !strcmp(argv[1], "--child-report"))
         return child_report();
     if (argc > 2 && !strcmp(argv[1], "--child-sigchld"))

@@ -15,6 +15,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
 /**
  * {@snippet lang=c :
  * struct scythe_event {
+ *     uint32_t size;
+ *     uint32_t reserved0;
  *     uint64_t user_data;
  *     scythe_job *job;
  *     int32_t kind;
@@ -47,6 +49,8 @@ public class scythe_event {
     }
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
+        scythe_h.C_INT.withName("size"),
+        scythe_h.C_INT.withName("reserved0"),
         scythe_h.C_LONG.withName("user_data"),
         scythe_h.C_POINTER.withName("job"),
         scythe_h.C_INT.withName("kind"),
@@ -76,6 +80,94 @@ public class scythe_event {
      */
     public static final GroupLayout layout() {
         return $LAYOUT;
+    }
+
+    private static final OfInt size$LAYOUT = (OfInt)$LAYOUT.select(groupElement("size"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint32_t size
+     * }
+     */
+    public static final OfInt size$layout() {
+        return size$LAYOUT;
+    }
+
+    private static final long size$OFFSET = $LAYOUT.byteOffset(groupElement("size"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint32_t size
+     * }
+     */
+    public static final long size$offset() {
+        return size$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint32_t size
+     * }
+     */
+    public static int size(MemorySegment struct) {
+        return struct.get(size$LAYOUT, size$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint32_t size
+     * }
+     */
+    public static void size(MemorySegment struct, int fieldValue) {
+        struct.set(size$LAYOUT, size$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved0$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved0"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint32_t reserved0
+     * }
+     */
+    public static final OfInt reserved0$layout() {
+        return reserved0$LAYOUT;
+    }
+
+    private static final long reserved0$OFFSET = $LAYOUT.byteOffset(groupElement("reserved0"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint32_t reserved0
+     * }
+     */
+    public static final long reserved0$offset() {
+        return reserved0$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint32_t reserved0
+     * }
+     */
+    public static int reserved0(MemorySegment struct) {
+        return struct.get(reserved0$LAYOUT, reserved0$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint32_t reserved0
+     * }
+     */
+    public static void reserved0(MemorySegment struct, int fieldValue) {
+        struct.set(reserved0$LAYOUT, reserved0$OFFSET, fieldValue);
     }
 
     private static final OfLong user_data$LAYOUT = (OfLong)$LAYOUT.select(groupElement("user_data"));

@@ -77,10 +77,10 @@ public class scythe_h {
     public static int SCYTHE_VERSION_MAJOR() {
         return SCYTHE_VERSION_MAJOR;
     }
-    private static final int SCYTHE_VERSION_MINOR = (int)5L;
+    private static final int SCYTHE_VERSION_MINOR = (int)6L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_MINOR 5
+     * #define SCYTHE_VERSION_MINOR 6
      * }
      */
     public static int SCYTHE_VERSION_MINOR() {
@@ -94,6 +94,24 @@ public class scythe_h {
      */
     public static int SCYTHE_VERSION_PATCH() {
         return SCYTHE_VERSION_PATCH;
+    }
+    private static final int SCYTHE_ABI_MAJOR = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_ABI_MAJOR 0
+     * }
+     */
+    public static int SCYTHE_ABI_MAJOR() {
+        return SCYTHE_ABI_MAJOR;
+    }
+    private static final int SCYTHE_ABI_MINOR = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_ABI_MINOR 6
+     * }
+     */
+    public static int SCYTHE_ABI_MINOR() {
+        return SCYTHE_ABI_MINOR;
     }
     private static final int SCYTHE_TOKEN_WINNER_SHIFT = (int)33L;
     /**
@@ -338,10 +356,10 @@ public class scythe_h {
     public static int SCYTHE_STDIO_CHANNEL() {
         return SCYTHE_STDIO_CHANNEL;
     }
-    private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)5L;
+    private static final int SCYTHE_SPAWN_OPTIONS_VERSION = (int)6L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_SPAWN_OPTIONS_VERSION 5
+     * #define SCYTHE_SPAWN_OPTIONS_VERSION 6
      * }
      */
     public static int SCYTHE_SPAWN_OPTIONS_VERSION() {
@@ -397,6 +415,62 @@ public class scythe_h {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("scythe_version");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_abi_version {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT    );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_abi_version");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t scythe_abi_version()
+     * }
+     */
+    public static FunctionDescriptor scythe_abi_version$descriptor() {
+        return scythe_abi_version.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t scythe_abi_version()
+     * }
+     */
+    public static MethodHandle scythe_abi_version$handle() {
+        return scythe_abi_version.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t scythe_abi_version()
+     * }
+     */
+    public static MemorySegment scythe_abi_version$address() {
+        return scythe_abi_version.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t scythe_abi_version()
+     * }
+     */
+    public static int scythe_abi_version() {
+        var mh$ = scythe_abi_version.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_abi_version");
             }
             return (int)mh$.invokeExact();
         } catch (Throwable ex$) {
@@ -688,6 +762,64 @@ public class scythe_h {
                 traceDowncall("scythe_abi_table", out, count);
             }
             return (int)mh$.invokeExact(out, count);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_sizeof {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_LONG,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_sizeof");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * size_t scythe_sizeof(const char *type_name)
+     * }
+     */
+    public static FunctionDescriptor scythe_sizeof$descriptor() {
+        return scythe_sizeof.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * size_t scythe_sizeof(const char *type_name)
+     * }
+     */
+    public static MethodHandle scythe_sizeof$handle() {
+        return scythe_sizeof.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * size_t scythe_sizeof(const char *type_name)
+     * }
+     */
+    public static MemorySegment scythe_sizeof$address() {
+        return scythe_sizeof.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * size_t scythe_sizeof(const char *type_name)
+     * }
+     */
+    public static long scythe_sizeof(MemorySegment type_name) {
+        var mh$ = scythe_sizeof.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_sizeof", type_name);
+            }
+            return (long)mh$.invokeExact(type_name);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1101,6 +1233,299 @@ public class scythe_h {
         }
     }
 
+    private static class scythe_token_new_shared {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_token_new_shared");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_token_new_shared(scythe_token **out, scythe_token *parent)
+     * }
+     */
+    public static FunctionDescriptor scythe_token_new_shared$descriptor() {
+        return scythe_token_new_shared.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_token_new_shared(scythe_token **out, scythe_token *parent)
+     * }
+     */
+    public static MethodHandle scythe_token_new_shared$handle() {
+        return scythe_token_new_shared.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_token_new_shared(scythe_token **out, scythe_token *parent)
+     * }
+     */
+    public static MemorySegment scythe_token_new_shared$address() {
+        return scythe_token_new_shared.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_token_new_shared(scythe_token **out, scythe_token *parent)
+     * }
+     */
+    public static int scythe_token_new_shared(MemorySegment out, MemorySegment parent) {
+        var mh$ = scythe_token_new_shared.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_token_new_shared", out, parent);
+            }
+            return (int)mh$.invokeExact(out, parent);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_token_fd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_token_fd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_token_fd(const scythe_token *token)
+     * }
+     */
+    public static FunctionDescriptor scythe_token_fd$descriptor() {
+        return scythe_token_fd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_token_fd(const scythe_token *token)
+     * }
+     */
+    public static MethodHandle scythe_token_fd$handle() {
+        return scythe_token_fd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_token_fd(const scythe_token *token)
+     * }
+     */
+    public static MemorySegment scythe_token_fd$address() {
+        return scythe_token_fd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_token_fd(const scythe_token *token)
+     * }
+     */
+    public static int scythe_token_fd(MemorySegment token) {
+        var mh$ = scythe_token_fd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_token_fd", token);
+            }
+            return (int)mh$.invokeExact(token);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_token_from_fd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER,
+            scythe_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_token_from_fd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_token_from_fd(scythe_token **out, int fd)
+     * }
+     */
+    public static FunctionDescriptor scythe_token_from_fd$descriptor() {
+        return scythe_token_from_fd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_token_from_fd(scythe_token **out, int fd)
+     * }
+     */
+    public static MethodHandle scythe_token_from_fd$handle() {
+        return scythe_token_from_fd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_token_from_fd(scythe_token **out, int fd)
+     * }
+     */
+    public static MemorySegment scythe_token_from_fd$address() {
+        return scythe_token_from_fd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_token_from_fd(scythe_token **out, int fd)
+     * }
+     */
+    public static int scythe_token_from_fd(MemorySegment out, int fd) {
+        var mh$ = scythe_token_from_fd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_token_from_fd", out, fd);
+            }
+            return (int)mh$.invokeExact(out, fd);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_token_open {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_token_open");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_token_open(scythe_token **out, const char *path)
+     * }
+     */
+    public static FunctionDescriptor scythe_token_open$descriptor() {
+        return scythe_token_open.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_token_open(scythe_token **out, const char *path)
+     * }
+     */
+    public static MethodHandle scythe_token_open$handle() {
+        return scythe_token_open.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_token_open(scythe_token **out, const char *path)
+     * }
+     */
+    public static MemorySegment scythe_token_open$address() {
+        return scythe_token_open.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_token_open(scythe_token **out, const char *path)
+     * }
+     */
+    public static int scythe_token_open(MemorySegment out, MemorySegment path) {
+        var mh$ = scythe_token_open.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_token_open", out, path);
+            }
+            return (int)mh$.invokeExact(out, path);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class scythe_token_from_env {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            scythe_h.C_INT,
+            scythe_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_token_from_env");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int scythe_token_from_env(scythe_token **out)
+     * }
+     */
+    public static FunctionDescriptor scythe_token_from_env$descriptor() {
+        return scythe_token_from_env.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int scythe_token_from_env(scythe_token **out)
+     * }
+     */
+    public static MethodHandle scythe_token_from_env$handle() {
+        return scythe_token_from_env.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int scythe_token_from_env(scythe_token **out)
+     * }
+     */
+    public static MemorySegment scythe_token_from_env$address() {
+        return scythe_token_from_env.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int scythe_token_from_env(scythe_token **out)
+     * }
+     */
+    public static int scythe_token_from_env(MemorySegment out) {
+        var mh$ = scythe_token_from_env.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("scythe_token_from_env", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class scythe_loop_new {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_INT,
@@ -1333,17 +1758,18 @@ public class scythe_h {
         }
     }
 
-    private static class scythe_loop_run {
+    private static class scythe_loop_run_sized {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_INT,
             scythe_h.C_POINTER,
             scythe_h.C_POINTER,
             scythe_h.C_POINTER,
             scythe_h.C_LONG,
+            scythe_h.C_LONG,
             scythe_h.C_INT
         );
 
-        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_loop_run");
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_loop_run_sized");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1351,45 +1777,45 @@ public class scythe_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size_t capacity, int timeout_ms)
+     * int scythe_loop_run_sized(size_t *count, scythe_loop *loop, scythe_event *events, size_t event_size, size_t capacity, int timeout_ms)
      * }
      */
-    public static FunctionDescriptor scythe_loop_run$descriptor() {
-        return scythe_loop_run.DESC;
+    public static FunctionDescriptor scythe_loop_run_sized$descriptor() {
+        return scythe_loop_run_sized.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size_t capacity, int timeout_ms)
+     * int scythe_loop_run_sized(size_t *count, scythe_loop *loop, scythe_event *events, size_t event_size, size_t capacity, int timeout_ms)
      * }
      */
-    public static MethodHandle scythe_loop_run$handle() {
-        return scythe_loop_run.HANDLE;
+    public static MethodHandle scythe_loop_run_sized$handle() {
+        return scythe_loop_run_sized.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size_t capacity, int timeout_ms)
+     * int scythe_loop_run_sized(size_t *count, scythe_loop *loop, scythe_event *events, size_t event_size, size_t capacity, int timeout_ms)
      * }
      */
-    public static MemorySegment scythe_loop_run$address() {
-        return scythe_loop_run.ADDR;
+    public static MemorySegment scythe_loop_run_sized$address() {
+        return scythe_loop_run_sized.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int scythe_loop_run(size_t *count, scythe_loop *loop, scythe_event *events, size_t capacity, int timeout_ms)
+     * int scythe_loop_run_sized(size_t *count, scythe_loop *loop, scythe_event *events, size_t event_size, size_t capacity, int timeout_ms)
      * }
      */
-    public static int scythe_loop_run(MemorySegment count, MemorySegment loop, MemorySegment events, long capacity, int timeout_ms) {
-        var mh$ = scythe_loop_run.HANDLE;
+    public static int scythe_loop_run_sized(MemorySegment count, MemorySegment loop, MemorySegment events, long event_size, long capacity, int timeout_ms) {
+        var mh$ = scythe_loop_run_sized.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("scythe_loop_run", count, loop, events, capacity, timeout_ms);
+                traceDowncall("scythe_loop_run_sized", count, loop, events, event_size, capacity, timeout_ms);
             }
-            return (int)mh$.invokeExact(count, loop, events, capacity, timeout_ms);
+            return (int)mh$.invokeExact(count, loop, events, event_size, capacity, timeout_ms);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1688,15 +2114,16 @@ public class scythe_h {
         }
     }
 
-    private static class scythe_job_output {
+    private static class scythe_job_output_sized {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             scythe_h.C_INT,
             scythe_h.C_POINTER,
+            scythe_h.C_LONG,
             scythe_h.C_POINTER,
             scythe_h.C_INT
         );
 
-        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_job_output");
+        public static final MemorySegment ADDR = scythe_h.findOrThrow("scythe_job_output_sized");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1704,45 +2131,45 @@ public class scythe_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int scythe_job_output(scythe_output *out, const scythe_job *job, int stream)
+     * int scythe_job_output_sized(scythe_output *out, size_t out_size, const scythe_job *job, int stream)
      * }
      */
-    public static FunctionDescriptor scythe_job_output$descriptor() {
-        return scythe_job_output.DESC;
+    public static FunctionDescriptor scythe_job_output_sized$descriptor() {
+        return scythe_job_output_sized.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int scythe_job_output(scythe_output *out, const scythe_job *job, int stream)
+     * int scythe_job_output_sized(scythe_output *out, size_t out_size, const scythe_job *job, int stream)
      * }
      */
-    public static MethodHandle scythe_job_output$handle() {
-        return scythe_job_output.HANDLE;
+    public static MethodHandle scythe_job_output_sized$handle() {
+        return scythe_job_output_sized.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int scythe_job_output(scythe_output *out, const scythe_job *job, int stream)
+     * int scythe_job_output_sized(scythe_output *out, size_t out_size, const scythe_job *job, int stream)
      * }
      */
-    public static MemorySegment scythe_job_output$address() {
-        return scythe_job_output.ADDR;
+    public static MemorySegment scythe_job_output_sized$address() {
+        return scythe_job_output_sized.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int scythe_job_output(scythe_output *out, const scythe_job *job, int stream)
+     * int scythe_job_output_sized(scythe_output *out, size_t out_size, const scythe_job *job, int stream)
      * }
      */
-    public static int scythe_job_output(MemorySegment out, MemorySegment job, int stream) {
-        var mh$ = scythe_job_output.HANDLE;
+    public static int scythe_job_output_sized(MemorySegment out, long out_size, MemorySegment job, int stream) {
+        var mh$ = scythe_job_output_sized.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("scythe_job_output", out, job, stream);
+                traceDowncall("scythe_job_output_sized", out, out_size, job, stream);
             }
-            return (int)mh$.invokeExact(out, job, stream);
+            return (int)mh$.invokeExact(out, out_size, job, stream);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2623,14 +3050,23 @@ public class scythe_h {
            throw new AssertionError("should not reach here", ex$);
         }
     }
-    private static final int SCYTHE_VERSION_NUMBER = (int)1280L;
+    private static final int SCYTHE_VERSION_NUMBER = (int)1536L;
     /**
      * {@snippet lang=c :
-     * #define SCYTHE_VERSION_NUMBER 1280
+     * #define SCYTHE_VERSION_NUMBER 1536
      * }
      */
     public static int SCYTHE_VERSION_NUMBER() {
         return SCYTHE_VERSION_NUMBER;
+    }
+    private static final int SCYTHE_ABI_NUMBER = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_ABI_NUMBER 6
+     * }
+     */
+    public static int SCYTHE_ABI_NUMBER() {
+        return SCYTHE_ABI_NUMBER;
     }
     private static final int SCYTHE_CAP_PIDFD_OPEN = (int)1L;
     /**
@@ -2739,6 +3175,18 @@ public class scythe_h {
      */
     public static long SCYTHE_TOKEN_CANCELLED_BIT() {
         return SCYTHE_TOKEN_CANCELLED_BIT;
+    }
+    /**
+     * {@snippet lang=c :
+     * #define SCYTHE_TOKEN_FD_ENV "SCYTHE_TOKEN_FD"
+     * }
+     */
+    public static MemorySegment SCYTHE_TOKEN_FD_ENV() {
+        class Holder {
+            static final MemorySegment SCYTHE_TOKEN_FD_ENV
+                = scythe_h.LIBRARY_ARENA.allocateFrom("SCYTHE_TOKEN_FD");
+        }
+        return Holder.SCYTHE_TOKEN_FD_ENV;
     }
     private static final int SCYTHE_EVENT_TREE_WALKED = (int)1L;
     /**

@@ -15,6 +15,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
 /**
  * {@snippet lang=c :
  * struct scythe_output {
+ *     uint32_t size;
+ *     uint32_t reserved;
  *     const uint8_t *head;
  *     size_t head_len;
  *     const uint8_t *tail;
@@ -31,6 +33,8 @@ public class scythe_output {
     }
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
+        scythe_h.C_INT.withName("size"),
+        scythe_h.C_INT.withName("reserved"),
         scythe_h.C_POINTER.withName("head"),
         scythe_h.C_LONG.withName("head_len"),
         scythe_h.C_POINTER.withName("tail"),
@@ -44,6 +48,94 @@ public class scythe_output {
      */
     public static final GroupLayout layout() {
         return $LAYOUT;
+    }
+
+    private static final OfInt size$LAYOUT = (OfInt)$LAYOUT.select(groupElement("size"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint32_t size
+     * }
+     */
+    public static final OfInt size$layout() {
+        return size$LAYOUT;
+    }
+
+    private static final long size$OFFSET = $LAYOUT.byteOffset(groupElement("size"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint32_t size
+     * }
+     */
+    public static final long size$offset() {
+        return size$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint32_t size
+     * }
+     */
+    public static int size(MemorySegment struct) {
+        return struct.get(size$LAYOUT, size$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint32_t size
+     * }
+     */
+    public static void size(MemorySegment struct, int fieldValue) {
+        struct.set(size$LAYOUT, size$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint32_t reserved
+     * }
+     */
+    public static final OfInt reserved$layout() {
+        return reserved$LAYOUT;
+    }
+
+    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint32_t reserved
+     * }
+     */
+    public static final long reserved$offset() {
+        return reserved$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint32_t reserved
+     * }
+     */
+    public static int reserved(MemorySegment struct) {
+        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint32_t reserved
+     * }
+     */
+    public static void reserved(MemorySegment struct, int fieldValue) {
+        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
     }
 
     private static final AddressLayout head$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("head"));

@@ -42,6 +42,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t reserved5;
  *     int64_t memory_limit_bytes;
  *     int64_t process_limit;
+ *     int32_t pass_token;
+ *     int32_t reserved6;
  * }
  * }
  */
@@ -78,7 +80,9 @@ public class scythe_spawn_options {
         scythe_h.C_INT.withName("containment"),
         scythe_h.C_INT.withName("reserved5"),
         scythe_h.C_LONG.withName("memory_limit_bytes"),
-        scythe_h.C_LONG.withName("process_limit")
+        scythe_h.C_LONG.withName("process_limit"),
+        scythe_h.C_INT.withName("pass_token"),
+        scythe_h.C_INT.withName("reserved6")
     ).withName("scythe_spawn_options");
 
     /**
@@ -1344,6 +1348,94 @@ public class scythe_spawn_options {
      */
     public static void process_limit(MemorySegment struct, long fieldValue) {
         struct.set(process_limit$LAYOUT, process_limit$OFFSET, fieldValue);
+    }
+
+    private static final OfInt pass_token$LAYOUT = (OfInt)$LAYOUT.select(groupElement("pass_token"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t pass_token
+     * }
+     */
+    public static final OfInt pass_token$layout() {
+        return pass_token$LAYOUT;
+    }
+
+    private static final long pass_token$OFFSET = $LAYOUT.byteOffset(groupElement("pass_token"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t pass_token
+     * }
+     */
+    public static final long pass_token$offset() {
+        return pass_token$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t pass_token
+     * }
+     */
+    public static int pass_token(MemorySegment struct) {
+        return struct.get(pass_token$LAYOUT, pass_token$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t pass_token
+     * }
+     */
+    public static void pass_token(MemorySegment struct, int fieldValue) {
+        struct.set(pass_token$LAYOUT, pass_token$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved6$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved6"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t reserved6
+     * }
+     */
+    public static final OfInt reserved6$layout() {
+        return reserved6$LAYOUT;
+    }
+
+    private static final long reserved6$OFFSET = $LAYOUT.byteOffset(groupElement("reserved6"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t reserved6
+     * }
+     */
+    public static final long reserved6$offset() {
+        return reserved6$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t reserved6
+     * }
+     */
+    public static int reserved6(MemorySegment struct) {
+        return struct.get(reserved6$LAYOUT, reserved6$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t reserved6
+     * }
+     */
+    public static void reserved6(MemorySegment struct, int fieldValue) {
+        struct.set(reserved6$LAYOUT, reserved6$OFFSET, fieldValue);
     }
 
     /**

@@ -110,13 +110,22 @@ public final class CancelToken {
      */
     private List<CancelToken> childrenWithCallbacks;
 
+    /** A native call that makes a token into {@code out} and returns 0 or -errno. */
+    private interface Maker {
+        int make(MemorySegment out, Arena arena);
+    }
+
     private CancelToken(CancelToken parent) {
+        this(parent, "scythe_token_new",
+                (out, arena) -> scythe_h.scythe_token_new(out, parent == null ? MemorySegment.NULL : parent.handle));
+    }
+
+    private CancelToken(CancelToken parent, String function, Maker maker) {
         NativeLibrary.ensure();
         this.parent = parent;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            NativeLibrary.check(scythe_h.scythe_token_new(out, parent == null ? MemorySegment.NULL : parent.handle),
-                    "scythe_token_new");
+            NativeLibrary.check(maker.make(out, arena), function);
             this.handle = out.get(ValueLayout.ADDRESS, 0);
         }
         this.stateAddress = scythe_h.scythe_token_state_address(handle).address();
@@ -127,6 +136,57 @@ public final class CancelToken {
     /** A new live token. */
     public static CancelToken create() {
         return new CancelToken(null);
+    }
+
+    /**
+     * A new live token whose word lives in shared memory (a sealed memfd): another process (any runtime) that gets its
+     * {@link #fd()} (inherited, or a job {@linkplain ProcessSpec.Builder#passToken handed} it) or opens it by name
+     * ({@link #open}) holds the same token. A cancel or claim made there is one compare-and-set on the same word, and
+     * every supervisor's loop with jobs attached to the token kills them at once, as for a cancel made here. The
+     * {@link #onCancel} callbacks of a token cancelled elsewhere run when a supervisor's loop sees the cancel.
+     */
+    public static CancelToken shared() {
+        return new CancelToken(null, "scythe_token_new_shared",
+                (out, arena) -> scythe_h.scythe_token_new_shared(out, MemorySegment.NULL));
+    }
+
+    /**
+     * Opens the shared token behind {@code fd} in this process (its own open of it; the caller keeps {@code fd}).
+     * Throws a {@link ScytheException} naming {@code scythe_token_from_fd} if fd is no Scythe token.
+     */
+    public static CancelToken fromFd(int fd) {
+        return new CancelToken(null, "scythe_token_from_fd", (out, arena) -> scythe_h.scythe_token_from_fd(out, fd));
+    }
+
+    /** Opens a shared token by name: a path that opens its file, such as {@code /proc/PID/fd/FD} of its holder. */
+    public static CancelToken open(java.nio.file.Path path) {
+        return new CancelToken(null, "scythe_token_open",
+                (out, arena) -> scythe_h.scythe_token_open(out, arena.allocateFrom(path.toString())));
+    }
+
+    /** The token this process was handed by its supervisor ({@code SCYTHE_TOKEN_FD}), if any. */
+    public static java.util.Optional<CancelToken> fromEnvironment() {
+        String fd = System.getenv(scythe_h.SCYTHE_TOKEN_FD_ENV().getString(0));
+        if (fd == null || fd.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new CancelToken(null, "scythe_token_from_env",
+                (out, arena) -> scythe_h.scythe_token_from_env(out)));
+    }
+
+    /** Whether this token lives in shared memory ({@link #shared()}, {@link #fromFd}, {@link #open}). */
+    public boolean isShared() {
+        return fd().isPresent();
+    }
+
+    /**
+     * The fd of a shared token's memfd (owned by the token: dup it to keep it; close-on-exec), for a host that hands
+     * it to a child process itself; empty for a token that is not shared.
+     */
+    public OptionalInt fd() {
+        int fd = scythe_h.scythe_token_fd(handle);
+        java.lang.ref.Reference.reachabilityFence(this);
+        return fd < 0 ? OptionalInt.empty() : OptionalInt.of(fd);
     }
 
     /** A token cancelled whenever this one is (with this one's reason), and cancellable on its own. */

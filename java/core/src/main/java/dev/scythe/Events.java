@@ -12,7 +12,7 @@ final class Events {
     private Events() {}
 
     static Output output(MemorySegment handle, int stream, MemorySegment view, MemorySegment ev) {
-        if (scythe_h.scythe_job_output(view, handle, stream) < 0) {
+        if (scythe_h.scythe_job_output_sized(view, scythe_output.sizeof(), handle, stream) < 0) {
             return Output.EMPTY;
         }
         byte[] head = bytes(scythe_output.head(view), scythe_output.head_len(view));

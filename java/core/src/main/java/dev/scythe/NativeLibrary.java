@@ -1,8 +1,18 @@
 package dev.scythe;
 
+import dev.scythe.ffi.scythe_abi_entry;
+import dev.scythe.ffi.scythe_event;
 import dev.scythe.ffi.scythe_h;
+import dev.scythe.ffi.scythe_output;
+import dev.scythe.ffi.scythe_spawn_options;
+import dev.scythe.ffi.scythe_stdio;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.GroupLayout;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -12,8 +22,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Loads libscythe once: from {@code -Dscythe.library.path=/path/libscythe.so} if set, else from the jar's
@@ -34,11 +46,18 @@ final class NativeLibrary {
     static final String DIR_ENV = "SCYTHE_NATIVE_DIR";
     private static final String[] FILES = {"libscythe.so", "scythe-guard"};
     private static Path guardExe; // set once by load()
+    private static Path libraryPath; // set once by load()
     private static final Throwable CAUSE = load();
     private static Throwable guardCause; // guarded by NativeLibrary.class
     private static boolean guardTried;   // guarded by NativeLibrary.class
 
     private NativeLibrary() {}
+
+    /** The libscythe this JVM loaded (for other runtimes started by tests, which load the same file). */
+    static Path libraryPath() {
+        ensure();
+        return libraryPath;
+    }
 
     static Throwable cause() {
         return CAUSE;
@@ -92,7 +111,9 @@ final class NativeLibrary {
                 throw named;
             }
             checkVersion(scythe_h.scythe_version());
+            checkAbi(scythe_h.scythe_abi_version(), abiTable());
             guardExe = lib.resolveSibling("scythe-guard");
+            libraryPath = lib;
             return null;
         } catch (Throwable t) {
             return t;
@@ -128,6 +149,70 @@ final class NativeLibrary {
             throw new UnsatisfiedLinkError("libscythe version " + major + "." + ((version >>> 8) & 0xff) + "."
                     + (version & 0xff) + " was loaded, but these bindings need major version "
                     + scythe_h.SCYTHE_VERSION_MAJOR());
+        }
+    }
+
+    /** One row of the library's ABI table: a struct (field null) and its size, or a field's offset and size. */
+    record AbiRow(String type, String field, long offset, long size) {}
+
+    /** The layouts these bindings were generated with, by struct name (a method: load() runs before any field). */
+    private static Map<String, GroupLayout> layouts() {
+        return Map.of("scythe_abi_entry", scythe_abi_entry.layout(), "scythe_event", scythe_event.layout(),
+                "scythe_output", scythe_output.layout(), "scythe_spawn_options", scythe_spawn_options.layout(),
+                "scythe_stdio", scythe_stdio.layout());
+    }
+
+    static List<AbiRow> abiTable() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
+            check(scythe_h.scythe_abi_table(out, count), "scythe_abi_table");
+            long n = count.get(ValueLayout.JAVA_LONG, 0), size = scythe_abi_entry.sizeof();
+            MemorySegment table = out.get(ValueLayout.ADDRESS, 0).reinterpret(n * size);
+            List<AbiRow> rows = new ArrayList<>((int) n);
+            for (long i = 0; i < n; i++) {
+                MemorySegment e = table.asSlice(i * size, size);
+                MemorySegment field = scythe_abi_entry.field_name(e);
+                rows.add(new AbiRow(scythe_abi_entry.type_name(e).reinterpret(256).getString(0),
+                        field.equals(MemorySegment.NULL) ? null : field.reinterpret(256).getString(0),
+                        Integer.toUnsignedLong(scythe_abi_entry.offset(e)), Integer.toUnsignedLong(scythe_abi_entry.size(e))));
+            }
+            return rows;
+        }
+    }
+
+    /**
+     * Refuses a library whose ABI these bindings cannot use: another ABI major, an older minor, or a struct that
+     * differs from the layout the bindings were generated with (a field they know at another offset or size, or a
+     * struct smaller than theirs). Fields the bindings do not know (a newer minor's) are not theirs to check.
+     */
+    static void checkAbi(int abiVersion, List<AbiRow> rows) {
+        int major = abiVersion >>> 16, minor = abiVersion & 0xffff;
+        String want = scythe_h.SCYTHE_ABI_MAJOR() + "." + scythe_h.SCYTHE_ABI_MINOR();
+        if (major != scythe_h.SCYTHE_ABI_MAJOR() || minor < scythe_h.SCYTHE_ABI_MINOR()) {
+            throw new UnsatisfiedLinkError("libscythe has ABI " + major + "." + minor + "; these bindings need ABI "
+                    + want + " or a later minor of it");
+        }
+        Map<String, GroupLayout> layouts = layouts();
+        for (AbiRow row : rows) {
+            GroupLayout layout = layouts.get(row.type());
+            if (layout == null) {
+                continue;
+            }
+            if (row.field() == null) {
+                if (row.size() < layout.byteSize()) {
+                    throw new UnsatisfiedLinkError("libscythe's " + row.type() + " has " + row.size()
+                            + " bytes, these bindings' (ABI " + want + ") " + layout.byteSize());
+                }
+                continue;
+            }
+            var path = MemoryLayout.PathElement.groupElement(row.field());
+            boolean known = layout.memberLayouts().stream().anyMatch(m -> m.name().orElse("").equals(row.field()));
+            if (known && (layout.byteOffset(path) != row.offset() || layout.select(path).byteSize() != row.size())) {
+                throw new UnsatisfiedLinkError("libscythe's " + row.type() + "." + row.field() + " is at offset "
+                        + row.offset() + " with " + row.size() + " bytes; these bindings (ABI " + want + ") have it at "
+                        + layout.byteOffset(path) + " with " + layout.select(path).byteSize());
+            }
         }
     }
 

@@ -30,6 +30,7 @@ public final class ProcessSpec {
     private final Redirect stdin, stdout, stderr;
     private final Duration timeout, grace;
     private final CancelToken token;
+    private final boolean passToken;
     private final int claimIndex;
     private final BitSet claimExitCodes;
     private final Progress progress;
@@ -49,6 +50,7 @@ public final class ProcessSpec {
         this.timeout = b.timeout;
         this.grace = b.grace;
         this.token = b.token;
+        this.passToken = b.passToken;
         this.claimIndex = b.claimIndex;
         this.claimExitCodes = (BitSet) b.claimExitCodes.clone();
         boolean probes = b.tree != null || b.output || b.heartbeat != null || b.predicate != null;
@@ -85,6 +87,7 @@ public final class ProcessSpec {
         b.directory = directory;
         b.timeout = timeout;
         b.token = token;
+        b.passToken = passToken;
         b.claimIndex = claimIndex;
         b.claimExitCodes = (BitSet) claimExitCodes.clone();
         if (progress != null) {
@@ -190,6 +193,11 @@ public final class ProcessSpec {
         return token;
     }
 
+    /** Whether the job is handed its (shared) token: fd 3 and {@code SCYTHE_TOKEN_FD=3}. */
+    public boolean passToken() {
+        return passToken;
+    }
+
     /** Race index this job claims its token for when it exits with one of {@link #claimExitCodes()}; -1: never. */
     int claimIndex() {
         return claimIndex;
@@ -212,6 +220,7 @@ public final class ProcessSpec {
         private Redirect stdin = Redirect.discard(), stdout = Redirect.capture(), stderr = Redirect.capture();
         private Duration timeout, grace = DEFAULT_GRACE;
         private CancelToken token;
+        private boolean passToken;
         private int claimIndex = -1;
         private BitSet claimExitCodes = new BitSet();
         private Duration stall, pollEvery, cpuLimit;
@@ -445,6 +454,16 @@ public final class ProcessSpec {
             return this;
         }
 
+        /**
+         * Hands the job the token it runs under, which must be {@linkplain CancelToken#shared() shared}: as its fd 3,
+         * named by {@code SCYTHE_TOKEN_FD=3} in its environment, so a prover built on libscythe (any runtime) can poll
+         * it or cancel or claim it for its siblings ({@code scythe_token_from_env}).
+         */
+        public Builder passToken(boolean pass) {
+            this.passToken = pass;
+            return this;
+        }
+
         /** Races: the loop claims the token for {@code index} when the job exits with one of {@code codes}. */
         Builder claimOnExit(int index, BitSet codes) {
             if (token == null) {
@@ -458,6 +477,10 @@ public final class ProcessSpec {
         public ProcessSpec build() {
             if (argv.isEmpty()) {
                 throw new IllegalArgumentException("command must name a program");
+            }
+            if (passToken && (token == null || !token.isShared())) {
+                throw new IllegalArgumentException("passToken needs a shared token (CancelToken.shared()), got "
+                        + (token == null ? "no token" : "a token that is not shared"));
             }
             if ((memoryLimit > 0 || processLimit > 0) && containment == Containment.SESSION) {
                 throw new IllegalArgumentException("memory and process limits need containment CGROUP (or BEST); "

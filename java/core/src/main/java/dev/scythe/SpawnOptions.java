@@ -63,6 +63,7 @@ final class SpawnOptions {
         scythe_spawn_options.grace_ns(o, spec.grace().isZero() ? -1 : nanos(spec.grace()));
         if (spec.token() != null) {
             scythe_spawn_options.token(o, spec.token().handle());
+            scythe_spawn_options.pass_token(o, spec.passToken() ? 1 : 0);
         }
         scythe_spawn_options.user_data(o, id);
         Progress p = spec.progress();

@@ -147,9 +147,9 @@ public final class Supervisor implements AutoCloseable {
             MemorySegment chunk = arena.allocate(64 * 1024);
             long size = scythe_event.sizeof();
             while (!(stopping && jobs.isEmpty())) {
-                int rc = scythe_h.scythe_loop_run(count, loop, events, BATCH, -1);
+                int rc = scythe_h.scythe_loop_run_sized(count, loop, events, size, BATCH, -1);
                 if (rc < 0) { // EINTR is retried inside; anything else will fail again: never spin on it
-                    throw new ScytheException("scythe_loop_run", rc, NativeLibrary.strerror(rc));
+                    throw new ScytheException("scythe_loop_run_sized", rc, NativeLibrary.strerror(rc));
                 }
                 long n = count.get(ValueLayout.JAVA_LONG, 0);
                 for (long i = 0; i < n; i++) {

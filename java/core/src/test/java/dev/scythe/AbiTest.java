@@ -60,6 +60,25 @@ class AbiTest {
     }
 
     @Test
+    void theLoadCheckRefusesAnotherAbiAndAMovedField() {
+        int ours = scythe_h.SCYTHE_ABI_NUMBER();
+        var rows = NativeLibrary.abiTable();
+        NativeLibrary.checkAbi(ours, rows); // what the load did
+        NativeLibrary.checkAbi(ours + 1, rows); // a later minor: fine
+        var major = assertThrows(UnsatisfiedLinkError.class, () -> NativeLibrary.checkAbi(ours + (1 << 16), rows));
+        assertTrue(major.getMessage().contains("ABI"), major.getMessage());
+        assertThrows(UnsatisfiedLinkError.class, () -> NativeLibrary.checkAbi(ours - 1, rows)); // an older minor
+        var moved = new java.util.ArrayList<>(rows);
+        moved.replaceAll(r -> "scythe_event".equals(r.type()) && "exit_code".equals(r.field())
+                ? new NativeLibrary.AbiRow(r.type(), r.field(), r.offset() + 8, r.size()) : r);
+        var e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLibrary.checkAbi(ours, moved));
+        assertTrue(e.getMessage().contains("scythe_event.exit_code"), e.getMessage());
+        var unknownField = new java.util.ArrayList<>(rows);
+        unknownField.add(new NativeLibrary.AbiRow("scythe_event", "added_in_a_later_minor", 4096, 8));
+        NativeLibrary.checkAbi(ours, unknownField);
+    }
+
+    @Test
     void aDifferentMajorVersionIsRefused() {
         int otherMajor = (scythe_h.SCYTHE_VERSION_MAJOR() + 1) << 16;
         UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLibrary.checkVersion(otherMajor));
