@@ -125,7 +125,8 @@ SCYTHE_API size_t scythe_sizeof(const char *type_name);
  * fd (scythe_token_fd) to a child, which opens it with scythe_token_from_fd, or hand it to a job with the spawn option
  * pass_token (scythe_token_from_env), or name it (scythe_token_open of /proc/<pid>/fd/<fd>). A cancel or claim in any
  * process is one compare-and-set on that word, so the first claim wins across processes, and is announced through
- * the file (inotify sees it): every loop, in every process, that has a job attached to the token (or to a token
+ * the file (EXPERIMENTAL: this mechanism, inotify on the token's file, may change in a minor; docs/abi.md): every
+ * loop, in every process, that has a job attached to the token (or to a token
  * below it) wakes at once and kills those jobs natively, as for a local cancel. A loop watches all its shared tokens
  * through one inotify fd, with no thread. A process killed between its compare-and-set and its announcement still
  * announces it: its own open of the file closes, which the loops see too. A token below a shared one (a child made in
@@ -191,7 +192,8 @@ SCYTHE_API int scythe_token_open(scythe_token **out, const char *path);
 /* The environment variable a job handed its token (pass_token) finds the fd in, in decimal. */
 #define SCYTHE_TOKEN_FD_ENV "SCYTHE_TOKEN_FD"
 
-/* Opens the token this process was handed by its supervisor (SCYTHE_TOKEN_FD_ENV). -ENOENT if none was. */
+/* Opens the token this process was handed by its supervisor (SCYTHE_TOKEN_FD_ENV). -ENOENT if none was, -EINVAL if
+ * the variable is not a number, -EBADF if that fd is not open. */
 SCYTHE_API int scythe_token_from_env(scythe_token **out);
 
 /* ---- the loop -------------------------------------------------------------------------------------------------- */
@@ -372,7 +374,8 @@ typedef struct scythe_spawn_options {
                                      as progress; NULL: any byte counts */
     const char *heartbeat_path;   /* PROBE_HEARTBEAT: file whose first 8 bytes are a counter (created if missing) */
     int64_t cpu_limit_ns;         /* CPU time of the leader and the children it reaped; 0: none */
-    /* version 4: hang dossiers. When the job overruns (timeout, stall window, CPU limit), before anything is killed,
+    /* version 4: hang dossiers (EXPERIMENTAL: the dossier's text may change in a minor; its path and the event flag
+     * will not). When the job overruns (timeout, stall window, CPU limit), before anything is killed,
      * the loop writes <dossier_dir>/scythe-dossier-<pid>.txt (scythe_dossier_path): every live job's process tree with
      * /proc state (state, wchan, kernel stack where readable, open fds, children). The event then carries
      * SCYTHE_EVENT_DOSSIER. */
