@@ -20,7 +20,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
 /**
  * Runs every benchmark of the report in one go and rewrites docs/benchmarks.md (the JMH benchmarks, LiveChildren,
  * TreeWatchCost, StartupFigures, PoolFigures, PortfolioFigures), or one section of it in place.
- * Usage: {@code BenchmarkReport [--quick] [--pool | --startup | --preemption | --kill | --race-cli] [OUT.md]}, OUT.md
+ * Usage: {@code BenchmarkReport [--quick] [--pool | --startup | --preemption | --kill | --race-cli | --tokens] [OUT.md]}, OUT.md
  * being docs/benchmarks.md unless given.
  */
 public final class BenchmarkReport {
@@ -36,6 +36,10 @@ public final class BenchmarkReport {
         }
         if (java.util.Arrays.asList(args).contains("--startup")) { // only the CLI's start-up, in place
             rewrite(out, "## CLI start-up", StartupFigures.section(quick ? 5 : 15));
+            return;
+        }
+        if (java.util.Arrays.asList(args).contains("--tokens")) { // only shared tokens and the Python binding
+            rewrite(out, "## Shared tokens and the Python binding", SharedTokenFigures.section(quick ? 10 : 30, 3));
             return;
         }
         if (java.util.Arrays.asList(args).contains("--race-cli")) { // only the race through the CLI, in place
@@ -72,9 +76,10 @@ public final class BenchmarkReport {
         String raceCli = timed("RaceCliFigures", () -> RaceCliFigures.section(quick ? 5 : 15));
         String startup = timed("StartupFigures", () -> StartupFigures.section(quick ? 5 : 15));
         String pools = timed("PoolFigures", () -> quick ? PoolFigures.section(3, 100, 100) : PoolFigures.section(7));
+        String tokens = timed("SharedTokenFigures", () -> SharedTokenFigures.section(quick ? 10 : 30, 3));
         String portfolio = timed("PortfolioFigures", () -> PortfolioFigures.section(quick));
         Files.writeString(out, markdown(byName, children, threads, quick).replace("<<MANY>>", many)
-                + stall(byName, inotify, walk) + kill(byName) + raceCli + startup + pools + portfolio);
+                + stall(byName, inotify, walk) + kill(byName) + raceCli + startup + pools + tokens + portfolio);
         System.out.println("wrote " + out.toAbsolutePath());
     }
 
