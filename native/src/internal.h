@@ -191,7 +191,6 @@ struct scythe_token {
     _Atomic uint64_t *word;                               /* &state, or the word in the shared file's mapping */
     int fd;                                               /* shared: this process's own open of the file; else -1 */
     void *map;                                            /* shared: the file's mapping (one page) */
-    bool shared_above;                                    /* a shared token is among its ancestors */
     _Atomic uint32_t refs;
     scythe_token *parent;                                 /* holds a reference */
     scythe_token *first_child, *next_sibling, *prev_sibling; /* guarded by the token tree lock */

@@ -153,7 +153,7 @@ static void unwatch_shared(scythe_loop *loop, scythe_token *t, size_t levels) {
 static int watch_shared(scythe_loop *loop, scythe_token *token) {
     size_t levels = 0;
     int rc = 0;
-    for (scythe_token *t = token; t && !rc; t = t->parent, levels++) {
+    for (scythe_token *t = token; t; t = t->parent, levels++) {
         int fd = scythe_token_fd(t);
         if (fd < 0)
             continue;
@@ -234,6 +234,8 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
              * would wake the loop at once, every time. */
             rc = ep_add(loop, fds[i], i != 3 ? EPOLLIN : job->channel[0] ? 0 : EPOLLOUT, &job->watch[i]);
     }
+    if (!rc && job->token)
+        rc = watch_shared(loop, job->token); /* a remote cancel seen here is found by the check at the end */
     if (rc) {
         for (int i = 0; i < 5; i++)
             if (fds[i] >= 0)
@@ -254,17 +256,6 @@ int scythe__loop_add(scythe_loop *loop, scythe_job *job) {
     if (job->token) {
         job->token_watch.waker = &loop->waker;
         scythe__token_watch_add(job->token, &job->token_watch); /* a flip from now on hands the job over */
-        if ((rc = watch_shared(loop, job->token))) {
-            scythe__token_watch_remove(&job->token_watch);
-            scythe__list_remove(&job->timed);
-            scythe__list_remove(&job->link);
-            loop->live--;
-            for (int i = 0; i < 5; i++)
-                if (fds[i] >= 0)
-                    epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fds[i], NULL);
-            pthread_mutex_unlock(&loop->lock);
-            return rc;
-        }
     }
     /* The loop must look at this job sooner than it planned: an earlier due time, or a token cancelled before the
      * watch was added (that flip handed over the jobs it found then). */

@@ -224,8 +224,7 @@ int scythe_spawn(scythe_job **out, scythe_loop *loop, const scythe_spawn_options
         rc = scythe__clone_spawn(&pid, &job->pidfd, &start_ns, o, child_fd, job->cgroup->procs_fd, token_fd);
     else
         rc = do_spawn(&pid, &start_ns, o, child_fd, token_fd);
-    free(env);
-    opts.envp = given->envp; /* nothing below reads it; no pointer into the freed array stays */
+    free(env); /* nothing below reads opts.envp */
     for (int i = 0; i < 3; i++) {
         scythe__os_close(child_fd[i]);
         child_fd[i] = -1;

@@ -43,7 +43,6 @@ static void link_child(scythe_token *t, scythe_token *parent) {
     pthread_mutex_lock(&tree_lock);
     scythe__token_ref(parent);
     t->parent = parent;
-    t->shared_above = parent->map || parent->shared_above;
     t->next_sibling = parent->first_child;
     if (parent->first_child)
         parent->first_child->prev_sibling = t;
@@ -102,18 +101,13 @@ int scythe_token_new_shared(scythe_token **out, scythe_token *parent) {
     if (!t)
         return -ENOMEM;
     int rc = 0, fd = memfd_create("scythe-token", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0) {
+    if (fd < 0 || ftruncate(fd, FILE_SIZE) < 0 || pwrite(fd, magic, sizeof magic, MAGIC_AT) != (ssize_t)sizeof magic ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
         rc = -errno;
-        free(t);
-        return rc;
-    }
-    if (ftruncate(fd, FILE_SIZE) < 0 || pwrite(fd, magic, sizeof magic, MAGIC_AT) != (ssize_t)sizeof magic ||
-        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-        rc = -errno;
-    if (!rc)
-        rc = attach_file(t, fd);
-    else
         t->fd = fd;
+    } else {
+        rc = attach_file(t, fd);
+    }
     if (rc) {
         detach_file(t);
         free(t);
@@ -136,7 +130,7 @@ static int open_path(scythe_token **out, const char *path) {
     if (rc) {
         detach_file(t);
         free(t);
-        return rc == -ENOENT && strncmp(path, "/proc/self/fd/", 14) == 0 ? -EBADF : rc;
+        return rc;
     }
     *out = t;
     return 0;
@@ -151,7 +145,7 @@ int scythe_token_open(scythe_token **out, const char *path) {
 int scythe_token_from_fd(scythe_token **out, int fd) {
     if (!out)
         return -EINVAL;
-    if (fd < 0)
+    if (fd < 0 || fcntl(fd, F_GETFD) < 0)
         return -EBADF;
     char path[40];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
@@ -291,7 +285,7 @@ int scythe_token_is_cancelled(const scythe_token *t) {
         return 1;
     /* Below a shared token, a cancel made in another process (or through another open of it here) reaches this word
      * when a loop watching the token sees it; a caller asking first hands it down now. Parents never change. */
-    for (const scythe_token *a = t->parent; a && t->shared_above; a = a->parent)
+    for (const scythe_token *a = t->parent; a; a = a->parent)
         if (a->map && scythe__token_state(a)) {
             scythe__token_seen_flipped((scythe_token *)a);
             return 1;

@@ -67,6 +67,7 @@ void test_shared_token_claims_across_processes(void);
 void test_shared_token_cancelled_by_another_process(void);
 void test_shared_token_canceller_killed_mid_way(void);
 void test_pass_token_hands_the_job_its_token(void);
+void test_shared_token_spawn_out_of_memory_leaves_nothing(void);
 int abi_child(int argc, char **argv); /* runs one of its child modes, or returns -1 */
 /* test_hazards.c */
 void test_event_queue_needs_no_memory(void);

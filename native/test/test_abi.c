@@ -360,6 +360,44 @@ void test_pass_token_hands_the_job_its_token(void) {
     CHECK(count_fds() == fds);
 }
 
+/* Every allocation of a spawn under a shared token (the loop's table of watched tokens among them) fails in turn: each
+ * failed spawn says -ENOMEM and leaves no process, no fd and no watch behind; the first budget that suffices works. */
+void test_shared_token_spawn_out_of_memory_leaves_nothing(void) {
+    int fds = count_fds();
+    scythe_token *shared, *child;
+    CHECK_RC(scythe_token_new_shared(&shared, NULL));
+    CHECK_RC(scythe_token_new(&child, shared));
+    scythe_spawn_options o = SCYTHE_SPAWN_OPTIONS_INIT;
+    const char *argv[] = {"sleep", "30", NULL};
+    o.argv = argv;
+    o.token = child;
+    int failures = 0, rc = -ENOMEM;
+    for (int64_t budget = 0; budget < 200 && rc == -ENOMEM; budget++) {
+        scythe_loop *loop;
+        CHECK_RC(scythe_loop_new(&loop));
+        atomic_store(&scythe__alloc_budget, budget);
+        scythe_job *job = start(loop, &o, &rc);
+        atomic_store(&scythe__alloc_budget, -1);
+        if (rc == 0) {
+            CHECK_RC(scythe_token_cancel(shared, 12));
+            scythe_event ev;
+            CHECK(collect(loop, &ev, 1) == 1 && ev.end == SCYTHE_END_CANCELLED && ev.cancel_reason == 12);
+            scythe_job_free(job);
+        } else {
+            CHECK(rc == -ENOMEM && job == NULL);
+            failures++;
+        }
+        scythe_loop_free(loop);
+        CHECK(no_children());
+        CHECK(count_fds() == fds + 1); /* the token's own memfd */
+    }
+    printf("     %d allocations in the spawn, each failed once\n", failures);
+    CHECK(rc == 0 && failures >= 2); /* at least the job and, last, the loop's table of watched tokens */
+    scythe_token_free(child);
+    scythe_token_free(shared);
+    CHECK(count_fds() == fds);
+}
+
 int abi_child(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--child-cancel-from-env")) {
         scythe_token *t;

@@ -1890,6 +1890,7 @@ static const struct test tests[] = {
     {"shared_token_cancelled_by_another_process", test_shared_token_cancelled_by_another_process},
     {"shared_token_canceller_killed_mid_way", test_shared_token_canceller_killed_mid_way},
     {"pass_token_hands_the_job_its_token", test_pass_token_hands_the_job_its_token},
+    {"shared_token_spawn_out_of_memory_leaves_nothing", test_shared_token_spawn_out_of_memory_leaves_nothing},
 };
 
 int main(int argc, char **argv) {
