@@ -206,12 +206,15 @@ final class NativeLibrary {
                 }
                 continue;
             }
-            var path = MemoryLayout.PathElement.groupElement(row.field());
-            boolean known = layout.memberLayouts().stream().anyMatch(m -> m.name().orElse("").equals(row.field()));
-            if (known && (layout.byteOffset(path) != row.offset() || layout.select(path).byteSize() != row.size())) {
-                throw new UnsatisfiedLinkError("libscythe's " + row.type() + "." + row.field() + " is at offset "
-                        + row.offset() + " with " + row.size() + " bytes; these bindings (ABI " + want + ") have it at "
-                        + layout.byteOffset(path) + " with " + layout.select(path).byteSize());
+            long offset = 0; // the members of a struct layout follow each other, padding included
+            for (MemoryLayout m : layout.memberLayouts()) {
+                if (m.name().orElse("").equals(row.field())
+                        && (offset != row.offset() || m.byteSize() != row.size())) {
+                    throw new UnsatisfiedLinkError("libscythe's " + row.type() + "." + row.field() + " is at offset "
+                            + row.offset() + " with " + row.size() + " bytes; these bindings (ABI " + want
+                            + ") have it at " + offset + " with " + m.byteSize());
+                }
+                offset += m.byteSize();
             }
         }
     }

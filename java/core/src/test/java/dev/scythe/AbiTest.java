@@ -4,13 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.scythe.ffi.scythe_abi_entry;
 import dev.scythe.ffi.scythe_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout.PathElement;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -28,30 +25,22 @@ class AbiTest {
 
     @Test
     void everyStructAndFieldMatches() throws Exception {
+        // Independently of the load's check: every struct of the table has a generated class, compared by its layout's
+        // own path lookup.
         Set<String> typesSeen = new HashSet<>();
         int fields = 0;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
-            assertEquals(0, scythe_h.scythe_abi_table(out, count));
-            long n = count.get(ValueLayout.JAVA_LONG, 0);
-            MemorySegment table = out.get(ValueLayout.ADDRESS, 0).reinterpret(n * scythe_abi_entry.sizeof());
-            for (long i = 0; i < n; i++) {
-                MemorySegment e = table.asSlice(i * scythe_abi_entry.sizeof(), scythe_abi_entry.sizeof());
-                String type = scythe_abi_entry.type_name(e).reinterpret(256).getString(0);
-                MemorySegment fieldName = scythe_abi_entry.field_name(e);
-                GroupLayout layout = (GroupLayout) Class.forName("dev.scythe.ffi." + type).getMethod("layout")
-                        .invoke(null);
-                if (fieldName.equals(MemorySegment.NULL)) {
-                    assertEquals(scythe_abi_entry.size(e), layout.byteSize(), "sizeof " + type);
-                    typesSeen.add(type);
-                } else {
-                    String field = fieldName.reinterpret(256).getString(0);
-                    PathElement p = PathElement.groupElement(field);
-                    assertEquals(scythe_abi_entry.offset(e), layout.byteOffset(p), "offset of " + type + "." + field);
-                    assertEquals(scythe_abi_entry.size(e), layout.select(p).byteSize(), "size of " + type + "." + field);
-                    fields++;
-                }
+        for (NativeLibrary.AbiRow row : NativeLibrary.abiTable()) {
+            GroupLayout layout = (GroupLayout) Class.forName("dev.scythe.ffi." + row.type()).getMethod("layout")
+                    .invoke(null);
+            if (row.field() == null) {
+                assertEquals(row.size(), layout.byteSize(), "sizeof " + row.type());
+                assertEquals(row.size(), scythe_h.scythe_sizeof(Arena.ofAuto().allocateFrom(row.type())), row.type());
+                typesSeen.add(row.type());
+            } else {
+                PathElement p = PathElement.groupElement(row.field());
+                assertEquals(row.offset(), layout.byteOffset(p), "offset of " + row.type() + "." + row.field());
+                assertEquals(row.size(), layout.select(p).byteSize(), "size of " + row.type() + "." + row.field());
+                fields++;
             }
         }
         assertEquals(Set.of("scythe_abi_entry", "scythe_event", "scythe_stdio", "scythe_spawn_options",

@@ -89,8 +89,10 @@ class SharedTokenTest {
         try (Supervisor supervisor = new Supervisor()) {
             CancelToken token = CancelToken.shared();
             Job sleeper = supervisor.start(ProcessSpec.builder("sleep", "30").token(token).build());
-            // It opens the token, says so, then waits to be killed, holding it; its own token is another.
+            // It opens the token, says so on its stdout channel, then waits to be killed, holding it; its own token is
+            // another.
             CancelToken own = CancelToken.shared();
+            java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
             Job victim = supervisor.start(ProcessSpec.builder("python3", "-c", String.join("\n",
                     "import os, sys, time, scythe",
                     "t = scythe.Token.from_fd(int(sys.argv[1]))",
@@ -98,8 +100,13 @@ class SharedTokenTest {
                     "time.sleep(60)"), "3")
                     .environment(Map.of("PYTHONPATH", PYTHON_BINDING.toString(), "SCYTHE_LIBRARY",
                             NativeLibrary.libraryPath().toString(), "PATH", System.getenv("PATH")))
+                    .stdout(Redirect.channel(bytes -> {
+                        if (new String(bytes, java.nio.charset.StandardCharsets.UTF_8).contains("holding")) {
+                            holding.countDown();
+                        }
+                    }))
                     .token(own).passToken(true).containment(Containment.SESSION).build());
-            Thread.sleep(1500); // its import and open
+            assertTrue(holding.await(20, TimeUnit.SECONDS), "the Python process never opened the token");
             ProcessHandle.of(victim.pid()).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL, by its pid
             Outcome dead = victim.await(Duration.ofSeconds(20)).orElseThrow();
             assertInstanceOf(Outcome.Crashed.class, dead, dead.toString());

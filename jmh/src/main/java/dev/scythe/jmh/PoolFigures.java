@@ -403,14 +403,15 @@ public final class PoolFigures {
 
     // ---- helpers -----------------------------------------------------------------------------------------------
 
-    private static double[] percentiles(long[] ns) {
+    /** p50, p90 and p99 of nanosecond samples, in µs (the figure classes share these). */
+    static double[] percentiles(long[] ns) {
         long[] s = ns.clone();
         Arrays.sort(s);
         return new double[] {s[s.length / 2] / 1e3, s[(int) (s.length * 0.9)] / 1e3,
             s[Math.min(s.length - 1, (int) (s.length * 0.99))] / 1e3};
     }
 
-    private static double median(double[] xs) {
+    static double median(double[] xs) {
         double[] s = xs.clone();
         Arrays.sort(s);
         return s[s.length / 2];

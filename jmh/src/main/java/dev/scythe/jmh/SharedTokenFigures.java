@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -78,8 +77,8 @@ public final class SharedTokenFigures {
             py.destroy();
             py.waitFor();
         }
-        double[] l = percentiles(local), x = percentiles(remote);
-        double jr = median(javaRate), pr = median(pyRate);
+        double[] l = PoolFigures.percentiles(local), x = PoolFigures.percentiles(remote);
+        double jr = PoolFigures.median(javaRate), pr = PoolFigures.median(pyRate);
         return String.format(Locale.ROOT, "%n## Shared tokens and the Python binding%n%n`SharedTokenFigures` "
                 + "(`scripts/bench --tokens`), %d interleaved rounds after 3 warm-up ones. A cancel of a shared token "
                 + "(decision 0031) to the moment this JVM has seen all %d jobs attached to it end (`sleep 60`, the "
@@ -135,7 +134,7 @@ public final class SharedTokenFigures {
 
     private static double javaRate(Supervisor supervisor, int n) throws Exception {
         ProcessSpec spec = ProcessSpec.builder("/bin/true").containment(Containment.SESSION)
-                .stdout(new Redirect.Inherit()).stderr(new Redirect.Inherit()).build();
+                .stdout(Redirect.inherit()).stderr(Redirect.inherit()).build();
         long t0 = System.nanoTime();
         for (int i = 0; i < n; i++) {
             if (!(supervisor.start(spec).await() instanceof Outcome.Success)) {
@@ -153,19 +152,5 @@ public final class SharedTokenFigures {
             throw new IllegalStateException("the Python helper ended (its stderr is above)");
         }
         return answer.strip();
-    }
-
-    /** p50, p90, p99 in µs. */
-    private static double[] percentiles(long[] ns) {
-        long[] s = ns.clone();
-        Arrays.sort(s);
-        return new double[] {s[s.length / 2] / 1e3, s[(int) (s.length * 0.9)] / 1e3,
-                s[Math.min(s.length - 1, (int) (s.length * 0.99))] / 1e3};
-    }
-
-    private static double median(double[] xs) {
-        double[] s = xs.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 }

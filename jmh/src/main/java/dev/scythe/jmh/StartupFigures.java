@@ -2,7 +2,6 @@ package dev.scythe.jmh;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -83,8 +82,8 @@ public final class StartupFigures {
                 + "| a `main` whose only work is one FFM downcall (`StartupFloor ffm`, its own AOT cache) | %.0f | "
                 + "%.1f (median of the per-round ratios) |%n",
                 pairs, Runtime.version(), aot ? "built by `mvn package`" : "absent: this JDK makes none",
-                median(f), median(a), median(ratio), median(b), median(b) / median(f), median(e),
-                median(e) / median(f), median(ffm), median(ffmRatio));
+                PoolFigures.median(f), PoolFigures.median(a), PoolFigures.median(ratio), PoolFigures.median(b), PoolFigures.median(b) / PoolFigures.median(f), PoolFigures.median(e),
+                PoolFigures.median(e) / PoolFigures.median(f), PoolFigures.median(ffm), PoolFigures.median(ffmRatio));
     }
 
     private static double time(List<String> cmd) throws Exception {
@@ -95,11 +94,5 @@ public final class StartupFigures {
             throw new IllegalStateException(cmd + " exited " + p.exitValue());
         }
         return (System.nanoTime() - t0) / 1e6;
-    }
-
-    private static double median(double[] xs) {
-        double[] s = xs.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 }
