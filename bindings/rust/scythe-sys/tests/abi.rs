@@ -165,25 +165,9 @@ fn strerror_and_capabilities() {
 
 static PROCESSES: Mutex<()> = Mutex::new(());
 
-fn children_of_self() -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
-        let ppid: i32 = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        if ppid == me {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
+#[path = "../../test-support/procfs.rs"]
+mod procfs;
+use procfs::{children_of_self, fd_count};
 
 const CANARY: u8 = 0xA5;
 

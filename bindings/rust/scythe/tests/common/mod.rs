@@ -7,46 +7,9 @@ use std::time::{Duration, Instant};
 
 static PROCESSES: Mutex<()> = Mutex::new(());
 
-/// The pids whose parent is this process (zombies included: they keep their /proc entry until reaped).
-pub fn children_of_self() -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
-        let ppid: i32 = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        if ppid == me {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-/// The pids of the processes in session `sid` (a job's session is its leader's pid).
-pub fn session_members(sid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
-        // state ppid pgrp session
-        if rest.split_whitespace().nth(3).and_then(|s| s.parse::<i32>().ok()) == Some(sid) {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-pub fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count() - 1 // the directory's own fd
-}
-
-/// Whether a process with this pid exists at all (a zombie counts).
-pub fn exists(pid: i32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
+#[path = "../../../test-support/procfs.rs"]
+mod procfs;
+pub use procfs::{children_of_self, exists, fd_count, fd_list, session_members};
 
 /// Holds the process lock for a test and checks, at [`Leaks::check`], that the test left no child and no fd.
 pub struct Leaks {
@@ -77,14 +40,4 @@ impl Leaks {
         assert!(children_of_self().is_empty(), "children left: {:?}", children_of_self());
         assert_eq!(fd_count(), self.fds, "fds leaked: {:?}", fd_list());
     }
-}
-
-pub fn fd_list() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .flatten()
-        .map(|e| format!("{} -> {:?}", e.file_name().to_string_lossy(), std::fs::read_link(e.path()).ok()))
-        .collect();
-    v.sort();
-    v
 }
