@@ -12,6 +12,11 @@ native_dir=$root/native/target/classes/META-INF/native/linux-$(uname -m)
 if [[ -z ${SCYTHE_LIBRARY:-} && -f $native_dir/libscythe.so ]]; then
   export SCYTHE_LIBRARY=$native_dir/libscythe.so
 fi
+# Where cargo is, scripts/test-rust.sh (run before, in the native module) built the Rust canceller that the
+# cross-runtime tests start: then its absence is a failure, not a reason to skip.
+if command -v cargo >/dev/null 2>&1; then
+  export SCYTHE_REQUIRE_RUST=1
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 log=$tmp/log
