@@ -1,20 +1,24 @@
 package dev.scythe.jmh;
 
 import dev.scythe.Supervisor;
+import dev.scythe.eval.Corpus;
 import dev.scythe.eval.Evaluation;
 import dev.scythe.eval.Provers;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import dev.scythe.eval.ResultsDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * The portfolio on the corpus, per problem family: PAR-2 of the best single prover, of the portfolio and of the
- * virtual best solver, from one run of the main job's evaluation (5 s per problem); the quick run takes one problem in
- * four of each family (every fourth in the index, which spans the sizes) with 1 s per problem.
+ * The portfolios on the corpus, per problem family, on this machine's cores: the best single prover, Echidna's
+ * sequential mode (each prover in turn until one answers), the race of all provers at once, the cores-aware portfolio,
+ * the learned schedule (cross-validated: each half of the problems runs the schedule learned on the other half) and
+ * the virtual best solver, PAR-2 and problems solved, from one run of the main job (5 s per problem). The quick run
+ * takes one problem in four of each family with 1 s per problem.
  */
 final class PortfolioFigures {
     private PortfolioFigures() {}
@@ -24,37 +28,65 @@ final class PortfolioFigures {
         Duration timeout = Duration.ofSeconds(quick ? 1 : 5);
         Path corpus = Path.of("corpus");
         List<Provers.Prover> installed = Provers.ALL.stream().filter(Provers.Prover::installed).toList();
-        if (!Files.exists(corpus.resolve("index.tsv")) || installed.isEmpty()) {
-            return "\n## Portfolio on the corpus\n\nSkipped: no corpus/index.tsv or no prover installed.\n";
+        if (!Files.isDirectory(corpus) || installed.isEmpty()) {
+            return "\n## Portfolios on the corpus\n\nSkipped: no corpus/ or no prover installed.\n";
         }
-        StringBuilder b = new StringBuilder("\n## Portfolio on the corpus\n\nThe main job's evaluation (`scripts/evaluate`, "
-                + (quick ? "quick run: one problem in 4 of each family, 1 s per problem" : "5 s per problem")
-                + "), per family: PAR-2 in seconds (mean time per problem, an unsolved one counting twice "
-                + "the timeout) and problems solved, for the best prover alone, the portfolio (a race of the family's "
-                + "provers on 2 cores) and the virtual best solver (per problem the fastest prover alone: the limit).\n\n"
-                + "| family | problems | best prover alone | its PAR-2 (solved) | portfolio PAR-2 (solved) | virtual best "
-                + "PAR-2 (solved) | portfolio / virtual best |\n|---|---:|---|---:|---:|---:|---:|\n");
-        List<Provers.Problem> all = Provers.load(corpus);
-        for (String family : List.of("cnf", "smt2", "tptp")) {
-            List<Provers.Problem> inFamily = all.stream().filter(p -> p.family().equals(family)).toList();
-            List<Provers.Problem> problems = java.util.stream.IntStream.range(0, inFamily.size())
-                    .filter(i -> i % stride == 0).mapToObj(inFamily::get).toList();
-            List<Provers.Prover> provers = installed.stream().filter(p -> p.family().equals(family)).toList();
-            if (problems.isEmpty() || provers.isEmpty()) {
-                continue;
+        List<Provers.Problem> all = Corpus.scan(corpus), problems = new ArrayList<>();
+        for (String family : Provers.FAMILIES) {
+            List<Provers.Problem> in = all.stream().filter(p -> p.family().equals(family)).toList();
+            for (int i = 0; i < in.size(); i += stride) {
+                problems.add(in.get(i));
             }
-            Evaluation ev = new Evaluation(problems, provers, timeout);
-            try (Supervisor s = new Supervisor()) {
-                ev.run(s, new PrintStream(new ByteArrayOutputStream()));
-            }
-            Evaluation.Score best = provers.stream().map(p -> ev.score(p.name()))
-                    .filter(sc -> sc.problems() == problems.size())
-                    .min(java.util.Comparator.comparingDouble(Evaluation.Score::par2)).orElse(ev.score(provers.get(0).name()));
-            Evaluation.Score port = ev.score(Evaluation.PORTFOLIO), vbs = ev.score(Evaluation.VBS);
-            b.append(String.format(Locale.ROOT, "| %s | %d | %s | %.2f (%d) | %.2f (%d) | %.2f (%d) | %.2f |%n", family,
-                    problems.size(), best.solver(), best.par2(), best.solved(), port.par2(), port.solved(), vbs.par2(),
-                    vbs.solved(), port.par2() / Math.max(0.001, vbs.par2())));
+        }
+        int cores = Runtime.getRuntime().availableProcessors();
+        Evaluation ev = new Evaluation(problems, installed, new Evaluation.Settings(timeout, cores,
+                List.of(Evaluation.Policy.SEQUENTIAL, Evaluation.Policy.RACE_ALL, Evaluation.Policy.CORES,
+                        Evaluation.Policy.LEARNED), null));
+        Path dir = Files.createTempDirectory("scythe-portfolio-figures");
+        try (Supervisor s = new Supervisor(); ResultsDatabase db = ResultsDatabase.open(dir.resolve("results.db"))) {
+            ev.run(s, db, (done, total, what) -> { });
+        }
+        StringBuilder b = new StringBuilder("\n## Portfolios on the corpus\n\nThe main job (`scythe evaluate corpus "
+                + "--portfolio sequential,race,cores,learned`, " + (quick ? "quick run: one problem in 4 of each "
+                + "family, 1 s per problem" : timeout.toSeconds() + " s per problem") + ", " + cores + " cores), per "
+                + "family: PAR-2 in seconds (mean time per problem, an unsolved one counting twice the timeout) and, "
+                + "in brackets, problems solved. Sequential: each prover in turn until one answers, within the "
+                + "timeout (Echidna's sequential mode). Race: every prover at once. Cores: at most " + cores
+                + " at once, the rest waiting. Learned: the cores-aware portfolio in a learned order with learned time "
+                + "slices, cross-validated (each half of the problems runs the schedule learned on the other half's "
+                + "provers-alone results). Virtual best: per problem the fastest prover alone (the limit).\n\n"
+                + "| family | problems | best prover alone | sequential | race | cores | learned | virtual best | "
+                + "race speed-up over sequential | learned / best alone | learned / virtual best |\n"
+                + "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        List<String> scopes = new ArrayList<>(ev.families());
+        scopes.add(null);
+        for (String family : scopes) {
+            Evaluation.Score best = ev.solvers().stream().filter(ev::isProver).map(s -> ev.score(s, family))
+                    .filter(sc -> sc.problems() > 0 && sc.problems() == ev.score(Evaluation.VBS, family).problems())
+                    .min(Comparator.comparingDouble(Evaluation.Score::par2)).orElse(null);
+            Evaluation.Score seq = ev.score(Evaluation.SEQUENTIAL, family), race = ev.score(Evaluation.RACE, family),
+                    cores2 = ev.score(Evaluation.PORTFOLIO, family), learned = ev.score(Evaluation.LEARNED, family),
+                    vbs = ev.score(Evaluation.VBS, family);
+            b.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s | %.2fx | %s | %.2f |%n",
+                    family == null ? "**all**" : family, vbs.problems(),
+                    best == null ? "(none takes all)" : best.solver() + " " + cell(best), cell(seq), cell(race),
+                    cell(cores2), cell(learned), cell(vbs), seq.par2() / Math.max(0.001, race.par2()),
+                    best == null ? "-" : String.format(Locale.ROOT, "%.2f", learned.par2() / Math.max(0.001,
+                            best.par2())), learned.par2() / Math.max(0.001, vbs.par2())));
+        }
+        b.append("\nThe schedules the learned portfolio ran (prover, then its slice in seconds, or `rest`: until the "
+                + "timeout):\n\n");
+        ev.schedulesUsed().forEach((half, s) -> b.append("- ").append(half).append(": ").append(s.toText().lines()
+                .filter(l -> !l.startsWith("#")).map(l -> l.replace('\t', ' ')).reduce((x, y) -> x + "; " + y)
+                .orElse("(empty)")).append('\n'));
+        for (Path f : List.of(dir.resolve("results.db"), dir.resolve("results.db-wal"), dir.resolve("results.db-shm"),
+                dir)) {
+            Files.deleteIfExists(f);
         }
         return b.toString();
+    }
+
+    private static String cell(Evaluation.Score s) {
+        return String.format(Locale.ROOT, "%.2f (%d)", s.par2(), s.solved());
     }
 }

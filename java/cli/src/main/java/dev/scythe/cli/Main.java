@@ -69,7 +69,7 @@ public final class Main {
     private static final List<Map.Entry<String, BiFunction<PrintStream, PrintStream, Subcommand>>> COMMANDS = List.of(
             Map.entry("run", RunCommand::new), Map.entry("race", RaceCommand::new), Map.entry("pool", PoolCommand::new),
             Map.entry("deepen", DeepenCommand::new), Map.entry("evaluate", EvaluateCommand::new),
-            Map.entry("version", VersionCommand::new), Map.entry("help", HelpCommand::new),
+            Map.entry("compare", CompareCommand::new), Map.entry("version", VersionCommand::new), Map.entry("help", HelpCommand::new),
             Map.entry("completion", CompletionCommand::new));
 
     /** The whole command line, as the help and the completion script see it. */
@@ -108,6 +108,12 @@ public final class Main {
                     case IllegalArgumentException i -> usageError(command, i.getMessage());
                     default -> internalError(err, e);
                 });
+        // evaluate and compare run no command of the user's: their options may follow their arguments
+        for (String free : List.of("evaluate", "compare")) {
+            if (cli.getSubcommands().containsKey(free)) {
+                cli.getSubcommands().get(free).setStopAtPositional(false);
+            }
+        }
         headings(cli);
         return cli;
     }

@@ -1,186 +1,671 @@
 package dev.scythe.eval;
 
+import dev.scythe.Job;
 import dev.scythe.Outcome;
 import dev.scythe.ProcessSpec;
 import dev.scythe.Race;
 import dev.scythe.RaceResult;
 import dev.scythe.SuccessCriterion;
 import dev.scythe.Supervisor;
+import dev.scythe.eval.Certificates.Check;
 import dev.scythe.eval.Provers.Problem;
 import dev.scythe.eval.Provers.Prover;
 import dev.scythe.eval.Provers.Verdict;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
- * Runs every installed prover alone on every problem it takes, then the portfolio (a FIRST_SUCCESS race of those
- * provers, success = a definite verdict), each with a per-problem timeout, and checks every answer against the
- * problem's known status. A wrong answer is counted as wrong, never as solved.
+ * The main job: every prover alone on every problem it takes, then the portfolios (races of those provers, success =
+ * a definite answer), each with a per-problem timeout. Every attempt is written to a {@link ResultsDatabase} as it
+ * starts and as it ends, so a stopped run resumes where it stopped, and every figure is computed from what the
+ * database holds.
+ *
+ * <p>Answers are judged against the problem's stated status where it has one; otherwise against each other: a
+ * checked model (a DIMACS assignment, an SMT model) settles a satisfiable answer, and two provers that disagree make
+ * the problem a conflict, counted as solved by nobody. A wrong answer is never counted as solved.
  */
 public final class Evaluation {
-    public static final String PORTFOLIO = "portfolio", VBS = "virtual best";
+    /** Solver names of the portfolios and of the virtual best solver. */
+    public static final String PORTFOLIO = "portfolio", RACE = "race", SEQUENTIAL = "sequential",
+            LEARNED = "learned", VBS = "virtual best";
 
-    /**
-     * One attempt: who, on what, what it said, whether that was right, how long it took (wall seconds), and whether
-     * it was cut off by the timeout or crashed (killed by a signal it did not get from Scythe, e.g. an abort).
-     */
-    public record Run(String solver, Problem problem, Verdict verdict, double seconds, boolean timedOut,
-            boolean crashed) {
-        public boolean solved() {
-            return verdict == problem.status();
+    /** How a portfolio runs its entrants. */
+    public enum Policy {
+        /** At most as many entrants at once as there are cores, in definition order; the rest start as others end. */
+        CORES(PORTFOLIO, "cores"),
+        /** Every entrant at once (the race before issue 16), however few the cores. */
+        RACE_ALL(RACE, "race"),
+        /** One entrant after another until one answers, in definition order (Echidna's sequential mode). */
+        SEQUENTIAL(Evaluation.SEQUENTIAL, "sequential"),
+        /** A learned schedule: order and time slices from earlier results, at most as many at once as cores. */
+        LEARNED(Evaluation.LEARNED, "learned");
+
+        public final String solver, option;
+
+        Policy(String solver, String option) {
+            this.solver = solver;
+            this.option = option;
         }
 
-        public boolean wrong() {
-            return verdict != Verdict.UNKNOWN && verdict != problem.status();
+        /** The policy an option value names (cores, race, sequential, learned). */
+        public static Policy of(String option) {
+            for (Policy p : values()) {
+                if (p.option.equals(option)) {
+                    return p;
+                }
+            }
+            throw new IllegalArgumentException("unknown portfolio '" + option + "' (known: cores, race, sequential, "
+                    + "learned)");
         }
     }
 
-    /** Per solver: solved, timeouts, crashes, wrong answers, PAR-2 (mean of the time when solved, else 2 x timeout). */
-    public record Score(String solver, int problems, int solved, int timeouts, int crashed, int wrong, double par2) {}
+    /**
+     * One attempt, judged: who, on what, what it said, how long it took (wall seconds, CPU seconds, peak memory),
+     * whether it was cut off by the timeout or crashed (killed by a signal Scythe did not send), its certificate's
+     * check, the problem's truth as judged from everything known ({@link Verdict#UNKNOWN} when nothing settles it),
+     * whether the problem's answers conflict, and a detail (a portfolio's winner).
+     */
+    public record Run(String solver, Problem problem, Verdict verdict, double seconds, boolean timedOut,
+            boolean crashed, Check.Kind certificate, Verdict truth, boolean conflict, double cpu, long memoryKib,
+            String detail) {
+        /** A run judged by the problem's stated status alone. */
+        public Run(String solver, Problem problem, Verdict verdict, double seconds, boolean timedOut, boolean crashed) {
+            this(solver, problem, verdict, seconds, timedOut, crashed, Check.Kind.ABSENT, problem.status(), false, 0,
+                    -1, "");
+        }
+
+        public boolean solved() {
+            return !conflict && verdict != Verdict.UNKNOWN && verdict == truth && certificate != Check.Kind.REFUTED;
+        }
+
+        /** A definite answer that contradicts the truth, or whose certificate does not hold. */
+        public boolean wrong() {
+            return verdict != Verdict.UNKNOWN && (certificate == Check.Kind.REFUTED
+                    || (truth != Verdict.UNKNOWN && verdict != truth));
+        }
+
+        /** A definite answer on a problem whose answers disagree, with nothing to settle which is right. */
+        public boolean conflicting() {
+            return conflict && verdict != Verdict.UNKNOWN && !wrong();
+        }
+
+        Run judged(Verdict truth, boolean conflict) {
+            return new Run(solver, problem, verdict, seconds, timedOut, crashed, certificate, truth, conflict, cpu,
+                    memoryKib, detail);
+        }
+    }
+
+    /** Per solver: solved, timeouts, crashes, wrong answers, conflicts, PAR-2 (solved: its time; else 2 x timeout). */
+    public record Score(String solver, int problems, int solved, int timeouts, int crashed, int wrong, int conflicts,
+            double par2) {}
+
+    /** A problem whose answers disagree: per answer, who gave it. */
+    public record Conflict(Problem problem, Map<Verdict, List<String>> answers) {}
+
+    /** What a run is told as it goes. */
+    public interface Listener {
+        /** Attempt {@code done + 1} of {@code total} starts. */
+        void starting(int done, int total, String what);
+
+        /** An attempt ended. */
+        default void finished(Run run) {}
+    }
+
+    /** How the portfolios run. {@code schedule} null: learn one from this run's results, cross-validated. */
+    public record Settings(Duration timeout, int cores, List<Policy> portfolios, Schedule schedule) {
+        public Settings {
+            if (cores < 1) {
+                throw new IllegalArgumentException("cores must be >= 1, got " + cores);
+            }
+            portfolios = List.copyOf(portfolios);
+        }
+
+        /** The cores-aware portfolio alone, on this machine's cores. */
+        public static Settings of(Duration timeout) {
+            return new Settings(timeout, Runtime.getRuntime().availableProcessors(), List.of(Policy.CORES), null);
+        }
+    }
 
     private final List<Problem> problems;
     private final List<Prover> provers;
-    private final Duration timeout;
-    private final List<Run> runs = new ArrayList<>();
+    private final List<String> proverNames;
+    private final Settings settings;
+    private final List<Run> raw = new ArrayList<>();
+    private List<Run> judged;
+    private final Map<String, Schedule> schedulesUsed = new LinkedHashMap<>();
 
-    public Evaluation(List<Problem> problems, List<Prover> provers, Duration timeout) {
+    public Evaluation(List<Problem> problems, List<Prover> provers, Settings settings) {
         this.problems = List.copyOf(problems);
         this.provers = List.copyOf(provers);
-        this.timeout = timeout;
+        this.proverNames = provers.stream().map(Prover::name).toList();
+        this.settings = settings;
+    }
+
+    public Evaluation(List<Problem> problems, List<Prover> provers, Duration timeout) {
+        this(problems, provers, Settings.of(timeout));
     }
 
     /** Results recorded elsewhere (tests build them in memory), for a table and a report without running anything. */
     Evaluation(List<Problem> problems, List<Prover> provers, Duration timeout, List<Run> runs) {
         this(problems, provers, timeout);
-        this.runs.addAll(runs);
+        this.raw.addAll(runs);
     }
 
-    public List<Run> runs() {
-        return runs;
+    private Evaluation(List<Problem> problems, List<String> proverNames, Settings settings, List<Run> runs) {
+        this.problems = List.copyOf(problems);
+        this.provers = List.of();
+        this.proverNames = List.copyOf(proverNames);
+        this.settings = settings;
+        this.raw.addAll(runs);
+    }
+
+    /** Every attempt judged, in the order they ran. */
+    public synchronized List<Run> runs() {
+        if (judged == null) {
+            judged = judge(raw);
+        }
+        return judged;
     }
 
     public Duration timeout() {
-        return timeout;
+        return settings.timeout();
     }
 
-    private static ProcessSpec spec(Prover p, Problem problem, Duration timeout) {
-        return ProcessSpec.builder(p.commandFor(problem.file()).toArray(String[]::new)).timeout(timeout)
-                .grace(Duration.ofMillis(200)).build();
+    public Settings settings() {
+        return settings;
     }
 
-    /** Runs everything; progress goes to {@code progress} as a bar. */
-    public void run(Supervisor supervisor, PrintStream progress) throws IOException, InterruptedException {
-        List<Map.Entry<Problem, List<Prover>>> work = new ArrayList<>();
-        int total = 0;
-        for (Problem problem : problems) {
-            List<Prover> takers = new ArrayList<>();
-            for (Prover p : provers) {
-                if (p.accepts(problem)) {
-                    takers.add(p);
+    public List<Problem> problems() {
+        return problems;
+    }
+
+    /** The schedules the learned portfolio used, by the half of the problems they ran on ("all" without halves). */
+    public Map<String, Schedule> schedulesUsed() {
+        return schedulesUsed;
+    }
+
+    /** The results in a database, for a report, a comparison or an export without running anything. */
+    public static Evaluation fromDatabase(ResultsDatabase db) throws IOException {
+        try {
+            Duration timeout = Duration.ofMillis(Long.parseLong(db.meta("timeout_ms").orElseThrow(() ->
+                    new IOException(db.file() + " holds no finished setup (no timeout recorded)"))));
+            int cores = Integer.parseInt(db.meta("cores").orElse("1"));
+            List<Policy> policies = splitList(db.meta("portfolios").orElse("")).stream().map(Policy::of).toList();
+            List<String> names = splitList(db.meta("provers").orElse(""));
+            Map<String, Problem> byId = new LinkedHashMap<>();
+            db.problems().forEach(p -> byId.put(p.id(), p));
+            List<Run> runs = new ArrayList<>();
+            for (ResultsDatabase.Row r : db.rows()) {
+                Problem p = byId.get(r.problem());
+                if (p == null || r.outcome().equals(ResultsDatabase.RUNNING)
+                        || r.outcome().equals(ResultsDatabase.INTERRUPTED)) {
+                    continue;
+                }
+                runs.add(new Run(r.solver(), p, r.answer(), r.wall(), r.outcome().equals(TIMED_OUT),
+                        r.outcome().equals(CRASHED), r.certificate(), p.status(), false, r.cpu(), r.memoryKib(),
+                        r.detail()));
+            }
+            return new Evaluation(List.copyOf(byId.values()), names, new Settings(timeout, cores, policies, null),
+                    runs);
+        } catch (SQLException | IllegalArgumentException e) {
+            throw new IOException("cannot read the results in " + db.file() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static List<String> splitList(String s) {
+        return s.isEmpty() ? List.of() : List.of(s.split(","));
+    }
+
+    static final String TIMED_OUT = "timed-out", CRASHED = "crashed";
+
+    /** The outcome's name as the database keeps it. */
+    static String outcomeName(Outcome o) {
+        return switch (o) {
+            case Outcome.Success s -> "exited-0";
+            case Outcome.Failure f -> "exited-" + f.exitCode();
+            case Outcome.TimedOut t -> TIMED_OUT;
+            case Outcome.Crashed c -> CRASHED;
+            default -> o.getClass().getSimpleName().toLowerCase(Locale.ROOT);
+        };
+    }
+
+    /**
+     * Runs what the database does not hold yet: every prover alone on every problem it takes, then each portfolio
+     * on every problem. Resuming means calling this again on the same database.
+     */
+    public void run(Supervisor supervisor, ResultsDatabase db, Listener listener)
+            throws IOException, InterruptedException {
+        Path scratch = Files.createTempDirectory("scythe-eval-");
+        try {
+            new Runner(supervisor, db, listener, scratch).all();
+        } catch (SQLException e) {
+            throw new IOException("results database " + db.file() + ": " + e.getMessage(), e);
+        } finally {
+            try (var files = Files.list(scratch)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
                 }
             }
-            work.add(Map.entry(problem, takers));
-            total += takers.size() + (takers.isEmpty() ? 0 : 1);
+            Files.deleteIfExists(scratch);
         }
-        int done = 0;
-        for (var w : work) {
-            Problem problem = w.getKey();
-            for (Prover p : w.getValue()) {
-                bar(progress, done++, total, p.name() + " on " + problem.name());
-                var job = supervisor.start(spec(p, problem, timeout));
-                Outcome o = job.await();
-                Verdict v = o instanceof Outcome.SpawnFailed ? Verdict.UNKNOWN : p.verdict(job.stdout());
-                runs.add(new Run(p.name(), problem, v, seconds(o), o instanceof Outcome.TimedOut,
-                        o instanceof Outcome.Crashed));
+    }
+
+    /** The keys a resumed run must share with the run it resumes. */
+    public Map<String, String> setup() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("timeout_ms", Long.toString(settings.timeout().toMillis()));
+        m.put("cores", Integer.toString(settings.cores()));
+        m.put("portfolios", settings.portfolios().stream().map(p -> p.option).collect(Collectors.joining(",")));
+        m.put("provers", String.join(",", proverNames));
+        return m;
+    }
+
+    /** One pass over the work, skipping what the database already holds. */
+    private final class Runner {
+        private final Supervisor supervisor;
+        private final ResultsDatabase db;
+        private final Listener listener;
+        private final Path scratch;
+        private final Map<String, String> versions = new HashMap<>();
+        private int done, total, files;
+
+        Runner(Supervisor supervisor, ResultsDatabase db, Listener listener, Path scratch) {
+            this.supervisor = supervisor;
+            this.db = db;
+            this.listener = listener;
+            this.scratch = scratch;
+        }
+
+        void all() throws IOException, InterruptedException, SQLException {
+            db.putProblems(problems);
+            for (var e : setup().entrySet()) {
+                db.putMeta(e.getKey(), e.getValue());
             }
-            if (w.getValue().isEmpty()) {
+            Map<String, String> recorded = db.proverVersions();
+            for (Prover p : provers) {
+                String v = recorded.containsKey(p.name()) ? recorded.get(p.name()) : version(p);
+                versions.put(p.name(), v);
+                db.putProver(p, v);
+            }
+            Evaluation.this.raw.clear();
+            Evaluation.this.raw.addAll(fromDatabase(db).raw);
+            Set<String> finished = new HashSet<>();
+            raw.forEach(r -> finished.add(r.problem().id() + "\0" + r.solver()));
+
+            Map<Problem, List<Prover>> takers = new LinkedHashMap<>();
+            for (Problem problem : problems) {
+                List<Prover> t = new ArrayList<>();
+                for (Prover p : provers) {
+                    if (p.accepts(problem)) {
+                        t.add(p);
+                    }
+                }
+                takers.put(problem, t);
+            }
+            List<Runnable> alone = new ArrayList<>();
+            total = 0;
+            for (var e : takers.entrySet()) {
+                for (Prover p : e.getValue()) {
+                    if (!finished.contains(e.getKey().id() + "\0" + p.name())) {
+                        total++;
+                    }
+                }
+                if (!e.getValue().isEmpty()) {
+                    for (Policy policy : settings.portfolios()) {
+                        if (!finished.contains(e.getKey().id() + "\0" + policy.solver)) {
+                            total++;
+                        }
+                    }
+                }
+            }
+            for (var e : takers.entrySet()) {
+                for (Prover p : e.getValue()) {
+                    if (!finished.contains(e.getKey().id() + "\0" + p.name())) {
+                        alone(e.getKey(), p);
+                    }
+                }
+            }
+            for (Policy policy : settings.portfolios()) {
+                Function<Problem, Schedule> schedule = policy == Policy.LEARNED ? schedules() : x -> null;
+                for (var e : takers.entrySet()) {
+                    if (!e.getValue().isEmpty() && !finished.contains(e.getKey().id() + "\0" + policy.solver)) {
+                        portfolio(policy, e.getKey(), e.getValue(), schedule.apply(e.getKey()));
+                    }
+                }
+            }
+            listener.starting(total, total, "done");
+        }
+
+        /** The version a prover's version command prints (its first line), or "unknown". */
+        private String version(Prover p) throws InterruptedException {
+            if (p.versionCommand().isEmpty() || !Provers.onPath(p.versionCommand().get(0))) {
+                return "unknown";
+            }
+            Job job = supervisor.start(ProcessSpec.builder(p.versionCommand().toArray(String[]::new))
+                    .timeout(Duration.ofSeconds(10)).grace(Duration.ofMillis(200)).build());
+            job.await();
+            String text = (job.stdout().text() + "\n" + job.stderr().text()).strip();
+            return text.isEmpty() ? "unknown" : text.lines().findFirst().orElseThrow().strip();
+        }
+
+        private Path modelFile() {
+            return scratch.resolve("model-" + (files++));
+        }
+
+        private void alone(Problem problem, Prover p) throws IOException, InterruptedException, SQLException {
+            Path model = modelFile();
+            List<String> command = p.commandFor(problem.file(), model);
+            listener.starting(done++, total, p.name() + " on " + problem.id());
+            int attempt = db.begin(problem.id(), p.name(), versions.get(p.name()), String.join(" ", command));
+            Job job = supervisor.start(spec(command, settings.timeout()));
+            Outcome o = job.await();
+            String out = o instanceof Outcome.SpawnFailed ? "" : job.stdout().text();
+            Verdict v = p.verdict(out);
+            Check.Kind cert = certificate(p, problem, v, out, model);
+            Files.deleteIfExists(model);
+            record(new ResultsDatabase.Row(problem.id(), p.name(), attempt, outcomeName(o), v, cert,
+                    seconds(o.usage().wall()), seconds(o.usage().cpu()), o.usage().maxRssKib(), versions.get(p.name()),
+                    String.join(" ", command), "", o instanceof Outcome.SpawnFailed f ? f.toString() : ""), problem);
+        }
+
+        private void portfolio(Policy policy, Problem problem, List<Prover> takers, Schedule schedule)
+                throws IOException, InterruptedException, SQLException {
+            List<Prover> entrants = new ArrayList<>();
+            Map<String, Double> slices = new HashMap<>();
+            if (policy == Policy.LEARNED) {
+                Map<String, Prover> byName = new HashMap<>();
+                takers.forEach(t -> byName.put(t.name(), t));
+                for (Schedule.Slot s : schedule.slots(problem.family())) {
+                    if (byName.containsKey(s.prover())) {
+                        entrants.add(byName.get(s.prover()));
+                        slices.put(s.prover(), s.slice());
+                    }
+                }
+                if (entrants.isEmpty()) { // a family the schedule never saw: the cores-aware order
+                    entrants.addAll(takers);
+                }
+            } else {
+                entrants.addAll(takers);
+            }
+            listener.starting(done++, total, policy.solver + " on " + problem.id());
+            Map<String, Path> models = new HashMap<>();
+            Race.Builder race = Race.builder().timeout(settings.timeout());
+            switch (policy) {
+                case SEQUENTIAL -> race.mode(Race.Mode.SEQUENTIAL);
+                case RACE_ALL -> { }
+                default -> race.maxConcurrent(settings.cores());
+            }
+            StringBuilder command = new StringBuilder();
+            for (Prover p : entrants) {
+                Path model = modelFile();
+                models.put(p.name(), model);
+                List<String> argv = p.commandFor(problem.file(), model);
+                double slice = slices.getOrDefault(p.name(), Double.POSITIVE_INFINITY);
+                Duration limit = Double.isInfinite(slice) ? settings.timeout()
+                        : Duration.ofNanos(Math.max(1_000_000, (long) (slice * 1e9)));
+                race.entrant(p.name(), spec(argv, limit), SuccessCriterion.matching(
+                        f -> p.verdict(f.stdout().text()) != Verdict.UNKNOWN, "a definite answer"));
+                command.append(command.isEmpty() ? "" : " | ").append(String.join(" ", argv))
+                        .append(Double.isInfinite(slice) ? "" : String.format(Locale.ROOT, " [slice %.3f s]", slice));
+            }
+            int attempt = db.begin(problem.id(), policy.solver, "", command.toString());
+            RaceResult r = race.build().run(supervisor);
+            Verdict v = Verdict.UNKNOWN;
+            Check.Kind cert = Check.Kind.ABSENT;
+            String detail = "no winner";
+            if (r.winner().isPresent()) {
+                RaceResult.Entry w = r.winner().get();
+                Prover p = entrants.stream().filter(e -> e.name().equals(w.name())).findFirst().orElseThrow();
+                String out = w.stdout().text();
+                v = p.verdict(out);
+                cert = certificate(p, problem, v, out, models.get(p.name()));
+                detail = "winner " + p.name();
+            }
+            for (Path m : models.values()) {
+                Files.deleteIfExists(m);
+            }
+            long start = r.entrants().stream().flatMap(x -> x.run().stream()).mapToLong(RaceResult.Run::startNanos)
+                    .min().orElse(0);
+            double secs = r.winner().flatMap(RaceResult.Entry::run).map(won -> (won.exitNanos() - start) / 1e9)
+                    .orElse(seconds(r.wall()));
+            double cpu = r.entrants().stream().mapToDouble(e -> seconds(e.outcome().usage().cpu())).sum();
+            long rss = r.entrants().stream().mapToLong(e -> e.outcome().usage().maxRssKib()).max().orElse(-1);
+            String outcome = r.won() ? "won" : r.timedOut() ? TIMED_OUT : "no-answer";
+            record(new ResultsDatabase.Row(problem.id(), policy.solver, attempt, outcome, v, cert, secs, cpu, rss,
+                    "", command.toString(), "", detail), problem);
+        }
+
+        private void record(ResultsDatabase.Row row, Problem problem) throws SQLException {
+            db.finish(row);
+            Run run = new Run(row.solver(), problem, row.answer(), row.wall(), row.outcome().equals(TIMED_OUT),
+                    row.outcome().equals(CRASHED), row.certificate(), problem.status(), false, row.cpu(),
+                    row.memoryKib(), row.detail());
+            synchronized (Evaluation.this) {
+                raw.add(run);
+                judged = null;
+            }
+            listener.finished(run);
+        }
+
+        /** The learned portfolio's schedule per problem: a given one, or learned on the other half of this run. */
+        private Function<Problem, Schedule> schedules() {
+            if (settings.schedule() != null) {
+                schedulesUsed.put("all", settings.schedule());
+                return p -> settings.schedule();
+            }
+            List<Schedule.Sample> samples = samples(runs(), proverNames, settings.timeout());
+            List<Set<String>> halves = Schedule.halves(samples);
+            List<Schedule> learned = new ArrayList<>();
+            for (int h = 0; h < 2; h++) {
+                Set<String> other = halves.get(1 - h);
+                Schedule s = Schedule.learn(samples.stream().filter(x -> other.contains(x.problem())).toList(),
+                        settings.cores(), seconds(settings.timeout()));
+                learned.add(s);
+                schedulesUsed.put("half " + (h + 1) + " (learned on half " + (2 - h) + ")", s);
+            }
+            return p -> learned.get(halves.get(0).contains(p.id()) ? 0 : 1);
+        }
+
+        /** A model-checked satisfiable answer is CONFIRMED or REFUTED; anything else has no certificate. */
+        private Check.Kind certificate(Prover p, Problem problem, Verdict v, String out, Path model)
+                throws IOException, InterruptedException {
+            if (v != Verdict.SAT) {
+                return Check.Kind.ABSENT;
+            }
+            if (problem.family().equals("cnf")) {
+                return Certificates.dimacs(problem.file(), out, p.writesModelFile() ? model : null).kind();
+            }
+            if (!problem.family().equals("smt2")) {
+                return Check.Kind.ABSENT;
+            }
+            Optional<String> script = Certificates.smtCheckScript(problem.file(), out);
+            Optional<List<String>> checker = smtChecker(p.name());
+            if (script.isEmpty() || checker.isEmpty()) {
+                return Check.Kind.ABSENT;
+            }
+            Path file = scratch.resolve("check-" + (files++) + ".smt2");
+            Files.writeString(file, script.get());
+            List<String> argv = new ArrayList<>(checker.get());
+            argv.add(file.toString());
+            Job job = supervisor.start(spec(argv, Duration.ofSeconds(Math.max(10, settings.timeout().toSeconds()))));
+            job.await();
+            Files.deleteIfExists(file);
+            return Certificates.smtCheckResult(job.stdout().text()).kind();
+        }
+    }
+
+    /** The SMT solver that checks a model: an installed one other than the prover that gave it, where there is one. */
+    static Optional<List<String>> smtChecker(String prover) {
+        List<List<String>> checkers = List.of(List.of("z3"), List.of("cvc5"), List.of("cvc4", "--lang", "smt2"));
+        Optional<List<String>> any = Optional.empty();
+        for (List<String> c : checkers) {
+            if (Provers.onPath(c.get(0))) {
+                if (!c.get(0).equals(prover)) {
+                    return Optional.of(c);
+                }
+                any = Optional.of(c);
+            }
+        }
+        return any;
+    }
+
+    private static ProcessSpec spec(List<String> command, Duration timeout) {
+        return ProcessSpec.builder(command.toArray(String[]::new)).timeout(timeout).grace(Duration.ofMillis(200))
+                .build();
+    }
+
+    private static double seconds(Duration d) {
+        return d.toNanos() / 1e9;
+    }
+
+    /**
+     * Judges every run: a stated status is the truth; otherwise a confirmed model settles a satisfiable answer;
+     * otherwise the definite answers (those whose certificate was not refuted) must agree, or the problem is a
+     * conflict.
+     */
+    static List<Run> judge(List<Run> runs) {
+        Map<String, List<Run>> byProblem = new LinkedHashMap<>();
+        runs.forEach(r -> byProblem.computeIfAbsent(r.problem().id(), k -> new ArrayList<>()).add(r));
+        Map<String, Verdict> truth = new HashMap<>();
+        Set<String> conflicts = new HashSet<>();
+        for (var e : byProblem.entrySet()) {
+            Problem p = e.getValue().get(0).problem();
+            if (p.status() != Verdict.UNKNOWN) {
+                truth.put(e.getKey(), p.status());
                 continue;
             }
-            bar(progress, done++, total, PORTFOLIO + " on " + problem.name());
-            Race.Builder race = Race.builder().timeout(timeout).success(SuccessCriterion.matching(
-                    f -> Provers.verdict(problem.family(), f.stdout().text()) != Verdict.UNKNOWN, "a definite verdict"));
-            for (Prover p : w.getValue()) {
-                race.entrant(p.name(), spec(p, problem, timeout));
+            Optional<Verdict> confirmed = e.getValue().stream().filter(r -> r.certificate() == Check.Kind.CONFIRMED)
+                    .map(Run::verdict).findFirst();
+            if (confirmed.isPresent()) {
+                truth.put(e.getKey(), confirmed.get());
+                continue;
             }
-            RaceResult r = race.build().run(supervisor);
-            Verdict v = r.winner().map(e -> Provers.verdict(problem.family(), e.stdout().text())).orElse(Verdict.UNKNOWN);
-            double secs = r.winner().flatMap(RaceResult.Entry::run).map(won -> (won.exitNanos()
-                    - r.entrants().stream().flatMap(x -> x.run().stream()).mapToLong(RaceResult.Run::startNanos)
-                            .min().orElse(won.startNanos())) / 1e9)
-                    .orElse(r.wall().toNanos() / 1e9);
-            runs.add(new Run(PORTFOLIO, problem, v, secs, r.timedOut(), false));
+            Set<Verdict> answers = EnumSet.noneOf(Verdict.class);
+            e.getValue().stream().filter(r -> r.verdict() != Verdict.UNKNOWN && r.certificate() != Check.Kind.REFUTED)
+                    .forEach(r -> answers.add(r.verdict()));
+            if (answers.size() == 1) {
+                truth.put(e.getKey(), answers.iterator().next());
+            } else if (answers.size() > 1) {
+                conflicts.add(e.getKey());
+            }
         }
-        bar(progress, total, total, "done");
-        progress.println();
+        return runs.stream().map(r -> r.judged(truth.getOrDefault(r.problem().id(), Verdict.UNKNOWN),
+                conflicts.contains(r.problem().id()))).toList();
     }
 
-    private static double seconds(Outcome o) {
-        return o.usage().wall().toNanos() / 1e9;
+    /** The problems whose answers conflict, with who said what. */
+    public List<Conflict> conflicts() {
+        Map<String, Conflict> out = new TreeMap<>();
+        for (Run r : runs()) {
+            if (r.conflicting()) {
+                out.computeIfAbsent(r.problem().id(), k -> new Conflict(r.problem(), new TreeMap<>()))
+                        .answers().computeIfAbsent(r.verdict(), k -> new ArrayList<>()).add(r.solver());
+            }
+        }
+        return List.copyOf(out.values());
     }
 
-    private static void bar(PrintStream out, int done, int total, String what) {
-        int width = 30, filled = total == 0 ? width : done * width / total;
-        out.printf(Locale.ROOT, "\r[%s%s] %d/%d %-50.50s", "#".repeat(filled), " ".repeat(width - filled), done, total,
-                what);
-        out.flush();
-    }
-
-    /** Solvers in table order: provers, the portfolio, the virtual best solver. */
+    /** Solvers in table order: provers, the portfolios, the virtual best solver. */
     public List<String> solvers() {
-        List<String> names = new ArrayList<>(provers.stream().map(Prover::name).toList());
-        names.add(PORTFOLIO);
+        List<String> names = new ArrayList<>(proverNames);
+        settings.portfolios().forEach(p -> names.add(p.solver));
         names.add(VBS);
         return names;
+    }
+
+    /** Whether {@code solver} is a prover alone (not a portfolio, not the virtual best). */
+    public boolean isProver(String solver) {
+        return proverNames.contains(solver);
     }
 
     /** Runs of one solver; for the virtual best, per problem the fastest correct run of any prover alone. */
     public List<Run> runsOf(String solver) {
         if (!solver.equals(VBS)) {
-            return runs.stream().filter(r -> r.solver().equals(solver)).toList();
+            return runs().stream().filter(r -> r.solver().equals(solver)).toList();
         }
-        Map<Problem, Run> best = new LinkedHashMap<>();
-        for (Run r : runs) {
-            if (r.solver().equals(PORTFOLIO)) {
+        Map<String, Run> best = new LinkedHashMap<>();
+        for (Run r : runs()) {
+            if (!isProver(r.solver())) {
                 continue;
             }
-            Run b = best.get(r.problem());
+            Run b = best.get(r.problem().id());
             boolean better = b == null || (r.solved() && (!b.solved() || r.seconds() < b.seconds()));
             if (better) {
-                best.put(r.problem(), new Run(VBS, r.problem(), r.solved() ? r.verdict() : Verdict.UNKNOWN, r.seconds(),
-                        !r.solved(), false));
+                best.put(r.problem().id(), new Run(VBS, r.problem(), r.solved() ? r.verdict() : Verdict.UNKNOWN,
+                        r.seconds(), !r.solved(), false, Check.Kind.ABSENT, r.truth(), false, r.cpu(), r.memoryKib(),
+                        r.solver()));
             }
         }
         return List.copyOf(best.values());
     }
 
     public Score score(String solver) {
-        List<Run> rs = runsOf(solver);
-        double t = timeout.toNanos() / 1e9, par2 = 0;
-        int solved = 0, timeouts = 0, crashed = 0, wrong = 0;
+        return score(solver, null);
+    }
+
+    /** A solver's score over one family's problems ({@code family} null: all). */
+    public Score score(String solver, String family) {
+        List<Run> rs = runsOf(solver).stream().filter(r -> family == null || r.problem().family().equals(family))
+                .toList();
+        double t = seconds(settings.timeout()), par2 = 0;
+        int solved = 0, timeouts = 0, crashed = 0, wrong = 0, conflicts = 0;
         for (Run r : rs) {
             solved += r.solved() ? 1 : 0;
             timeouts += r.timedOut() && !r.solved() ? 1 : 0;
             crashed += r.crashed() ? 1 : 0;
             wrong += r.wrong() ? 1 : 0;
+            conflicts += r.conflicting() ? 1 : 0;
             par2 += r.solved() ? r.seconds() : 2 * t;
         }
-        return new Score(solver, rs.size(), solved, timeouts, crashed, wrong, rs.isEmpty() ? 0 : par2 / rs.size());
+        return new Score(solver, rs.size(), solved, timeouts, crashed, wrong, conflicts,
+                rs.isEmpty() ? 0 : par2 / rs.size());
+    }
+
+    /** The families present, in {@link Provers#FAMILIES} order. */
+    public List<String> families() {
+        Set<String> present = problems.stream().map(Problem::family).collect(Collectors.toSet());
+        return Provers.FAMILIES.stream().filter(present::contains).toList();
+    }
+
+    /** Samples for {@link Schedule#learn}: each prover alone on each problem, judged. */
+    static List<Schedule.Sample> samples(List<Run> runs, List<String> provers, Duration timeout) {
+        double t = seconds(timeout);
+        return runs.stream().filter(r -> provers.contains(r.solver()))
+                .map(r -> new Schedule.Sample(r.problem().id(), r.problem().family(), r.solver(), r.solved(),
+                        Math.min(t, r.seconds())))
+                .sorted(Comparator.comparing(Schedule.Sample::problem)).toList();
+    }
+
+    /** Samples of the provers alone in this evaluation. */
+    public List<Schedule.Sample> samples() {
+        return samples(runs(), proverNames, settings.timeout());
     }
 
     /** The results table, as text. */
     public String table() {
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-14s %8s %7s %9s %8s %6s %9s%n", "solver",
-                "problems", "solved", "timeouts", "crashed", "wrong", "PAR-2 s"));
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-14s %8s %7s %9s %8s %6s %9s %9s%n",
+                "solver", "problems", "solved", "timeouts", "crashed", "wrong", "conflicts", "PAR-2 s"));
         for (String s : solvers()) {
             Score sc = score(s);
-            b.append(String.format(Locale.ROOT, "%-14s %8d %7d %9d %8d %6d %9.2f%n", s, sc.problems(),
-                    sc.solved(), sc.timeouts(), sc.crashed(), sc.wrong(), sc.par2()));
+            b.append(String.format(Locale.ROOT, "%-14s %8d %7d %9d %8d %6d %9d %9.2f%n", s, sc.problems(),
+                    sc.solved(), sc.timeouts(), sc.crashed(), sc.wrong(), sc.conflicts(), sc.par2()));
         }
         return b.toString();
     }

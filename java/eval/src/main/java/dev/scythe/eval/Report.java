@@ -107,7 +107,7 @@ public final class Report {
                 + dataset.getItemCount(series) + ")");
         for (int i = 0; i < names.size(); i++) {
             boolean vbs = names.get(i).equals(Evaluation.VBS);
-            boolean bold = vbs || names.get(i).equals(Evaluation.PORTFOLIO);
+            boolean bold = !e.isProver(names.get(i));
             lines.setSeriesPaint(i, color(i));
             lines.setSeriesStroke(i, vbs ? new BasicStroke(3f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f,
                     new float[] {6f, 4f}, 0f) : new BasicStroke(bold ? 3f : 1.2f));
@@ -205,21 +205,30 @@ public final class Report {
         for (String s : e.solvers()) {
             Evaluation.Score sc = e.score(s);
             rows.append(String.format(Locale.ROOT, "<tr%s><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td>"
-                    + "<td%s>%d</td><td>%.2f</td></tr>%n", s.equals(Evaluation.PORTFOLIO) ? " class='p'" : "",
+                    + "<td%s>%d</td><td%s>%d</td><td>%.2f</td></tr>%n", e.isProver(s) ? "" : " class='p'",
                     escape(s), sc.problems(), sc.solved(), sc.timeouts(), sc.crashed(),
-                    sc.wrong() > 0 ? " class='wrong'" : "", sc.wrong(), sc.par2()));
+                    sc.wrong() > 0 ? " class='wrong'" : "", sc.wrong(), sc.conflicts() > 0 ? " class='wrong'" : "",
+                    sc.conflicts(), sc.par2()));
         }
         StringBuilder wrong = new StringBuilder(), crashed = new StringBuilder();
         for (Evaluation.Run r : e.runs()) {
             if (r.wrong()) {
                 wrong.append("<li>").append(escape(r.solver())).append(" said ").append(escape(r.verdict()))
-                        .append(" on ").append(escape(r.problem().name())).append(" (known: ")
-                        .append(escape(r.problem().status())).append(")</li>\n");
+                        .append(" on ").append(escape(r.problem().name())).append(r.certificate()
+                                == Certificates.Check.Kind.REFUTED ? " (its model does not satisfy the problem)"
+                                : " (" + (r.problem().status() == r.truth() ? "stated" : "settled by a checked model")
+                                        + ": " + escape(r.truth()) + ")").append("</li>\n");
             }
             if (r.crashed()) {
                 crashed.append("<li>").append(escape(r.solver())).append(" on ").append(escape(r.problem().name()))
                         .append("</li>\n");
             }
+        }
+        StringBuilder conflicts = new StringBuilder();
+        for (Evaluation.Conflict c : e.conflicts()) {
+            conflicts.append("<li>").append(escape(c.problem().name())).append(": ");
+            conflicts.append(String.join("; ", c.answers().entrySet().stream().map(a -> escape(String.join(", ",
+                    a.getValue())) + " said " + escape(a.getKey())).toList())).append("</li>\n");
         }
         return "<!doctype html><html><head><meta charset='utf-8'><title>Scythe evaluation</title><style>"
                 + "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
@@ -228,10 +237,14 @@ public final class Report {
                 + "and the virtual best solver</h1>\n<p>" + escape(ZonedDateTime.now()) + "; per-problem timeout "
                 + escape(e.timeout().toMillis() / 1000.0) + " s. PAR-2: mean time per problem, counting an unsolved "
                 + "problem as twice the timeout. The virtual best solver takes, per problem, the fastest correct prover "
-                + "alone: the limit any portfolio can reach. A wrong answer is never counted as solved.</p>\n"
+                + "alone: the limit any portfolio can reach. A wrong answer is never counted as solved. A problem with no stated "
+                + "status is judged by its answers: a checked model settles a satisfiable answer, and provers that "
+                + "disagree make a conflict, solved by nobody.</p>\n"
                 + "<table><tr><th>solver</th><th>problems</th><th>solved</th><th>timeouts</th><th>crashed</th>"
-                + "<th>wrong</th><th>PAR-2 (s)</th></tr>\n" + rows + "</table>\n"
+                + "<th>wrong</th><th>conflicts</th><th>PAR-2 (s)</th></tr>\n" + rows + "</table>\n"
                 + (wrong.isEmpty() ? "<p>No wrong answers.</p>" : "<h2>Wrong answers</h2><ul>" + wrong + "</ul>")
+                + (conflicts.isEmpty() ? "" : "<h2>Conflicts</h2><p>Problems of unknown status on which provers "
+                        + "disagree, with no checked model to settle it.</p><ul>" + conflicts + "</ul>")
                 + (crashed.isEmpty() ? "" : "<h2>Crashes</h2><p>Provers killed by a signal Scythe did not send (an "
                         + "abort, a segmentation fault); in the portfolio the other entrants race on.</p><ul>" + crashed
                         + "</ul>")

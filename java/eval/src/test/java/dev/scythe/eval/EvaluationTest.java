@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.scythe.Leaks;
 import dev.scythe.Supervisor;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,8 +47,8 @@ class EvaluationTest {
         var problem = new Provers.Problem(cnf, "cnf", Provers.Verdict.SAT);
         Evaluation ev = new Evaluation(List.of(problem), List.of(aborts, minisat), Duration.ofSeconds(10));
         Leaks.Snapshot before = Leaks.take();
-        try (Supervisor s = new Supervisor()) {
-            ev.run(s, new PrintStream(new ByteArrayOutputStream()));
+        try (Supervisor s = new Supervisor(); ResultsDatabase db = ResultsDatabase.open(dir.resolve("r.db"))) {
+            ev.run(s, db, UserProblemsTest.QUIET);
         }
         Leaks.assertNoneSince(before);
         Evaluation.Score crashed = ev.score("aborts"), portfolio = ev.score(Evaluation.PORTFOLIO);
@@ -71,14 +69,14 @@ class EvaluationTest {
         }
         Assumptions.assumeFalse(installed.isEmpty(), "no prover installed (apt-get install z3 minisat eprover ...)");
         Path corpus = dev.scythe.Checkout.resolve("corpus");
-        List<Provers.Problem> slice = Provers.load(corpus).stream()
+        List<Provers.Problem> slice = Corpus.scan(corpus).stream()
                 .filter(pr -> List.of("php-7-6.cnf", "planted3sat-150-0.cnf", "factor-prime-16.smt2",
-                        "uf-holes-4-4.smt2", "chain-5-thm.p", "chain-5-csa.p").contains(pr.name())).toList();
+                        "uf-holes-4-4.smt2", "chain-5-thm.p", "chain-5-csa.p").contains(pr.file().getFileName().toString())).toList();
         assertEquals(6, slice.size());
         Evaluation ev = new Evaluation(slice, installed, Duration.ofSeconds(10));
         Leaks.Snapshot before = Leaks.take();
-        try (Supervisor s = new Supervisor()) {
-            ev.run(s, new PrintStream(new ByteArrayOutputStream()));
+        try (Supervisor s = new Supervisor(); ResultsDatabase db = ResultsDatabase.open(out.resolve("r.db"))) {
+            ev.run(s, db, UserProblemsTest.QUIET);
         }
         Leaks.assertNoneSince(before);
         for (Evaluation.Run r : ev.runs()) {

@@ -168,7 +168,7 @@ class ReportTest {
         String html = Files.readString(dir.resolve("report.html"));
         String solver = Report.escape(HOSTILE), problem = Report.escape(HOSTILE_FILE);
         assertTrue(html.contains("<td>" + solver + "</td>"), "the results table names the solver, escaped");
-        assertTrue(html.contains("<li>" + solver + " said SAT on " + problem + " (known: UNSAT)</li>"),
+        assertTrue(html.contains("<li>" + solver + " said SAT on " + problem + " (stated: UNSAT)</li>"),
                 "the wrong answer, escaped:\n" + html);
         assertTrue(html.contains("<li>" + solver + " on p6.cnf</li>"), "the crash, escaped:\n" + html);
         String lower = html.toLowerCase(Locale.ROOT);
