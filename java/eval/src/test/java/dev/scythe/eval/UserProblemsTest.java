@@ -196,7 +196,8 @@ class UserProblemsTest {
         assertEquals(1, conflicts.size(), conflicts.toString());
         assertEquals("unknown/php.cnf", conflicts.get(0).problem().id());
         assertTrue(conflicts.get(0).answers().get(Verdict.SAT).contains("liar"), conflicts.toString());
-        assertEquals(List.of("minisat"), conflicts.get(0).answers().get(Verdict.UNSAT), conflicts.toString());
+        // (the portfolio is on whichever side its first answer was: a race of minisat and the liars)
+        assertTrue(conflicts.get(0).answers().get(Verdict.UNSAT).contains("minisat"), conflicts.toString());
         String html = new Report(ev).html("<svg/>");
         assertTrue(html.contains("<h2>Conflicts</h2>") && html.contains("<h2>Wrong answers</h2>"), html);
     }
