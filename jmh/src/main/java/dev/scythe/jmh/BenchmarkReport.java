@@ -20,7 +20,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
 /**
  * Runs every benchmark of the report in one go and rewrites docs/benchmarks.md (the JMH benchmarks, LiveChildren,
  * TreeWatchCost, StartupFigures, PoolFigures, PortfolioFigures), or one section of it in place.
- * Usage: {@code BenchmarkReport [--quick] [--pool | --startup | --preemption | --kill | --race-cli | --tokens] [OUT.md]}, OUT.md
+ * Usage: {@code BenchmarkReport [--quick] [--pool | --startup | --preemption | --kill | --race-cli | --tokens | --portfolio] [OUT.md]}, OUT.md
  * being docs/benchmarks.md unless given.
  */
 public final class BenchmarkReport {
@@ -36,6 +36,10 @@ public final class BenchmarkReport {
         }
         if (java.util.Arrays.asList(args).contains("--startup")) { // only the CLI's start-up, in place
             rewrite(out, "## CLI start-up", StartupFigures.section(quick ? 5 : 15));
+            return;
+        }
+        if (java.util.Arrays.asList(args).contains("--portfolio")) { // only the portfolios on the corpus, in place
+            rewrite(out, "## Portfolio on the corpus", PortfolioFigures.section(quick));
             return;
         }
         if (java.util.Arrays.asList(args).contains("--tokens")) { // only shared tokens and the Python binding

@@ -29,7 +29,7 @@ final class PortfolioFigures {
         Path corpus = Path.of("corpus");
         List<Provers.Prover> installed = Provers.ALL.stream().filter(Provers.Prover::installed).toList();
         if (!Files.isDirectory(corpus) || installed.isEmpty()) {
-            return "\n## Portfolios on the corpus\n\nSkipped: no corpus/ or no prover installed.\n";
+            return "\n## Portfolio on the corpus\n\nSkipped: no corpus/ or no prover installed.\n";
         }
         List<Provers.Problem> all = Corpus.scan(corpus), problems = new ArrayList<>();
         for (String family : Provers.FAMILIES) {
@@ -46,7 +46,7 @@ final class PortfolioFigures {
         try (Supervisor s = new Supervisor(); ResultsDatabase db = ResultsDatabase.open(dir.resolve("results.db"))) {
             ev.run(s, db, (done, total, what) -> { });
         }
-        StringBuilder b = new StringBuilder("\n## Portfolios on the corpus\n\nThe main job (`scythe evaluate corpus "
+        StringBuilder b = new StringBuilder("\n## Portfolio on the corpus\n\nThe main job (`scythe evaluate corpus "
                 + "--portfolio sequential,race,cores,learned`, " + (quick ? "quick run: one problem in 4 of each "
                 + "family, 1 s per problem" : timeout.toSeconds() + " s per problem") + ", " + cores + " cores), per "
                 + "family: PAR-2 in seconds (mean time per problem, an unsolved one counting twice the timeout) and, "

@@ -272,30 +272,4 @@ public final class Provers {
             throw new IOException(where + e.getMessage().lines().findFirst().orElse(""));
         }
     }
-
-    /** The problems listed in {@code <corpus>/index.tsv}: file (relative), family (cnf, smt2, tptp), known status. */
-    public static List<Problem> load(Path corpus) throws IOException {
-        List<Problem> out = new ArrayList<>();
-        Path index = corpus.resolve("index.tsv");
-        if (!Files.exists(index)) {
-            throw new IOException("no index.tsv in " + corpus + " (lines: file<TAB>family<TAB>status)");
-        }
-        int n = 0;
-        for (String line : Files.readAllLines(index)) {
-            n++;
-            if (line.isBlank() || line.startsWith("#")) {
-                continue;
-            }
-            String[] f = line.split("\t");
-            if (f.length != 3 || !List.of("cnf", "smt2", "tptp").contains(f[1])) {
-                throw new IOException(index + ":" + n + ": expected file<TAB>cnf|smt2|tptp<TAB>status, got '" + line + "'");
-            }
-            Path file = corpus.resolve(f[0]);
-            if (!Files.isRegularFile(file)) {
-                throw new IOException(index + ":" + n + ": no file " + file);
-            }
-            out.add(new Problem(file, f[0], f[1], Verdict.ofStatus(f[2])));
-        }
-        return out;
-    }
 }

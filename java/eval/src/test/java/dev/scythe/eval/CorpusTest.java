@@ -281,8 +281,9 @@ class CorpusTest {
     void scansTheShippedCorpusAsItsIndexDescribesIt(@TempDir Path dir) throws IOException {
         Path corpus = Checkout.resolve("corpus");
         Map<String, Problem> indexed = new TreeMap<>();
-        for (Problem p : Provers.load(corpus)) {
-            indexed.put(p.id(), p);
+        for (String line : Files.readAllLines(corpus.resolve("index.tsv"))) {
+            String[] f = line.split("\t");
+            indexed.put(f[0], new Problem(corpus.resolve(f[0]), f[0], f[1], Provers.Verdict.ofStatus(f[2])));
         }
         Scan scan = Corpus.scanDetailed(corpus);
         assertEquals(64, scan.problems().size());
