@@ -36,7 +36,7 @@ import picocli.CommandLine.Parameters;
         description = {"The main job: every prover, the portfolios and the virtual best over a directory of problems.",
             "",
             "Finds every problem under DIR (any tree: DIMACS .cnf, SMT-LIB .smt2, TPTP .p; the content decides where "
-                    + "the extension lies), with the status the file states (SMT-LIB set-info :status, TPTP % Status) "
+                    + "the extension lies), with the status the file states (SMT-LIB set-info :status, TPTP %% Status) "
                     + "or DIR/index.tsv states (file<TAB>family<TAB>status), if any. Runs every installed prover alone "
                     + "on every problem it takes (DIMACS: minisat, picosat, cadical, cryptominisat; SMT-LIB: z3, cvc5, "
                     + "cvc4, boolector; TPTP: eprover, spass; more with --prover-file), then each portfolio, each "

@@ -41,6 +41,22 @@ public final class ResultsDatabase implements AutoCloseable {
             Certificates.Check.Kind certificate, double wall, double cpu, long memoryKib, String version,
             String command, String started, String detail) {}
 
+    static {
+        // The driver extracts SQLite's native library before loading it, by default into /tmp, which is often
+        // mounted noexec; the same cache as libscythe's (NativeLibrary) is used instead, unless the user chose one.
+        if (System.getProperty("org.sqlite.tmpdir") == null) {
+            String dir = System.getProperty("scythe.native.dir", System.getenv("SCYTHE_NATIVE_DIR"));
+            String xdg = System.getenv("XDG_CACHE_HOME");
+            Path base = dir != null && !dir.isEmpty() ? Path.of(dir) : (xdg != null && !xdg.isEmpty() ? Path.of(xdg)
+                    : Path.of(System.getProperty("user.home"), ".cache")).resolve("scythe");
+            try {
+                System.setProperty("org.sqlite.tmpdir", Files.createDirectories(base.resolve("sqlite")).toString());
+            } catch (IOException | SecurityException e) {
+                // no cache directory: the driver's default place it is
+            }
+        }
+    }
+
     private final Path file;
     private final Connection db;
 
