@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.scythe.eval.Evaluation;
+import dev.scythe.eval.Problems;
 import dev.scythe.eval.Provers;
 import dev.scythe.eval.ResultsDatabase;
 import java.nio.charset.StandardCharsets;
@@ -75,25 +76,6 @@ class EvaluateProcessTest {
         assertEquals(List.of(), left, "processes left on the test's problems");
     }
 
-    static String pigeons(int n, int h) {
-        List<String> cls = new ArrayList<>();
-        for (int p = 0; p < n; p++) {
-            StringBuilder c = new StringBuilder();
-            for (int k = 0; k < h; k++) {
-                c.append(p * h + k + 1).append(' ');
-            }
-            cls.add(c + "0");
-        }
-        for (int k = 0; k < h; k++) {
-            for (int p = 0; p < n; p++) {
-                for (int q = p + 1; q < n; q++) {
-                    cls.add(-(p * h + k + 1) + " " + -(q * h + k + 1) + " 0");
-                }
-            }
-        }
-        return "p cnf " + n * h + " " + cls.size() + "\n" + String.join("\n", cls) + "\n";
-    }
-
     @Test
     void aProverThatAlwaysSaysSatIsCaughtAsWrongOrConflicting(@TempDir Path tmp) throws Exception {
         assumeInstalled("minisat");
@@ -104,8 +86,8 @@ class EvaluateProcessTest {
         Path dir = Files.createDirectories(tmp.resolve("problems"));
         Files.createDirectories(dir.resolve("stated"));
         Files.createDirectories(dir.resolve("unknown"));
-        Files.writeString(dir.resolve("stated/php.cnf"), pigeons(5, 4));
-        Files.writeString(dir.resolve("unknown/php.cnf"), pigeons(5, 4));
+        Files.writeString(dir.resolve("stated/php.cnf"), Problems.pigeons(5, 4));
+        Files.writeString(dir.resolve("unknown/php.cnf"), Problems.pigeons(5, 4));
         Files.writeString(dir.resolve("index.tsv"), "stated/php.cnf\tcnf\tunsat\n");
         Map<String, String> path = Map.of("PATH", bin + ":" + System.getenv("PATH"));
         Result r = scythe(path, "evaluate", dir.toString(), "--prover-file", defs.toString(), "--provers",

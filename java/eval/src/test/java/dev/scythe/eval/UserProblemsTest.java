@@ -30,8 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 class UserProblemsTest {
     /** A directory of problems as a user has them: subdirectories, no index, a status stated in some files only. */
     static Path problems(Path dir) throws Exception {
-        write(dir.resolve("sat/planted.cnf"), planted(40, 160, 7));
-        write(dir.resolve("unsat/php-5-4.cnf"), pigeons(5, 4));
+        write(dir.resolve("sat/planted.cnf"), Problems.planted(40, 160, 7));
+        write(dir.resolve("unsat/php-5-4.cnf"), Problems.pigeons(5, 4));
         write(dir.resolve("smt/sat-stated.smt2"), """
                 (set-info :status sat)
                 (set-logic QF_LIA)
@@ -69,47 +69,6 @@ class UserProblemsTest {
     static void write(Path file, String text) throws Exception {
         Files.createDirectories(file.getParent());
         Files.writeString(file, text);
-    }
-
-    /** A random 3-SAT formula with a planted solution (all variables true for odd ones): satisfiable. */
-    static String planted(int vars, int clauses, long seed) {
-        java.util.Random r = new java.util.Random(seed);
-        StringBuilder b = new StringBuilder("p cnf " + vars + " " + clauses + "\n");
-        for (int c = 0; c < clauses; c++) {
-            int[] lits = new int[3];
-            boolean sat = false;
-            for (int k = 0; k < 3; k++) {
-                int v = 1 + r.nextInt(vars);
-                lits[k] = r.nextBoolean() ? v : -v;
-                sat |= (lits[k] > 0) == (v % 2 == 1);
-            }
-            if (!sat) {
-                lits[0] = -lits[0];
-            }
-            b.append(lits[0]).append(' ').append(lits[1]).append(' ').append(lits[2]).append(" 0\n");
-        }
-        return b.toString();
-    }
-
-    /** n pigeons into h holes: unsatisfiable when n > h. */
-    static String pigeons(int n, int h) {
-        List<String> cls = new ArrayList<>();
-        for (int p = 0; p < n; p++) {
-            StringBuilder c = new StringBuilder();
-            for (int k = 0; k < h; k++) {
-                c.append(p * h + k + 1).append(' ');
-            }
-            cls.add(c + "0");
-        }
-        for (int k = 0; k < h; k++) {
-            for (int p = 0; p < n; p++) {
-                for (int q = p + 1; q < n; q++) {
-                    cls.add(-(p * h + k + 1) + " " + -(q * h + k + 1) + " 0");
-                }
-            }
-        }
-        return "c pigeons " + n + " into " + h + "\np cnf " + n * h + " " + cls.size() + "\n" + String.join("\n", cls)
-                + "\n";
     }
 
     static List<Provers.Prover> installed(String... names) {
@@ -178,8 +137,8 @@ class UserProblemsTest {
         provers.add(liar(tmp.resolve("bin"), "liar", "s SATISFIABLE"));
         provers.add(liar(tmp.resolve("bin"), "modeller", "s SATISFIABLE\nv 1 2 3 4 5 6 7 8 9 10 0"));
         Path dir = tmp.resolve("problems");
-        write(dir.resolve("stated/php.cnf"), pigeons(5, 4));
-        write(dir.resolve("unknown/php.cnf"), pigeons(5, 4));
+        write(dir.resolve("stated/php.cnf"), Problems.pigeons(5, 4));
+        write(dir.resolve("unknown/php.cnf"), Problems.pigeons(5, 4));
         write(dir.resolve("index.tsv"), "stated/php.cnf\tcnf\tunsat\n");
         List<Provers.Problem> problems = Corpus.scan(dir);
         Evaluation ev = run(problems, provers, new Evaluation.Settings(Duration.ofSeconds(20), 2,
@@ -206,8 +165,8 @@ class UserProblemsTest {
     void aResumedRunRunsOnlyWhatTheDatabaseLacks(@TempDir Path tmp) throws Exception {
         List<Provers.Prover> provers = installed("minisat", "cadical");
         Path dir = tmp.resolve("problems");
-        write(dir.resolve("a.cnf"), planted(30, 120, 1));
-        write(dir.resolve("b.cnf"), pigeons(4, 3));
+        write(dir.resolve("a.cnf"), Problems.planted(30, 120, 1));
+        write(dir.resolve("b.cnf"), Problems.pigeons(4, 3));
         List<Provers.Problem> problems = Corpus.scan(dir);
         Evaluation.Settings settings = new Evaluation.Settings(Duration.ofSeconds(20), 2,
                 List.of(Evaluation.Policy.CORES, Evaluation.Policy.SEQUENTIAL), null);
