@@ -410,7 +410,9 @@ public final class Evaluation {
             switch (policy) {
                 case SEQUENTIAL -> race.mode(Race.Mode.SEQUENTIAL);
                 case RACE_ALL -> { }
-                default -> race.maxConcurrent(settings.cores());
+                // a learned schedule may run more entrants than cores, sharing them, where its provers are specialists
+                case LEARNED -> race.maxConcurrent(schedule.concurrency(problem.family()));
+                case CORES -> race.maxConcurrent(settings.cores());
             }
             StringBuilder command = new StringBuilder();
             for (Prover p : entrants) {

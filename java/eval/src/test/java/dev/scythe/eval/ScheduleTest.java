@@ -66,6 +66,8 @@ class ScheduleTest {
             assertEquals("fast", s.slots("fof").getFirst().prover(), s::toText);
             // it solves everything and fast, so there is nothing another entrant could add
             assertEquals(List.of(rest("fast")), s.slots("fof"), s::toText);
+            // and running others alongside would only take CPU from it
+            assertEquals(cores, s.concurrency("fof"), s::toText);
         }
     }
 
@@ -167,6 +169,63 @@ class ScheduleTest {
         assertTrue(slice.getMessage().contains("slice"), slice.getMessage());
     }
 
+    /**
+     * Shaped like the measured SAT run that asked for it (2 cores, timeout 5): four specialists, each fast on its own
+     * quarter of the problems and slow or hopeless on the rest. Two at a time on whole cores start half the problems'
+     * specialists only once others give up or hit their slices; all four at once, on half a core each, catch every
+     * one at once.
+     */
+    static List<Sample> specialists(Random r, int problems) {
+        return specialists(r, problems, 4);
+    }
+
+    /** As {@link #specialists(Random, int)} with any number of specialists, each fast on its share of problems. */
+    static List<Sample> specialists(Random r, int problems, int provers) {
+        List<Sample> out = new ArrayList<>();
+        for (int i = 0; i < problems; i++) {
+            for (int p = 0; p < provers; p++) {
+                boolean mine = i % provers == p;
+                boolean ok = mine || r.nextBoolean();
+                double seconds = mine ? 0.05 + 0.25 * r.nextDouble() : ok ? 2 + 3 * r.nextDouble() : 5;
+                out.add(new Sample("c" + i, "cnf", "sat" + p, ok, seconds));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void specialistsAreRunAllAtOnceSharingTheCores() {
+        for (long seed = 1; seed <= 3; seed++) {
+            List<Sample> samples = specialists(new Random(seed), 40);
+            Schedule s = Schedule.learn(samples, 2, 5);
+            assertEquals(4, s.concurrency("cnf"), s::toText);
+            assertEquals(4, s.slots("cnf").size(), s::toText);
+            assertEquals(2, s.concurrency("other"), "a family it never saw runs as many as cores");
+            Schedule two = Schedule.learn(samples, 2, 5, 2);
+            assertEquals(2, two.concurrency("cnf"));
+            double shared = s.par2(samples, 2, 5), whole = two.par2(samples, 2, 5);
+            // each specialist's solve takes twice its time on half a core: well under a second per problem; two at a
+            // time can only get near that by cutting the wrong ones short with slices, fitted to these very problems
+            assertTrue(shared < 0.7 && shared < whole - 0.01, "seed " + seed + ": " + shared + " vs " + whole
+                    + "\n" + s + "\n" + two);
+            // par2 uses the family's own concurrency
+            double sum = 0;
+            for (int i = 0; i < 40; i++) {
+                String id = "c" + i;
+                Map<String, Sample> m = samples.stream().filter(x -> x.problem().equals(id))
+                        .collect(Collectors.toMap(Sample::prover, x -> x));
+                double t = Schedule.simulate(s.slots("cnf"), m, 2, 4, 5);
+                sum += t <= 5 ? t : 10;
+            }
+            assertEquals(sum / 40, shared, DELTA);
+        }
+        // ten of them: adding any one to two running costs more than it brings, only all together pay
+        List<Sample> ten = specialists(new Random(2), 200, 10);
+        Schedule s = Schedule.learn(ten, 2, 5);
+        assertEquals(10, s.concurrency("cnf"), s::toText);
+        assertTrue(s.par2(ten, 2, 5) < Schedule.learn(ten, 2, 5, 2).par2(ten, 2, 5) - 0.1, s::toText);
+    }
+
     // ---- simulation ----
 
     @Test
@@ -222,6 +281,94 @@ class ScheduleTest {
                 Schedule.simulate(List.of(rest("a"), rest("b"), rest("c")), n, 2, T), DELTA);
     }
 
+    @Test
+    void sharingTheCoresSlowsEveryoneAlike() {
+        // 2 cores, four entrants solving alone in 1 s, the last one a specialist at 0.2 s
+        Map<String, Sample> m = byProver(solved("p", "a", 1), solved("p", "b", 1), solved("p", "c", 1),
+                solved("p", "d", 0.2));
+        List<Slot> all = List.of(rest("a"), rest("b"), rest("c"), rest("d"));
+        assertEquals(1 + START_OVERHEAD, Schedule.simulate(all, m, 2, 2, T), DELTA);
+        // three on two cores: each at 2/3 speed, and d still waits
+        assertEquals(1.5 + START_OVERHEAD, Schedule.simulate(all, m, 2, 3, T), DELTA);
+        // all four at half speed: d's 0.2 s take 0.4 s
+        assertEquals(0.4 + START_OVERHEAD, Schedule.simulate(all, m, 2, 4, T), DELTA);
+        // a concurrency above the number of slots changes nothing, nor does one at or above it with whole cores
+        assertEquals(0.4 + START_OVERHEAD, Schedule.simulate(all, m, 2, 9, T), DELTA);
+        assertEquals(0.2 + START_OVERHEAD, Schedule.simulate(all, m, 4, 4, T), DELTA);
+    }
+
+    @Test
+    void anEntrantThatEndsEarlySpeedsUpTheOthers() {
+        // one core, two at once: a gives up after 0.5 s of CPU, at 1 s of wall; b, half done, then has the core
+        Map<String, Sample> m = byProver(failed("p", "a", 0.5), solved("p", "b", 1));
+        assertEquals(1.5 + START_OVERHEAD, Schedule.simulate(List.of(rest("a"), rest("b")), m, 1, 2, T), DELTA);
+        // a third waits for a place, holds it (sharing the core) through its start overhead, then solves at half
+        // speed: 0.3 s of CPU in 0.6 s, before b (0.25 s done at a's end) gets there
+        Map<String, Sample> n = byProver(failed("p", "a", 0.25), solved("p", "b", 1), solved("p", "c", 0.3));
+        assertEquals(0.5 + START_OVERHEAD + START_OVERHEAD + 0.6,
+                Schedule.simulate(List.of(rest("a"), rest("b"), rest("c")), n, 1, 2, T), DELTA);
+    }
+
+    @Test
+    void slicesAndTheTimeoutAreWallTimeWhenSharing() {
+        // a solves in 0.4 s alone, which takes 0.8 s at half speed: its wall-clock slice of 0.5 s stops it first
+        Map<String, Sample> m = byProver(solved("p", "a", 0.4), solved("p", "b", 1));
+        assertEquals(0.4 + START_OVERHEAD, Schedule.simulate(List.of(new Slot("a", 0.5), rest("b")), m, 1, 1, T),
+                DELTA);
+        // stopped at 0.5 s, when b has done 0.25 s; b then has the core for its other 0.75 s
+        assertEquals(1.25 + START_OVERHEAD, Schedule.simulate(List.of(new Slot("a", 0.5), rest("b")), m, 1, 2, T),
+                DELTA);
+        assertEquals(0.8 + START_OVERHEAD, Schedule.simulate(List.of(new Slot("a", 0.9), rest("b")), m, 1, 2, T),
+                DELTA);
+        // two 3 s solves sharing one core both come after 6 s: past a timeout of 5, though either alone is in time
+        Map<String, Sample> slow = byProver(solved("p", "a", 3), solved("p", "b", 3));
+        assertEquals(INF, Schedule.simulate(List.of(rest("a"), rest("b")), slow, 1, 2, 5));
+        assertEquals(3 + START_OVERHEAD, Schedule.simulate(List.of(rest("a"), rest("b")), slow, 1, 1, 5), DELTA);
+        assertEquals(6 + START_OVERHEAD, Schedule.simulate(List.of(rest("a"), rest("b")), slow, 1, 2, 7), DELTA);
+        // a prover without a sample shares the core until the timeout
+        assertEquals(2 + START_OVERHEAD, Schedule.simulate(List.of(rest("x"), rest("b")), m, 1, 2, T), DELTA);
+        var zero = assertThrows(IllegalArgumentException.class,
+                () -> Schedule.simulate(List.of(rest("a")), m, 1, 0, T));
+        assertTrue(zero.getMessage().contains("concurrency"), zero.getMessage());
+    }
+
+    /** Up to the cores nobody shares: the event-driven simulation agrees with the one of cores of their own. */
+    @Test
+    void withoutSharingTheSimulationIsTheOldOne() {
+        Random r = new Random(11);
+        String[] provers = {"a", "b", "c", "d", "e"};
+        for (int trial = 0; trial < 3000; trial++) {
+            Map<String, Sample> m = new HashMap<>();
+            for (String p : provers) {
+                if (r.nextDouble() < 0.15) {
+                    continue;
+                }
+                boolean ok = r.nextBoolean();
+                double seconds = ok ? r.nextDouble() * 12 : r.nextBoolean() ? r.nextDouble() : T;
+                m.put(p, new Sample("p", "fof", p, ok, seconds));
+            }
+            List<String> order = new ArrayList<>(List.of(provers));
+            Collections.shuffle(order, r);
+            List<Slot> slots = new ArrayList<>();
+            for (String p : order.subList(0, r.nextInt(provers.length + 1))) {
+                slots.add(new Slot(p, r.nextDouble() < 0.5 ? INF : 0.1 + r.nextDouble() * 6));
+            }
+            int cores = 1 + r.nextInt(3);
+            double timeout = 2 + r.nextDouble() * 10;
+            for (int k = 1; k <= cores; k++) {
+                double old = Schedule.simulate(slots, m, k, timeout);
+                String why = "trial " + trial + ", cores " + cores + ", k " + k + ": " + slots + " " + m;
+                assertEquals(old, Schedule.simulate(slots, m, cores, k, timeout), why);
+                assertEquals(old, Schedule.shared(slots, m, cores, k, timeout), DELTA, why);
+            }
+            if (slots.size() <= cores) {
+                // more places than slots: still nobody shares
+                assertEquals(Schedule.simulate(slots, m, cores, timeout),
+                        Schedule.simulate(slots, m, cores, cores + 1 + r.nextInt(3), timeout), DELTA);
+            }
+        }
+    }
+
     // ---- text form ----
 
     @Test
@@ -245,6 +392,44 @@ class ScheduleTest {
         // comments, blank lines and CRLF are fine
         Schedule crlf = Schedule.parse("# made by hand\r\n\r\n# scythe schedule cores=1 timeout=5\r\nf\ta\t1.5\r\n");
         assertEquals(Schedule.of(Map.of("f", List.of(new Slot("a", 1.5))), 1, 5), crlf);
+        assertEquals(1, crlf.concurrency("f"));
+    }
+
+    @Test
+    void theTextFormKeepsTheConcurrency() {
+        Map<String, List<Slot>> slots = new LinkedHashMap<>();
+        slots.put("cnf", List.of(rest("kissat"), new Slot("cadical", 2.5), rest("lingeling"), rest("minisat")));
+        slots.put("fof", List.of(rest("vampire")));
+        // one given equal to the cores is the default, so it is no different from none
+        Schedule s = Schedule.of(slots, Map.of("cnf", 4, "fof", 2), 2, 5);
+        assertEquals(s, Schedule.of(slots, Map.of("cnf", 4), 2, 5));
+        assertNotEquals(s, Schedule.of(slots, 2, 5));
+        assertEquals(4, s.concurrency("cnf"));
+        assertEquals(2, s.concurrency("fof"));
+        String text = s.toText();
+        assertTrue(text.contains("\ncnf\t*\t4\ncnf\tkissat\trest\n"), text);
+        assertFalse(text.contains("fof\t*"), text);
+        Schedule back = Schedule.parse(text);
+        assertEquals(s, back);
+        assertEquals(text, back.toText());
+        assertEquals(s.hashCode(), back.hashCode());
+
+        List<Sample> samples = new ArrayList<>(specialists(new Random(4), 24));
+        samples.addAll(randomSamples(new Random(8), 1, 4, 30, 0.1));
+        Schedule learned = Schedule.learn(samples, 2, 5);
+        assertEquals(4, learned.concurrency("cnf"), learned::toText);
+        assertEquals(learned, Schedule.parse(learned.toText()));
+
+        // a concurrency line may come anywhere after the header, even before its family's slots or without any
+        Schedule hand = Schedule.parse("# scythe schedule cores=1 timeout=5\nf\ta\trest\nf\t*\t3\ng\t*\t2\n");
+        assertEquals(3, hand.concurrency("f"));
+        assertEquals(List.of(), hand.slots("g"));
+        var unknown = assertThrows(IllegalArgumentException.class,
+                () -> Schedule.of(Map.of("f", List.of(rest("a"))), Map.of("g", 3), 1, T));
+        assertTrue(unknown.getMessage().contains("family g"), unknown.getMessage());
+        var star = assertThrows(IllegalStateException.class,
+                () -> Schedule.of(Map.of("f", List.of(rest("*"))), 1, T).toText());
+        assertTrue(star.getMessage().contains("'*'"), star.getMessage());
     }
 
     @Test
@@ -262,6 +447,9 @@ class ScheduleTest {
         assertParseError("# scythe schedule cores=2\n", "line 1: header lacks timeout=");
         assertParseError("# scythe schedule cores=0 timeout=60\n", "line 1: cores must be >= 1");
         assertParseError(h + h, "line 2: a second header");
+        assertParseError(h + "f\t*\tfour\n", "line 2: concurrency (entrants at once) must be an integer, got 'four'");
+        assertParseError(h + "f\t*\t0\n", "line 2: concurrency (entrants at once) must be >= 1");
+        assertParseError(h + "f\t*\t3\nf\ta\t1\nf\t*\t4\n", "line 4: a second concurrency for family f");
         var tab = assertThrows(IllegalStateException.class,
                 () -> Schedule.of(Map.of("f", List.of(rest("a\tb"))), 1, T).toText());
         assertTrue(tab.getMessage().contains("prover 'a\tb'"), tab.getMessage());
@@ -420,6 +608,16 @@ class ScheduleTest {
             assertFalse(s.slots("fam0").isEmpty());
             assertTrue(seconds < 2, "learning took " + seconds + " s");
         }
+        // specialists make every concurrency worth a long greedy: the slowest case for learning
+        List<Sample> ten = specialists(new Random(6), 1000, 10);
+        for (int cores : new int[] {1, 2}) {
+            long start = System.nanoTime();
+            Schedule s = Schedule.learn(ten, cores, 5);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            System.out.printf("learning 10 specialists x 1000 problems on %d core(s): %.3f s, %d slots, %d at once%n",
+                    cores, seconds, s.slots("cnf").size(), s.concurrency("cnf"));
+            assertTrue(seconds < 2, "learning took " + seconds + " s");
+        }
     }
 
     @Test
@@ -429,5 +627,6 @@ class ScheduleTest {
         assertNotEquals(a, Schedule.of(Map.of("f", List.of(rest("a"))), 2, T));
         assertNotEquals(a, Schedule.of(Map.of("f", List.of(new Slot("a", 5))), 1, T));
         assertEquals(a.hashCode(), Schedule.parse(a.toText()).hashCode());
+        assertNotEquals(a, Schedule.of(Map.of("f", List.of(rest("a"))), Map.of("f", 2), 1, T));
     }
 }
