@@ -31,8 +31,8 @@ import picocli.CommandLine.Parameters;
 /** {@code scythe evaluate}: every prover, the portfolios and the virtual best solver over a directory of problems. */
 @Command(name = "evaluate",
         customSynopsis = "scythe evaluate [DIR] [--timeout D] [--out DIR] [--provers NAME,...] [--prover-file FILE] "
-                + "[--portfolio cores|race|sequential|learned,...] [--cores N] [--schedule FILE | --learn-from DB] "
-                + "[--resume]",
+                + "[--portfolio cores|race|sequential|learned,...] [--cores N] [--schedule FILE | --learn-from DB | "
+                + "--cross-validate halves|leave-one-out] [--resume]",
         description = {"The main job: every prover, the portfolios and the virtual best over a directory of problems.",
             "",
             "Finds every problem under DIR (any tree: DIMACS .cnf, SMT-LIB .smt2, TPTP .p; the content decides where "
@@ -97,6 +97,12 @@ final class EvaluateCommand extends Subcommand {
                 + "schedule learned on the other half"})
     private Path scheduleFile;
 
+    @Option(names = "--cross-validate", paramLabel = "HOW", description = {
+        "how a schedule learned from this run's own results is measured: halves (each half of the problems runs the "
+                + "schedule learned on the other half; default) or leave-one-out (each problem runs the schedule "
+                + "learned on all the others)"})
+    private String crossValidate = "halves";
+
     @Option(names = "--learn-from", paramLabel = "DB", converter = PathOptions.Any.class, description = {
         "learn the schedule from an earlier run's results.db (or its directory)"})
     private Path learnFrom;
@@ -132,6 +138,12 @@ final class EvaluateCommand extends Subcommand {
         if ((scheduleFile != null || learnFrom != null) && !policies.contains(Evaluation.Policy.LEARNED)) {
             policies.add(Evaluation.Policy.LEARNED);
         }
+        Evaluation.CrossValidation cv = switch (crossValidate) {
+            case "halves" -> Evaluation.CrossValidation.HALVES;
+            case "leave-one-out" -> Evaluation.CrossValidation.LEAVE_ONE_OUT;
+            default -> throw new UsageException("--cross-validate: expected halves or leave-one-out, got '"
+                    + crossValidate + "'");
+        };
         Path problemsDir = dir != null ? dir : corpus != null ? corpus : Path.of("corpus");
         try {
             List<Provers.Prover> provers = provers();
@@ -149,7 +161,7 @@ final class EvaluateCommand extends Subcommand {
             provers = provers.stream().filter(p -> families.contains(p.family())).toList();
             Schedule schedule = schedule();
             Evaluation ev = new Evaluation(scan.problems(), provers, new Evaluation.Settings(timeout, cores, policies,
-                    schedule));
+                    schedule, cv));
             long stated = scan.problems().stream().filter(p -> p.status() != Provers.Verdict.UNKNOWN).count();
             err.println("scythe: " + scan.problems().size() + " problems under " + problemsDir + " (" + stated
                     + " with a stated status), provers " + provers.stream().map(Provers.Prover::name).toList()

@@ -128,13 +128,30 @@ public final class Evaluation {
         default void finished(Run run) {}
     }
 
-    /** How the portfolios run. {@code schedule} null: learn one from this run's results, cross-validated. */
-    public record Settings(Duration timeout, int cores, List<Policy> portfolios, Schedule schedule) {
+    /** How a schedule learned from this run's own results is kept from judging the problems it learned on. */
+    public enum CrossValidation {
+        /** Two halves per family (alternating in id order); each half runs the schedule learned on the other. */
+        HALVES,
+        /** Each problem runs the schedule learned on every other problem. */
+        LEAVE_ONE_OUT
+    }
+
+    /**
+     * How the portfolios run. {@code schedule} null: learn one from this run's results, cross-validated as
+     * {@code crossValidation} says.
+     */
+    public record Settings(Duration timeout, int cores, List<Policy> portfolios, Schedule schedule,
+            CrossValidation crossValidation) {
         public Settings {
             if (cores < 1) {
                 throw new IllegalArgumentException("cores must be >= 1, got " + cores);
             }
             portfolios = List.copyOf(portfolios);
+        }
+
+        /** Cross-validated in halves. */
+        public Settings(Duration timeout, int cores, List<Policy> portfolios, Schedule schedule) {
+            this(timeout, cores, portfolios, schedule, CrossValidation.HALVES);
         }
 
         /** The cores-aware portfolio alone, on this machine's cores. */
@@ -273,6 +290,9 @@ public final class Evaluation {
         m.put("timeout_ms", Long.toString(settings.timeout().toMillis()));
         m.put("cores", Integer.toString(settings.cores()));
         m.put("portfolios", settings.portfolios().stream().map(p -> p.option).collect(Collectors.joining(",")));
+        if (settings.portfolios().contains(Policy.LEARNED) && settings.schedule() == null) {
+            m.put("cross_validation", settings.crossValidation().name().toLowerCase(Locale.ROOT));
+        }
         m.put("provers", String.join(",", proverNames));
         return m;
     }
@@ -473,6 +493,13 @@ public final class Evaluation {
                 return p -> settings.schedule();
             }
             List<Schedule.Sample> samples = samples(runs(), proverNames, settings.timeout());
+            if (settings.crossValidation() == CrossValidation.LEAVE_ONE_OUT) {
+                schedulesUsed.put("learned on all problems (each problem ran the one learned on all the others)",
+                        Schedule.learn(samples,
+                        settings.cores(), seconds(settings.timeout())));
+                return p -> Schedule.learn(samples.stream().filter(x -> !x.problem().equals(p.id())).toList(),
+                        settings.cores(), seconds(settings.timeout()));
+            }
             List<Set<String>> halves = Schedule.halves(samples);
             List<Schedule> learned = new ArrayList<>();
             for (int h = 0; h < 2; h++) {

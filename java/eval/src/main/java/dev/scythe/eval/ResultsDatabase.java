@@ -239,6 +239,14 @@ public final class ResultsDatabase implements AutoCloseable {
         }
     }
 
+    /** Forgets every attempt of {@code solver}, so that the next run on this database runs it again. */
+    public int deleteRuns(String solver) throws SQLException {
+        try (PreparedStatement s = db.prepareStatement("DELETE FROM runs WHERE solver = ?")) {
+            s.setString(1, solver);
+            return s.executeUpdate();
+        }
+    }
+
     /** Every row, in problem, solver, attempt order. */
     public List<Row> rows() throws SQLException {
         List<Row> out = new ArrayList<>();
