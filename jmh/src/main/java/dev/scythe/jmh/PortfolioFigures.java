@@ -93,10 +93,10 @@ final class PortfolioFigures {
         ev.schedulesUsed().forEach((half, s) -> b.append("- ").append(half).append(": ").append(s.toText().lines()
                 .filter(l -> !l.startsWith("#")).map(l -> l.replace('\t', ' ')).reduce((x, y) -> x + "; " + y)
                 .orElse("(empty)")).append('\n'));
-        for (String f : List.of("results.db", "results.db-wal", "results.db-shm", "loo.db", "loo.db-wal", "loo.db-shm",
-                ".")) {
+        for (String f : List.of("results.db", "results.db-wal", "results.db-shm", "loo.db", "loo.db-wal", "loo.db-shm")) {
             Files.deleteIfExists(dir.resolve(f));
         }
+        Files.deleteIfExists(dir);
         return b.toString();
     }
 

@@ -145,7 +145,12 @@ final class EvaluateCommand extends Subcommand {
                     + crossValidate + "'");
         };
         Path problemsDir = dir != null ? dir : corpus != null ? corpus : Path.of("corpus");
+        Path dbFile = outDir.resolve(ResultsDatabase.FILE);
+        if (resume && !Files.exists(dbFile)) {
+            throw new UsageException("--resume: no " + dbFile + " to resume");
+        }
         try {
+            Schedule schedule = schedule();
             List<Provers.Prover> provers = provers();
             if (provers.isEmpty()) {
                 err.println("scythe: no prover installed; try: apt-get install z3 cvc5 minisat cadical eprover spass");
@@ -159,7 +164,6 @@ final class EvaluateCommand extends Subcommand {
             }
             Set<String> families = scan.problems().stream().map(Provers.Problem::family).collect(Collectors.toSet());
             provers = provers.stream().filter(p -> families.contains(p.family())).toList();
-            Schedule schedule = schedule();
             Evaluation ev = new Evaluation(scan.problems(), provers, new Evaluation.Settings(timeout, cores, policies,
                     schedule, cv));
             long stated = scan.problems().stream().filter(p -> p.status() != Provers.Verdict.UNKNOWN).count();
@@ -168,10 +172,6 @@ final class EvaluateCommand extends Subcommand {
                     + ", portfolios " + policies.stream().map(p -> p.option).toList() + " on " + cores
                     + " cores, timeout " + Durations.millis(timeout) + " ms");
             Files.createDirectories(outDir);
-            Path dbFile = outDir.resolve(ResultsDatabase.FILE);
-            if (resume && !Files.exists(dbFile)) {
-                throw new UsageException("--resume: no " + dbFile + " to resume");
-            }
             if (!resume && Files.exists(dbFile)) {
                 keepPrevious(dbFile);
             }

@@ -120,4 +120,24 @@ class CliOptionsTest extends LeakCheckedTest {
         assertTrue(cli("--help").out().contains("Commands:"));
         assertEquals(125, cli().status(), "no command at all is a usage error");
     }
+
+    @Test
+    void evaluateRefusesBadChoicesNamingThem(@TempDir Path dir) throws Exception {
+        Path problems = Files.createDirectories(dir.resolve("p"));
+        Files.writeString(problems.resolve("a.cnf"), "p cnf 1 1\n1 0\n");
+        String out = dir.resolve("out").toString(), p = problems.toString();
+        refused(cli("evaluate", p, "--out", out, "--portfolio", "fastest"), "--portfolio: unknown portfolio "
+                + "'fastest' (known: cores, race, sequential, learned)");
+        refused(cli("evaluate", p, "--out", out, "--cross-validate", "thirds"), "--cross-validate: expected halves or "
+                + "leave-one-out, got 'thirds'");
+        refused(cli("evaluate", p, "--out", out, "--cores", "0"), "--cores must be at least 1, got 0");
+        refused(cli("evaluate", p, "--out", out, "--resume"), "--resume: no " + dir.resolve("out/results.db")
+                + " to resume");
+        refused(cli("evaluate", p, "--out", out, "--schedule", dir.resolve("none.tsv").toString()),
+                "--schedule: no file " + dir.resolve("none.tsv"));
+        refused(cli("evaluate", dir.resolve("nowhere").toString()), "no directory");
+        refused(cli("evaluate", p, "--corpus", dir.toString()), "give the problems once: DIR or --corpus, not both");
+        Path bad = Files.writeString(dir.resolve("bad.conf"), "[x]\nfamily = cnf\n");
+        refused(cli("evaluate", p, "--out", out, "--prover-file", bad.toString()), bad + ":1: prover 'x': no command");
+    }
 }

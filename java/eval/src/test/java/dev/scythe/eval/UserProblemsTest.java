@@ -224,4 +224,18 @@ class UserProblemsTest {
         assertEquals(ev.runs().size(), Files.readAllLines(jsonl).size());
         assertTrue(Files.readAllLines(jsonl).stream().allMatch(l -> l.startsWith("{\"problem\":") && l.endsWith("}")));
     }
+
+    @Test
+    void leaveOneOutRunsEachProblemWithTheScheduleLearnedWithoutIt(@TempDir Path tmp) throws Exception {
+        List<Provers.Prover> provers = installed("minisat", "cadical", "z3", "cvc5");
+        List<Provers.Problem> problems = Corpus.scan(problems(tmp.resolve("mine"))).stream()
+                .filter(p -> !p.family().equals("tptp")).toList();
+        Evaluation ev = run(problems, provers, new Evaluation.Settings(Duration.ofSeconds(20), 2,
+                List.of(Evaluation.Policy.LEARNED), null, Evaluation.CrossValidation.LEAVE_ONE_OUT),
+                tmp.resolve("r.db"), QUIET);
+        assertEquals(problems.size(), ev.score(Evaluation.LEARNED).solved(), ev.table());
+        try (ResultsDatabase db = ResultsDatabase.open(tmp.resolve("r.db"))) {
+            assertEquals("leave_one_out", db.meta("cross_validation").orElseThrow());
+        }
+    }
 }
