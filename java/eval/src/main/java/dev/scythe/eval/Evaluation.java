@@ -611,9 +611,14 @@ public final class Evaluation {
         return List.copyOf(out.values());
     }
 
-    /** Solvers in table order: provers, the portfolios, the virtual best solver. */
+    /**
+     * Solvers in table order: the provers that ran (one whose only-if took no problem is left out), the portfolios,
+     * the virtual best solver.
+     */
     public List<String> solvers() {
-        List<String> names = new ArrayList<>(proverNames);
+        Set<String> ran = runs().stream().map(Run::solver).collect(Collectors.toSet());
+        List<String> names = new ArrayList<>(proverNames.stream().filter(p -> raw.isEmpty() || ran.contains(p))
+                .toList());
         settings.portfolios().forEach(p -> names.add(p.solver));
         names.add(VBS);
         return names;
