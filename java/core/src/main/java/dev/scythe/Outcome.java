@@ -49,6 +49,38 @@ public sealed interface Outcome {
     /** The signal that killed the leader, or 0 if it exited on its own or never ran. */
     int signal();
 
+    /**
+     * The outcome's kind as one word, as the CLI's JSON, its tables and the evaluation's results database spell it:
+     * success, failure, crashed, timed_out, cancelled, preempted, stalled, resource_exceeded, status_lost,
+     * spawn_failed.
+     */
+    default String kind() {
+        return switch (this) {
+            case Success s -> "success";
+            case Failure f -> "failure";
+            case Crashed c -> "crashed";
+            case TimedOut t -> "timed_out";
+            case Cancelled c -> "cancelled";
+            case Preempted p -> "preempted";
+            case Stalled st -> "stalled";
+            case ResourceExceeded re -> "resource_exceeded";
+            case StatusLost l -> "status_lost";
+            case SpawnFailed f -> "spawn_failed";
+        };
+    }
+
+    /** The kind with its one detail, for tables: {@code failure (exit 1)}, {@code crashed (signal 11)}. */
+    default String describe() {
+        String detail = switch (this) {
+            case Failure f -> "exit " + f.exitCode();
+            case Crashed c -> "signal " + c.signal() + (c.coreDumped() ? ", core dumped" : "");
+            case ResourceExceeded re -> re.resource().name().toLowerCase(java.util.Locale.ROOT);
+            case SpawnFailed f -> "errno " + f.errno();
+            default -> null;
+        };
+        return detail == null ? kind() : kind() + " (" + detail + ")";
+    }
+
     /** Exit status 0. */
     record Success(Usage usage) implements Outcome {
         public int exitStatus() {

@@ -123,9 +123,9 @@ final class DeepenCommand extends Subcommand {
             RunCommand.explain(r.outcome(), Arg.display(command.get(0)), job, err);
             for (Deepening.Attempt a : r.attempts()) {
                 out.printf(Locale.ROOT, "attempt %d: depth %d, stall window %s -> %s after %s%n", a.number(),
-                        a.depth(), ms(a.window()), Outcomes.describe(a.outcome()), ms(a.wall()));
+                        a.depth(), ms(a.window()), a.outcome().describe(), ms(a.wall()));
             }
-            out.println("outcome: " + Outcomes.describe(r.outcome()) + " after " + r.attempts().size()
+            out.println("outcome: " + r.outcome().describe() + " after " + r.attempts().size()
                     + " attempt(s), " + ms(r.wall()));
             if (!r.attempts().isEmpty()) {
                 byte[] text = r.attempts().get(r.attempts().size() - 1).stdout().bytes();

@@ -42,10 +42,10 @@ final class Json {
             Long maxRssKib) {
 
         static Outcome of(dev.scythe.Outcome o) {
-            return new Outcome(Outcomes.kind(o), o.exitStatus(), o.exitCode() >= 0 ? o.exitCode() : null,
+            return new Outcome(o.kind(), o.exitStatus(), o.exitCode() >= 0 ? o.exitCode() : null,
                     o.signal() > 0 ? o.signal() : null,
                     o instanceof dev.scythe.Outcome.Crashed c && c.coreDumped(),
-                    o instanceof dev.scythe.Outcome.ResourceExceeded re ? Outcomes.resource(re.resource()) : null,
+                    o instanceof dev.scythe.Outcome.ResourceExceeded re ? re.resource().name().toLowerCase(java.util.Locale.ROOT) : null,
                     o instanceof dev.scythe.Outcome.Cancelled c ? c.reason().code() : null,
                     o instanceof dev.scythe.Outcome.Preempted p ? p.winner() : null,
                     o instanceof dev.scythe.Outcome.Stalled st ? Durations.millisNumber(st.window()) : null,

@@ -197,7 +197,7 @@ final class RaceCommand extends Subcommand {
         out.printf(Locale.ROOT, row, "entrant", "outcome", "wall", "cpu", "");
         for (RaceResult.Entry e : r.entrants()) {
             boolean won = r.winner().map(w -> w.index() == e.index()).orElse(false);
-            out.printf(Locale.ROOT, row, e.name(), Outcomes.describe(e.outcome()) + (e.started() ? "" : " (not started)"),
+            out.printf(Locale.ROOT, row, e.name(), e.outcome().describe() + (e.started() ? "" : " (not started)"),
                     ms(e.outcome().usage().wall()), ms(e.outcome().usage().cpu()), won ? "<- winner" : "");
         }
         if (r.winner().isPresent()) {

@@ -166,6 +166,7 @@ class EvaluateProcessTest {
         assertTrue(killed.waitFor(30, TimeUnit.SECONDS));
         assertEquals(137, killed.exitValue());
         assertNoneLeft(tmp);
+        assertTrue(Files.isDirectory(b.resolve(Evaluation.SCRATCH)), "a killed run leaves its scratch beside its db");
         int before = finishedRows(b.resolve(ResultsDatabase.FILE));
         assertTrue(before >= 6 && before < results(a).size(), before + " of " + results(a).size());
 
@@ -175,6 +176,9 @@ class EvaluateProcessTest {
         assertTrue(resumed.output().contains("scythe: resuming"), resumed.output());
         assertNoneLeft(tmp);
         assertEquals(results(a), results(b), "the resumed run ends with the uninterrupted run's results");
+        for (Path out : List.of(a, b)) {
+            assertTrue(!Files.exists(out.resolve(Evaluation.SCRATCH)), "the scratch of " + out + " was removed");
+        }
 
         Result compared = scythe(Map.of(), "compare", a.toString(), b.toString());
         assertEquals(0, compared.status(), compared.output());

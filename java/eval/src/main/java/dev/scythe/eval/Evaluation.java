@@ -250,18 +250,8 @@ public final class Evaluation {
         return s.isEmpty() ? List.of() : List.of(s.split(","));
     }
 
-    static final String TIMED_OUT = "timed-out", CRASHED = "crashed";
-
-    /** The outcome's name as the database keeps it. */
-    static String outcomeName(Outcome o) {
-        return switch (o) {
-            case Outcome.Success s -> "exited-0";
-            case Outcome.Failure f -> "exited-" + f.exitCode();
-            case Outcome.TimedOut t -> TIMED_OUT;
-            case Outcome.Crashed c -> CRASHED;
-            default -> o.getClass().getSimpleName().toLowerCase(Locale.ROOT);
-        };
-    }
+    /** Outcomes as the database keeps them: {@link Outcome#kind()}, and for a portfolio won or no_answer. */
+    static final String TIMED_OUT = "timed_out", CRASHED = "crashed", WON = "won", NO_ANSWER = "no_answer";
 
     /**
      * Runs what the database does not hold yet: every prover alone on every problem it takes, then each portfolio
@@ -269,19 +259,33 @@ public final class Evaluation {
      */
     public void run(Supervisor supervisor, ResultsDatabase db, Listener listener)
             throws IOException, InterruptedException {
-        Path scratch = Files.createTempDirectory("scythe-eval-");
+        // Models and check scripts go beside the database, not in /tmp: a run killed with -9 leaves them there, and
+        // the next run on the same database (its --resume) removes them.
+        Path scratch = db.file().toAbsolutePath().resolveSibling(SCRATCH);
+        removeScratch(scratch);
+        Files.createDirectories(scratch);
         try {
             new Runner(supervisor, db, listener, scratch).all();
         } catch (SQLException e) {
             throw new IOException("results database " + db.file() + ": " + e.getMessage(), e);
         } finally {
-            try (var files = Files.list(scratch)) {
-                for (Path f : files.toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(scratch);
+            removeScratch(scratch);
         }
+    }
+
+    /** The directory beside the results database where a run keeps provers' models while it checks them. */
+    public static final String SCRATCH = "scratch";
+
+    private static void removeScratch(Path scratch) throws IOException {
+        if (!Files.isDirectory(scratch)) {
+            return;
+        }
+        try (var files = Files.list(scratch)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+        }
+        Files.deleteIfExists(scratch);
     }
 
     /** The keys a resumed run must share with the run it resumes. */
@@ -339,36 +343,36 @@ public final class Evaluation {
                 }
                 takers.put(problem, t);
             }
-            List<Runnable> alone = new ArrayList<>();
-            total = 0;
+            // What the database lacks, in order: the provers alone first (the learned schedule learns from them),
+            // then each portfolio; a portfolio entry (prover null) stands for every taker of its problem.
+            record Pending(Problem problem, Prover prover, Policy policy) {}
+            List<Pending> pending = new ArrayList<>();
             for (var e : takers.entrySet()) {
                 for (Prover p : e.getValue()) {
                     if (!finished.contains(e.getKey().id() + "\0" + p.name())) {
-                        total++;
-                    }
-                }
-                if (!e.getValue().isEmpty()) {
-                    for (Policy policy : settings.portfolios()) {
-                        if (!finished.contains(e.getKey().id() + "\0" + policy.solver)) {
-                            total++;
-                        }
-                    }
-                }
-            }
-            for (var e : takers.entrySet()) {
-                for (Prover p : e.getValue()) {
-                    if (!finished.contains(e.getKey().id() + "\0" + p.name())) {
-                        alone(e.getKey(), p);
+                        pending.add(new Pending(e.getKey(), p, null));
                     }
                 }
             }
             for (Policy policy : settings.portfolios()) {
-                Function<Problem, Schedule> schedule = policy == Policy.LEARNED ? schedules() : x -> null;
                 for (var e : takers.entrySet()) {
                     if (!e.getValue().isEmpty() && !finished.contains(e.getKey().id() + "\0" + policy.solver)) {
-                        portfolio(policy, e.getKey(), e.getValue(), schedule.apply(e.getKey()));
+                        pending.add(new Pending(e.getKey(), null, policy));
                     }
                 }
+            }
+            total = pending.size();
+            Function<Problem, Schedule> learned = null;
+            for (Pending w : pending) {
+                if (w.prover() != null) {
+                    alone(w.problem(), w.prover());
+                    continue;
+                }
+                if (w.policy() == Policy.LEARNED && learned == null) {
+                    learned = schedules();
+                }
+                portfolio(w.policy(), w.problem(), takers.get(w.problem()),
+                        w.policy() == Policy.LEARNED ? learned.apply(w.problem()) : null);
             }
             listener.starting(total, total, "done");
         }
@@ -400,9 +404,10 @@ public final class Evaluation {
             Verdict v = p.verdict(out);
             Check.Kind cert = certificate(p, problem, v, out, model);
             Files.deleteIfExists(model);
-            record(new ResultsDatabase.Row(problem.id(), p.name(), attempt, outcomeName(o), v, cert,
+            record(new ResultsDatabase.Row(problem.id(), p.name(), attempt, o.kind(), v, cert,
                     seconds(o.usage().wall()), seconds(o.usage().cpu()), o.usage().maxRssKib(), versions.get(p.name()),
-                    String.join(" ", command), "", o instanceof Outcome.SpawnFailed f ? f.toString() : ""), problem);
+                    String.join(" ", command), "", o instanceof Outcome.SpawnFailed f ? f.message() : o.describe()),
+                    problem);
         }
 
         private void portfolio(Policy policy, Problem problem, List<Prover> takers, Schedule schedule)
@@ -469,7 +474,7 @@ public final class Evaluation {
                     .orElse(seconds(r.wall()));
             double cpu = r.entrants().stream().mapToDouble(e -> seconds(e.outcome().usage().cpu())).sum();
             long rss = r.entrants().stream().mapToLong(e -> e.outcome().usage().maxRssKib()).max().orElse(-1);
-            String outcome = r.won() ? "won" : r.timedOut() ? TIMED_OUT : "no-answer";
+            String outcome = r.won() ? WON : r.timedOut() ? TIMED_OUT : NO_ANSWER;
             record(new ResultsDatabase.Row(problem.id(), policy.solver, attempt, outcome, v, cert, secs, cpu, rss,
                     "", command.toString(), "", detail), problem);
         }

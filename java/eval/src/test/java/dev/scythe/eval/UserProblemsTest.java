@@ -89,6 +89,7 @@ class UserProblemsTest {
             ev.run(s, rdb, listener);
         }
         Leaks.assertNoneSince(before);
+        assertTrue(!Files.exists(db.resolveSibling(Evaluation.SCRATCH)), "the run removed its scratch directory");
         try (ResultsDatabase rdb = ResultsDatabase.open(db)) {
             return Evaluation.fromDatabase(rdb);
         }
