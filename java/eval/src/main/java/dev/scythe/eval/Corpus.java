@@ -38,7 +38,6 @@ public final class Corpus {
     /** How much of each file is read to tell its family and its stated status. */
     static final int HEAD = 64 * 1024;
 
-    private static final List<String> FAMILIES = List.of("cnf", "smt2", "tptp");
     private static final Set<String> COMPRESSED = Set.of("gz", "xz", "bz2", "zst", "lzma", "lz4", "zip", "7z", "tgz");
 
     private static final Pattern DIMACS_HEADER = Pattern.compile("p\\s+cnf\\s+\\d+\\s+\\d+\\s*");
@@ -142,7 +141,7 @@ public final class Corpus {
      * {@code c status unsat} (also {@code c status: SATISFIABLE} and the like) is taken as one.
      */
     public static Verdict statedStatus(Path file, String family) throws IOException {
-        if (!FAMILIES.contains(family)) {
+        if (!Provers.FAMILIES.contains(family)) {
             throw new IllegalArgumentException("unknown family '" + family + "' (expected cnf, smt2 or tptp)");
         }
         return compressed(file) ? Verdict.UNKNOWN : statedStatus(read(file), family);
@@ -208,7 +207,8 @@ public final class Corpus {
             }
             String at = index + ":" + n + ": ";
             String[] f = line.split("\t", -1);
-            if (f.length != 3 || f[0].isBlank() || !(FAMILIES.contains(f[1].strip()) || f[1].strip().equals("-"))) {
+            if (f.length != 3 || f[0].isBlank()
+                    || !(Provers.FAMILIES.contains(f[1].strip()) || f[1].strip().equals("-"))) {
                 throw new IOException(at + "expected file<TAB>cnf|smt2|tptp|-<TAB>status, got '" + line + "'");
             }
             String given = f[1].strip();

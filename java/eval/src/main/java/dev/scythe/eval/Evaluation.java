@@ -402,11 +402,12 @@ public final class Evaluation {
             Outcome o = job.await();
             String out = o instanceof Outcome.SpawnFailed ? "" : job.stdout().text();
             Verdict v = p.verdict(out);
-            Check.Kind cert = certificate(p, problem, v, out, model);
+            Check check = certificate(p, problem, v, out, model);
             Files.deleteIfExists(model);
-            record(new ResultsDatabase.Row(problem.id(), p.name(), attempt, o.kind(), v, cert,
+            record(new ResultsDatabase.Row(problem.id(), p.name(), attempt, o.kind(), v, check.kind(),
                     seconds(o.usage().wall()), seconds(o.usage().cpu()), o.usage().maxRssKib(), versions.get(p.name()),
-                    String.join(" ", command), "", o instanceof Outcome.SpawnFailed f ? f.message() : o.describe()),
+                    String.join(" ", command), "", o instanceof Outcome.SpawnFailed f ? f.message()
+                            : check.kind() == Check.Kind.REFUTED ? o.describe() + "; " + check.detail() : o.describe()),
                     problem);
         }
 
@@ -462,8 +463,9 @@ public final class Evaluation {
                 Prover p = entrants.stream().filter(e -> e.name().equals(w.name())).findFirst().orElseThrow();
                 String out = w.stdout().text();
                 v = p.verdict(out);
-                cert = certificate(p, problem, v, out, models.get(p.name()));
-                detail = "winner " + p.name();
+                Check check = certificate(p, problem, v, out, models.get(p.name()));
+                cert = check.kind();
+                detail = "winner " + p.name() + (cert == Check.Kind.REFUTED ? "; " + check.detail() : "");
             }
             for (Path m : models.values()) {
                 Files.deleteIfExists(m);
@@ -517,22 +519,22 @@ public final class Evaluation {
             return p -> learned.get(halves.get(0).contains(p.id()) ? 0 : 1);
         }
 
-        /** A model-checked satisfiable answer is CONFIRMED or REFUTED; anything else has no certificate. */
-        private Check.Kind certificate(Prover p, Problem problem, Verdict v, String out, Path model)
+        /**
+         * A model-checked satisfiable answer is CONFIRMED or REFUTED (the detail says why: the false clause, the
+         * checker's answer); anything else has no certificate.
+         */
+        private Check certificate(Prover p, Problem problem, Verdict v, String out, Path model)
                 throws IOException, InterruptedException {
-            if (v != Verdict.SAT) {
-                return Check.Kind.ABSENT;
+            if (v != Verdict.SAT || problem.family().equals("tptp")) {
+                return Check.absent("no model to check");
             }
             if (problem.family().equals("cnf")) {
-                return Certificates.dimacs(problem.file(), out, p.writesModelFile() ? model : null).kind();
-            }
-            if (!problem.family().equals("smt2")) {
-                return Check.Kind.ABSENT;
+                return Certificates.dimacs(problem.file(), out, p.writesModelFile() ? model : null);
             }
             Optional<String> script = Certificates.smtCheckScript(problem.file(), out);
             Optional<List<String>> checker = smtChecker(p.name());
             if (script.isEmpty() || checker.isEmpty()) {
-                return Check.Kind.ABSENT;
+                return Check.absent(script.isEmpty() ? "no model that is cheap to check" : "no SMT solver to check it");
             }
             Path file = scratch.resolve("check-" + (files++) + ".smt2");
             Files.writeString(file, script.get());
@@ -541,7 +543,7 @@ public final class Evaluation {
             Job job = supervisor.start(spec(argv, Duration.ofSeconds(Math.max(10, settings.timeout().toSeconds()))));
             job.await();
             Files.deleteIfExists(file);
-            return Certificates.smtCheckResult(job.stdout().text()).kind();
+            return Certificates.smtCheckResult(job.stdout().text());
         }
     }
 

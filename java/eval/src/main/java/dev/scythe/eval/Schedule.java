@@ -793,9 +793,6 @@ public final class Schedule {
         }
 
         List<Slot> learn() {
-            if (n == 0 || m == 0) {
-                return List.of();
-            }
             double[][] free = new double[n][cores];
             double[] best = new double[n];
             Arrays.fill(best, Double.POSITIVE_INFINITY);

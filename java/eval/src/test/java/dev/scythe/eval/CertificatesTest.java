@@ -56,23 +56,14 @@ class CertificatesTest {
         } finally {
             if (p.isAlive()) {
                 p.destroyForcibly();
-                p.waitFor(10, TimeUnit.SECONDS);
+                assertTrue(p.waitFor(10, TimeUnit.SECONDS), String.join(" ", command) + " outlived SIGKILL");
             }
         }
         return new Ran(p.exitValue(), Files.readString(out, StandardCharsets.ISO_8859_1));
     }
 
-    private static boolean onPath(String program) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (!d.isEmpty() && Files.isExecutable(Path.of(d, program))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static void assumeOnPath(String program) {
-        Assumptions.assumeTrue(onPath(program), program + " is not on PATH; its part of this test is skipped");
+        Assumptions.assumeTrue(Provers.onPath(program), program + " is not on PATH; its part of this test is skipped");
     }
 
     private static void assertKind(Kind expected, Check c) {
@@ -154,7 +145,7 @@ class CertificatesTest {
     /** A real model with the first clause's literals all made false: that clause, and no earlier one, is named. */
     @Test
     void aCorruptedModelIsRefutedNamingTheFalseClause(@TempDir Path dir) throws Exception {
-        String solver = onPath("cadical") ? "cadical" : "picosat";
+        String solver = Provers.onPath("cadical") ? "cadical" : "picosat";
         assumeOnPath(solver);
         Path cnf = writeCnf(dir, "planted.cnf", VARS, CLAUSES);
         Ran r = run(dir, satCommand(solver, cnf));
@@ -249,7 +240,7 @@ class CertificatesTest {
         try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz))) {
             out.write(Files.readAllBytes(writeCnf(dir, "planted.cnf", VARS, CLAUSES)));
         }
-        Assumptions.assumeTrue(onPath("cadical"), "cadical is not on PATH; its part of this test is skipped");
+        Assumptions.assumeTrue(Provers.onPath("cadical"), "cadical is not on PATH; its part of this test is skipped");
         Ran r = run(dir, "cadical", "-q", dir.resolve("planted.cnf").toString());
         assertKind(Kind.CONFIRMED, Certificates.dimacs(gz, r.stdout(), null));
     }
@@ -327,10 +318,10 @@ class CertificatesTest {
         Path file = Files.writeString(Files.createTempFile(dir, "check", ".smt2"), script);
         List<Check> out = new ArrayList<>();
         out.add(Certificates.smtCheckResult(run(dir, "z3", file.toString()).stdout()));
-        if (onPath("cvc5")) {
+        if (Provers.onPath("cvc5")) {
             out.add(Certificates.smtCheckResult(run(dir, "cvc5", file.toString()).stdout()));
         }
-        if (onPath("cvc4")) {
+        if (Provers.onPath("cvc4")) {
             out.add(Certificates.smtCheckResult(run(dir, "cvc4", "--lang", "smt2", file.toString()).stdout()));
         }
         return out;
