@@ -52,7 +52,7 @@ public sealed interface Outcome {
     /**
      * The outcome's kind as one word, as the CLI's JSON, its tables and the evaluation's results database spell it:
      * success, failure, crashed, timed_out, cancelled, preempted, stalled, resource_exceeded, status_lost,
-     * spawn_failed.
+     * spawn_failed, member_lost.
      */
     default String kind() {
         return switch (this) {
@@ -66,6 +66,7 @@ public sealed interface Outcome {
             case ResourceExceeded re -> "resource_exceeded";
             case StatusLost l -> "status_lost";
             case SpawnFailed f -> "spawn_failed";
+            case MemberLost m -> "member_lost";
         };
     }
 
@@ -76,6 +77,7 @@ public sealed interface Outcome {
             case Crashed c -> "signal " + c.signal() + (c.coreDumped() ? ", core dumped" : "");
             case ResourceExceeded re -> re.resource().name().toLowerCase(java.util.Locale.ROOT);
             case SpawnFailed f -> "errno " + f.errno();
+            case MemberLost m -> m.member();
             default -> null;
         };
         return detail == null ? kind() : kind() + " (" + detail + ")";
@@ -201,6 +203,29 @@ public sealed interface Outcome {
          */
         public boolean unsupported() {
             return Scythe.isAvailable() && dev.scythe.ffi.scythe_h.scythe_error_is_unsupported(-errno) != 0;
+        }
+
+        public int exitCode() {
+            return -1;
+        }
+
+        public int signal() {
+            return 0;
+        }
+    }
+
+    /**
+     * The job ran, or was sent to run, on another machine of a cluster (the scythe-cluster module), and that machine
+     * left the cluster before it reported how the job ended: killed, hung past the heartbeat timeout, or cut off.
+     * What became of the job is unknown; never a success nor a failure of the program. Its processes die with the
+     * member (the guard) when the member died.
+     *
+     * @param member the member's address, as {@code host:port}
+     */
+    record MemberLost(String member, Usage usage) implements Outcome {
+        /** Scythe could not say how the job ended: 125, as for a lost status. */
+        public int exitStatus() {
+            return STATUS_SCYTHE_FAILED;
         }
 
         public int exitCode() {

@@ -50,7 +50,9 @@ final class Json {
                     o instanceof dev.scythe.Outcome.Preempted p ? p.winner() : null,
                     o instanceof dev.scythe.Outcome.Stalled st ? Durations.millisNumber(st.window()) : null,
                     o instanceof dev.scythe.Outcome.SpawnFailed f ? f.errno() : null,
-                    o instanceof dev.scythe.Outcome.SpawnFailed f ? f.message() : null,
+                    o instanceof dev.scythe.Outcome.SpawnFailed f ? f.message()
+                            : o instanceof dev.scythe.Outcome.MemberLost m ? "member " + m.member() + " left the cluster"
+                            : null,
                     Durations.millisNumber(o.usage().wall()), Durations.millisNumber(o.usage().userCpu()),
                     Durations.millisNumber(o.usage().systemCpu()), Durations.millisNumber(o.usage().cpu()),
                     o.usage().maxRss().isPresent() ? o.usage().maxRssKib() : null);

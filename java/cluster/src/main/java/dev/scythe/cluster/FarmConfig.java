@@ -1,0 +1,113 @@
+package dev.scythe.cluster;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.NetworkConfig;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Hazelcast configurations for a Scythe farm: TCP/IP join to the given addresses (no multicast, no cloud
+ * discovery), the heartbeat that detects a hung member, and the executor that runs jobs.
+ *
+ * @param clusterName  members join only a cluster of this name
+ * @param address      the interface to bind and publish (an IP or host name), or null for Hazelcast's choice
+ * @param port         the first port to try; the next ones are tried when it is taken
+ * @param join         {@code host:port} of members to join; empty for the first member
+ * @param heartbeat    a member silent this long is removed from the cluster (its jobs end MemberLost)
+ */
+public record FarmConfig(String clusterName, String address, int port, List<String> join, Duration heartbeat) {
+    /** The default cluster name. */
+    public static final String CLUSTER = "scythe";
+    /** The default port: Hazelcast's. */
+    public static final int PORT = 5701;
+    /** The default heartbeat timeout, as the issue of the cluster asks: a hung member is out after 10 s. */
+    public static final Duration HEARTBEAT = Duration.ofSeconds(10);
+
+    public FarmConfig {
+        Objects.requireNonNull(clusterName, "clusterName");
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port must be 1..65535, got " + port);
+        }
+        join = List.copyOf(join);
+        for (String a : join) {
+            int colon = a.lastIndexOf(':');
+            if (colon <= 0 || !a.substring(colon + 1).matches("[0-9]{1,5}")) {
+                throw new IllegalArgumentException("a member to join needs HOST:PORT, got '" + a + "'");
+            }
+        }
+        if (heartbeat.toSeconds() < 1) {
+            throw new IllegalArgumentException("heartbeat must be at least 1 s, got " + heartbeat);
+        }
+    }
+
+    /** The defaults, joining {@code join}. */
+    public static FarmConfig joining(List<String> join) {
+        return new FarmConfig(CLUSTER, null, PORT, join, HEARTBEAT);
+    }
+
+    public FarmConfig withClusterName(String name) {
+        return new FarmConfig(name, address, port, join, heartbeat);
+    }
+
+    public FarmConfig withAddress(String a) {
+        return new FarmConfig(clusterName, a, port, join, heartbeat);
+    }
+
+    public FarmConfig withPort(int p) {
+        return new FarmConfig(clusterName, address, p, join, heartbeat);
+    }
+
+    public FarmConfig withHeartbeat(Duration h) {
+        return new FarmConfig(clusterName, address, port, join, h);
+    }
+
+    /** A member that runs jobs, {@code slots} at a time (a coordinator places no more there). */
+    public Config member(int slots) {
+        if (slots < 1) {
+            throw new IllegalArgumentException("slots must be >= 1, got " + slots);
+        }
+        Config c = base();
+        c.getMemberAttributeConfig().setAttribute(Farm.SLOTS, Integer.toString(slots));
+        return c;
+    }
+
+    /** A coordinator: a lite member (it holds no data and runs no jobs) that submits races and corpora. */
+    public Config coordinator() {
+        Config c = base();
+        c.setLiteMember(true);
+        return c;
+    }
+
+    /** The settings both kinds share; also used as-is by tests on Hazelcast's socket-free test cluster. */
+    public static Config common(String clusterName, Duration heartbeat) {
+        Config c = new Config();
+        c.setClusterName(clusterName);
+        c.setProperty("hazelcast.max.no.heartbeat.seconds", Long.toString(heartbeat.toSeconds()));
+        c.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+        c.setProperty("hazelcast.phone.home.enabled", "false");
+        c.setProperty("hazelcast.shutdownhook.enabled", "false");
+        c.setProperty("hazelcast.logging.type", "jdk");
+        // a job thread per job; a member runs its slots' jobs and a race may overcommit it, so the pool is generous
+        c.getExecutorConfig(Farm.EXECUTOR).setPoolSize(256).setStatisticsEnabled(false);
+        return c;
+    }
+
+    private Config base() {
+        Config c = common(clusterName, heartbeat);
+        NetworkConfig net = c.getNetworkConfig();
+        net.setPort(port).setPortAutoIncrement(true).setPortCount(100);
+        if (address != null) {
+            net.setPublicAddress(address);
+            net.getInterfaces().setEnabled(true).addInterface(address);
+            c.setProperty("hazelcast.socket.bind.any", "false");
+        }
+        JoinConfig j = net.getJoin();
+        j.getMulticastConfig().setEnabled(false);
+        j.getAutoDetectionConfig().setEnabled(false);
+        j.getTcpIpConfig().setEnabled(true).setMembers(join.isEmpty() && address != null ? List.of(address)
+                : join);
+        return c;
+    }
+}

@@ -1,0 +1,299 @@
+package dev.scythe.cluster;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.config.Config;
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import com.hazelcast.topic.ITopic;
+import dev.scythe.CancelToken;
+import dev.scythe.Job;
+import dev.scythe.Outcome;
+import dev.scythe.ProcessSpec;
+import dev.scythe.Redirect;
+import dev.scythe.Supervisor;
+import dev.scythe.Usage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Scythe on one member of a cluster: the member's own {@link Supervisor} (sessions, cgroups, the guard) runs the
+ * jobs that coordinators send it, one executor thread each.
+ *
+ * <p>Cancellation reaches a job three ways, and each ends as a native token cancel, never as a thread stuck in a
+ * downcall: the coordinator's {@code Future.cancel(true)} interrupts the task's thread; a broadcast on the cancel
+ * topic names the group; and a sticky mark in the marks map, set before the broadcast, which a task reads after it
+ * registered its token, so a cancel that arrives before the task still wins. Jobs of one group on this member share
+ * one token, so a claim here preempts the others here at once, natively. A coordinator that leaves the cluster has
+ * its tasks cancelled.
+ */
+public final class FarmMember implements AutoCloseable {
+    static final String KEY = "scythe.member";
+    /** Where a member keeps one job's shipped files while it runs. */
+    private static final String SCRATCH_PREFIX = "scythe-member-";
+
+    private final HazelcastInstance hz;
+    private final Supervisor supervisor;
+    private final boolean ownsInstance;
+    private final String address;
+    private final int slots;
+    private final Path scratch;
+    private final IMap<String, Integer> marks;
+    private final ITopic<String> cancels;
+    private final Map<String, Group> groups = new ConcurrentHashMap<>();
+    private final UUID membershipListener;
+    private final UUID topicListener;
+
+    /** The jobs of one group here: their shared token and who sent them. */
+    private static final class Group {
+        final CancelToken token = CancelToken.create();
+        final UUID submitter;
+        int tasks;
+
+        Group(UUID submitter) {
+            this.submitter = submitter;
+        }
+    }
+
+    private FarmMember(HazelcastInstance hz, boolean ownsInstance) {
+        this.hz = hz;
+        this.ownsInstance = ownsInstance;
+        Member local = hz.getCluster().getLocalMember();
+        this.address = Farm.address(local);
+        this.slots = Farm.slots(local);
+        if (slots <= 0) {
+            throw new IllegalArgumentException("member " + address + " has no job slots: build its configuration "
+                    + "with FarmConfig.member");
+        }
+        try {
+            this.scratch = Files.createTempDirectory(SCRATCH_PREFIX);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the member's scratch directory: " + e.getMessage(), e);
+        }
+        this.supervisor = new Supervisor();
+        this.marks = hz.getMap(Farm.MARKS);
+        this.cancels = hz.getTopic(Farm.CANCELS);
+        this.topicListener = cancels.addMessageListener(m -> mark(m.getMessageObject()));
+        this.membershipListener = hz.getCluster().addMembershipListener(new MembershipListener() {
+            @Override
+            public void memberAdded(MembershipEvent e) {}
+
+            @Override
+            public void memberRemoved(MembershipEvent e) {
+                submitterLeft(e.getMember().getUuid());
+            }
+        });
+        if (hz.getUserContext().putIfAbsent(KEY, this) != null) {
+            close();
+            throw new IllegalStateException("member " + address + " already runs Scythe");
+        }
+    }
+
+    /** Starts a member with this configuration ({@link FarmConfig#member}) and Scythe on it. */
+    public static FarmMember start(Config config) {
+        return new FarmMember(Hazelcast.newHazelcastInstance(config), true);
+    }
+
+    /** Scythe on a member already started with a configuration from {@link FarmConfig#member}; close leaves it up. */
+    public static FarmMember attach(HazelcastInstance hz) {
+        return new FarmMember(hz, false);
+    }
+
+    static FarmMember of(HazelcastInstance hz) {
+        Object m = hz == null ? null : hz.getUserContext().get(KEY);
+        if (!(m instanceof FarmMember fm)) {
+            throw new IllegalStateException("member " + (hz == null ? "?" : Farm.address(hz.getCluster()
+                    .getLocalMember())) + " runs no Scythe (start it with 'scythe member')");
+        }
+        return fm;
+    }
+
+    public HazelcastInstance instance() {
+        return hz;
+    }
+
+    /** This member's address, {@code host:port}. */
+    public String address() {
+        return address;
+    }
+
+    /** How many jobs coordinators place here at once. */
+    public int slots() {
+        return slots;
+    }
+
+    /** Jobs running here now. */
+    public int running() {
+        return supervisor.liveJobs();
+    }
+
+    RemoteResult run(JobTask task) throws IOException {
+        Group g = join(task);
+        try {
+            Integer mark = marks.get(task.group);
+            if (mark != null) { // cancelled or won before this task arrived: the sticky mark wins
+                settle(g, mark);
+            } else if (hz.getCluster().getMembers().stream().noneMatch(m -> m.getUuid().equals(task.submitter))) {
+                g.token.cancel(CancelToken.Reason.USER); // its coordinator already left
+            }
+            if (g.token.isCancelled()) {
+                return notStarted(g.token);
+            }
+            return start(task, g);
+        } finally {
+            leave(task.group, g);
+        }
+    }
+
+    private RemoteResult start(JobTask task, Group g) throws IOException {
+        Path dir = Files.createTempDirectory(scratch, "job-");
+        try {
+            for (var f : task.job.files().entrySet()) {
+                Files.write(dir.resolve(f.getKey()), f.getValue());
+            }
+            ProcessSpec.Builder b = ProcessSpec.builder(task.job.argvIn(dir.toString()).toArray(String[]::new))
+                    .directory(dir).stdout(Redirect.capture()).stderr(Redirect.capture()).token(g.token)
+                    .grace(Duration.ofMillis(task.job.graceMillis()));
+            if (task.job.timeoutMillis() > 0) {
+                b.timeout(Duration.ofMillis(task.job.timeoutMillis()));
+            }
+            Job job = supervisor.start(b.build());
+            Outcome outcome;
+            try {
+                outcome = job.onExit().get();
+            } catch (InterruptedException e) {
+                // Future.cancel(true) at the coordinator: the race was won (the mark says by whom) or cancelled
+                Integer mark = marks.get(task.group);
+                settle(g, mark == null ? -1 : mark);
+                outcome = job.onExit().join(); // the session is being killed: a reap away
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("job on " + address + " failed: " + e.getCause(), e.getCause());
+            }
+            String out = outcome instanceof Outcome.SpawnFailed ? "" : job.stdout().text();
+            String err = outcome instanceof Outcome.SpawnFailed ? "" : job.stderr().text();
+            boolean ok = task.job.success().test(outcome, out);
+            boolean claimed = ok && claim(task, g);
+            byte[] kept = null;
+            if (task.job.keep() != null && Files.isRegularFile(dir.resolve(task.job.keep()))) {
+                kept = Files.readAllBytes(dir.resolve(task.job.keep()));
+            }
+            return new RemoteResult(address, RemoteResult.Wire.of(outcome), job.pid(), job.startNanos(),
+                    job.exitNanos(), job.reapedNanos(), out, err, kept, ok, claimed);
+        } finally {
+            removeTree(dir);
+        }
+    }
+
+    /**
+     * The cluster-wide compare-and-set: the first success anywhere puts its index in the marks map, preempts the
+     * group's other jobs here natively and tells every member.
+     */
+    private boolean claim(JobTask task, Group g) {
+        if (marks.putIfAbsent(task.group, task.index, Farm.MARK_TTL_HOURS, TimeUnit.HOURS) != null) {
+            return false;
+        }
+        g.token.claim(task.index);
+        cancels.publish(task.group);
+        return true;
+    }
+
+    /** A broadcast for a group: settle its token here by the mark (a winner preempts, -1 cancels). */
+    private void mark(String group) {
+        Group g = groups.get(group);
+        if (g != null && !g.token.isCancelled()) {
+            Integer mark = marks.get(group);
+            settle(g, mark == null ? -1 : mark);
+        }
+    }
+
+    private static void settle(Group g, int mark) {
+        if (mark >= 0) {
+            g.token.claim(mark);
+        } else {
+            g.token.cancel(CancelToken.Reason.USER);
+        }
+    }
+
+    private void submitterLeft(UUID member) {
+        groups.values().stream().filter(g -> g.submitter.equals(member))
+                .forEach(g -> g.token.cancel(CancelToken.Reason.USER));
+    }
+
+    private Group join(JobTask task) {
+        return groups.compute(task.group, (k, g) -> {
+            Group joined = g == null ? new Group(task.submitter) : g;
+            joined.tasks++;
+            return joined;
+        });
+    }
+
+    private void leave(String group, Group g) {
+        groups.computeIfPresent(group, (k, cur) -> cur == g && --cur.tasks == 0 ? null : cur);
+    }
+
+    private RemoteResult notStarted(CancelToken token) {
+        CancelToken.Reason reason = token.reason().orElse(CancelToken.Reason.USER);
+        Outcome o = reason.equals(CancelToken.Reason.PREEMPTED)
+                ? new Outcome.Preempted(token.winner().orElse(-1), -1, 0, Usage.NONE)
+                : new Outcome.Cancelled(reason, -1, 0, Usage.NONE);
+        return new RemoteResult(address, RemoteResult.Wire.of(o), 0, 0, 0, 0, "", "", null, false, false);
+    }
+
+    private static void removeTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** Leaves the cluster (if this started the member) and closes the supervisor, which ends what still runs here. */
+    @Override
+    public void close() {
+        hz.getUserContext().remove(KEY, this);
+        try {
+            cancels.removeMessageListener(topicListener);
+            hz.getCluster().removeMembershipListener(membershipListener);
+        } catch (RuntimeException notActive) {
+            // the instance is already shutting down: its listeners go with it
+        }
+        groups.values().forEach(g -> g.token.cancel(CancelToken.Reason.SHUTDOWN));
+        if (ownsInstance) {
+            hz.shutdown();
+        }
+        supervisor.close();
+        try {
+            removeTree(scratch);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + scratch + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Every member of {@code hz}'s cluster that runs jobs. */
+    static Set<Member> workers(HazelcastInstance hz) {
+        Set<Member> out = new java.util.LinkedHashSet<>();
+        for (Member m : hz.getCluster().getMembers()) {
+            if (!m.isLiteMember() && Farm.slots(m) > 0) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+}
