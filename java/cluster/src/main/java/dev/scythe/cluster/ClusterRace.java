@@ -82,12 +82,12 @@ public final class ClusterRace {
             }
             placed.add(m);
         }
-        List<Farm.Submitted> sent = new ArrayList<>();
+        List<Farm.Submitted<RemoteResult>> sent = new ArrayList<>();
         CompletableFuture<Integer> won = new CompletableFuture<>();
         try {
             for (int i = 0; i < entrants.size(); i++) {
                 RemoteJob job = limited(entrants.get(i).job());
-                Farm.Submitted s = farm.submit(group, i, job, placed.get(i));
+                Farm.Submitted<RemoteResult> s = farm.submit(group, i, job, placed.get(i));
                 int index = i;
                 s.result().thenAccept(r -> {
                     if (r.claimed()) {
@@ -126,7 +126,7 @@ public final class ClusterRace {
                 }
             }
             List<RemoteResult> results = new ArrayList<>();
-            for (Farm.Submitted s : sent) {
+            for (Farm.Submitted<RemoteResult> s : sent) {
                 results.add(s.result().join());
             }
             return result(results, Duration.ofNanos(System.nanoTime() - t0));

@@ -173,33 +173,47 @@ public final class Farm implements AutoCloseable {
     }
 
     /** Sends one job of {@code group} to {@code member}; the future never fails: a lost member is an outcome. */
-    Submitted submit(String group, int index, RemoteJob job, Member member) {
-        JobTask task = new JobTask(group, index, self, job);
-        Future<RemoteResult> f;
+    Submitted<RemoteResult> submit(String group, int index, RemoteJob job, Member member) {
+        return send(new JobTask(group, index, self, job), member, e -> failed(member, e));
+    }
+
+    /** Sends a whole portfolio to {@code member}, to race there; a lost member makes every entrant's outcome. */
+    Submitted<PortfolioTask.Result> submit(PortfolioTask task, Member member) {
+        return send(task, member, e -> new PortfolioTask.Result(address(member), task.names.stream()
+                .map(n -> failed(member, e)).toList(), -1, false, 0));
+    }
+
+    UUID self() {
+        return self;
+    }
+
+    private <T> Submitted<T> send(java.util.concurrent.Callable<T> task, Member member,
+            java.util.function.Function<Throwable, T> failure) {
+        Future<T> f;
         try {
             f = executor.submitToMember(task, member);
         } catch (RuntimeException e) {
-            return new Submitted(member, null, CompletableFuture.completedFuture(failed(member, e)));
+            return new Submitted<>(member, null, CompletableFuture.completedFuture(failure.apply(e)));
         }
-        CompletableFuture<RemoteResult> result = new CompletableFuture<>();
+        CompletableFuture<T> result = new CompletableFuture<>();
         if (f instanceof java.util.concurrent.CompletionStage<?> stage) {
             @SuppressWarnings("unchecked")
-            java.util.concurrent.CompletionStage<RemoteResult> s = (java.util.concurrent.CompletionStage<RemoteResult>) stage;
-            s.whenComplete((r, e) -> result.complete(e == null ? r : failed(member, e)));
+            java.util.concurrent.CompletionStage<T> s = (java.util.concurrent.CompletionStage<T>) stage;
+            s.whenComplete((r, e) -> result.complete(e == null ? r : failure.apply(e)));
         } else { // not expected of Hazelcast 5; a thread per job keeps it correct if it ever changes
             Thread.ofVirtual().start(() -> {
                 try {
                     result.complete(f.get());
                 } catch (InterruptedException | ExecutionException | CancellationException e) {
-                    result.complete(failed(member, e));
+                    result.complete(failure.apply(e));
                 }
             });
         }
-        return new Submitted(member, f, result);
+        return new Submitted<>(member, f, result);
     }
 
-    /** A job on its way: cancel(true) of {@code future} interrupts its thread on the member. */
-    record Submitted(Member member, Future<RemoteResult> future, CompletableFuture<RemoteResult> result) {
+    /** A task on its way: cancel(true) of {@code future} interrupts its thread on the member. */
+    record Submitted<T>(Member member, Future<T> future, CompletableFuture<T> result) {
         void interrupt() {
             if (future != null) {
                 future.cancel(true);
@@ -251,7 +265,7 @@ public final class Farm implements AutoCloseable {
     /** Runs one job on the member with the most free slots, once a slot is free; never re-sent. */
     public CompletableFuture<RemoteResult> run(RemoteJob job) throws InterruptedException {
         Member m = placeWhenFree(1);
-        Submitted s = submit("job-" + UUID.randomUUID(), 0, job, m);
+        Submitted<RemoteResult> s = submit("job-" + UUID.randomUUID(), 0, job, m);
         return s.result().whenComplete((r, e) -> release(m, 1));
     }
 

@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -56,6 +57,7 @@ public final class FarmMember implements AutoCloseable {
     private final Map<String, Group> groups = new ConcurrentHashMap<>();
     private final UUID membershipListener;
     private final UUID topicListener;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** The jobs of one group here: their shared token and who sent them. */
     private static final class Group {
@@ -141,20 +143,90 @@ public final class FarmMember implements AutoCloseable {
     }
 
     RemoteResult run(JobTask task) throws IOException {
-        Group g = join(task);
+        Group g = join(task.group, task.submitter);
         try {
-            Integer mark = marks.get(task.group);
-            if (mark != null) { // cancelled or won before this task arrived: the sticky mark wins
-                settle(g, mark);
-            } else if (hz.getCluster().getMembers().stream().noneMatch(m -> m.getUuid().equals(task.submitter))) {
-                g.token.cancel(CancelToken.Reason.USER); // its coordinator already left
-            }
-            if (g.token.isCancelled()) {
+            if (!mayStart(task.group, task.submitter, g)) {
                 return notStarted(g.token);
             }
             return start(task, g);
         } finally {
             leave(task.group, g);
+        }
+    }
+
+    PortfolioTask.Result run(PortfolioTask task) throws IOException, InterruptedException {
+        Group g = join(task.group, task.submitter);
+        try {
+            if (!mayStart(task.group, task.submitter, g)) {
+                List<RemoteResult> none = task.names.stream().map(n -> notStarted(g.token)).toList();
+                return new PortfolioTask.Result(address, none, -1, false, 0);
+            }
+            return race(task, g);
+        } finally {
+            leave(task.group, g);
+        }
+    }
+
+    /**
+     * After the task's token is registered: the sticky mark (a cancel or a win that came before the task) and a
+     * coordinator that already left both settle it before anything starts.
+     */
+    private boolean mayStart(String group, UUID submitter, Group g) {
+        Integer mark = marks.get(group);
+        if (mark != null) {
+            settle(g, mark);
+        } else if (hz.getCluster().getMembers().stream().noneMatch(m -> m.getUuid().equals(submitter))) {
+            g.token.cancel(CancelToken.Reason.USER);
+        }
+        return !g.token.isCancelled();
+    }
+
+    /** A portfolio as a local race here, under the group's token (a cancel of the group cancels the race). */
+    private PortfolioTask.Result race(PortfolioTask task, Group g) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory(scratch, "portfolio-");
+        try {
+            for (var f : task.files.entrySet()) {
+                Files.write(dir.resolve(f.getKey()), f.getValue());
+            }
+            dev.scythe.Race.Builder race = dev.scythe.Race.builder().mode(task.mode).token(g.token)
+                    .maxConcurrent(task.maxConcurrent).timeout(Duration.ofMillis(task.timeoutMillis));
+            for (int i = 0; i < task.jobs.size(); i++) {
+                RemoteJob job = task.jobs.get(i);
+                ProcessSpec.Builder b = ProcessSpec.builder(job.argvIn(dir.toString()).toArray(String[]::new))
+                        .directory(dir).grace(Duration.ofMillis(job.graceMillis()));
+                if (job.timeoutMillis() > 0) {
+                    b.timeout(Duration.ofMillis(job.timeoutMillis()));
+                }
+                race.entrant(task.names.get(i), b.build(), dev.scythe.SuccessCriterion.matching(
+                        f -> job.success().test(f.outcome(), f.stdout().text()), "the job's success rule"));
+            }
+            dev.scythe.RaceResult r;
+            var running = race.build().start(supervisor);
+            try {
+                r = running.get();
+            } catch (InterruptedException e) { // the coordinator's task cancel: the race ends as cancelled
+                Integer mark = marks.get(task.group);
+                settle(g, mark == null ? -1 : mark);
+                r = running.join();
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("portfolio on " + address + " failed: " + e.getCause(), e.getCause());
+            }
+            List<RemoteResult> out = new java.util.ArrayList<>();
+            for (dev.scythe.RaceResult.Entry e : r.entrants()) {
+                RemoteJob job = task.jobs.get(e.index());
+                byte[] kept = job.keep() != null && Files.isRegularFile(dir.resolve(job.keep()))
+                        ? Files.readAllBytes(dir.resolve(job.keep())) : null;
+                var run = e.run();
+                out.add(new RemoteResult(address, RemoteResult.Wire.of(e.outcome()), run.map(x -> x.pid()).orElse(0),
+                        run.map(x -> x.startNanos()).orElse(0L), run.map(x -> x.exitNanos()).orElse(0L),
+                        run.map(x -> x.reapedNanos()).orElse(0L), e.stdout().text(), e.stderr().text(), kept,
+                        e.succeeded(), r.winner().map(w -> w.index() == e.index()).orElse(false)));
+            }
+            return new PortfolioTask.Result(address, out, r.winner().map(w -> w.index()).orElse(-1), r.timedOut(),
+                    r.wall().toNanos());
+        } finally {
+            removeTree(dir);
         }
     }
 
@@ -233,9 +305,9 @@ public final class FarmMember implements AutoCloseable {
                 .forEach(g -> g.token.cancel(CancelToken.Reason.USER));
     }
 
-    private Group join(JobTask task) {
-        return groups.compute(task.group, (k, g) -> {
-            Group joined = g == null ? new Group(task.submitter) : g;
+    private Group join(String group, UUID submitter) {
+        return groups.compute(group, (k, g) -> {
+            Group joined = g == null ? new Group(submitter) : g;
             joined.tasks++;
             return joined;
         });
@@ -267,15 +339,18 @@ public final class FarmMember implements AutoCloseable {
     /** Leaves the cluster (if this started the member) and closes the supervisor, which ends what still runs here. */
     @Override
     public void close() {
-        hz.getUserContext().remove(KEY, this);
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         try {
+            hz.getUserContext().remove(KEY, this);
             cancels.removeMessageListener(topicListener);
             hz.getCluster().removeMembershipListener(membershipListener);
         } catch (RuntimeException notActive) {
             // the instance is already shutting down: its listeners go with it
         }
         groups.values().forEach(g -> g.token.cancel(CancelToken.Reason.SHUTDOWN));
-        if (ownsInstance) {
+        if (ownsInstance && hz.getLifecycleService().isRunning()) {
             hz.shutdown();
         }
         supervisor.close();

@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.scythe.Leaks;
 import dev.scythe.Outcome;
 import dev.scythe.RaceResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(120)
 class ClusterRaceTest {
@@ -43,6 +47,97 @@ class ClusterRaceTest {
             assertTrue(secs < 20, "the race took " + secs + " s: the losers were not preempted");
             assertTrue(rr.preemptionNanos().isPresent());
             assertEquals(0, t.members.get(0).running() + t.members.get(1).running());
+        }
+        Leaks.assertNoneSince(before);
+    }
+
+    @Test
+    void aCancelThatArrivesBeforeTheTaskStillWins() throws Exception {
+        Leaks.Snapshot before = Leaks.take();
+        try (TestFarm t = new TestFarm(1, 2)) {
+            String group = "race-" + UUID.randomUUID();
+            t.farm.cancel(group); // the mark and the broadcast, before any task of the group exists
+            var m = t.farm.member(t.members.get(0).address()).orElseThrow();
+            RemoteResult r = t.farm.submit(group, 0, sh("sleep 60"), m).result().get();
+            assertInstanceOf(Outcome.Cancelled.class, r.toOutcome());
+            assertEquals(0, r.pid(), "a task that finds its group cancelled never starts its job");
+            // and a winner's mark preempts a late entrant, naming the winner
+            String won = "race-" + UUID.randomUUID();
+            t.farm.instance().getMap(Farm.MARKS).put(won, 3);
+            RemoteResult late = t.farm.submit(won, 1, sh("sleep 60"), m).result().get();
+            assertEquals(3, assertInstanceOf(Outcome.Preempted.class, late.toOutcome()).winner());
+        }
+        Leaks.assertNoneSince(before);
+    }
+
+    @Test
+    void theTaskCancelInterruptsTheMemberThreadAndKillsTheJobsTree(@TempDir Path dir) throws Exception {
+        Leaks.Snapshot before = Leaks.take();
+        try (TestFarm t = new TestFarm(1, 2)) {
+            Path pid = dir.resolve("pid");
+            var m = t.farm.member(t.members.get(0).address()).orElseThrow();
+            var sent = t.farm.submit("job-" + UUID.randomUUID(), 0,
+                    sh("sleep 60 & echo $! > " + pid + ".tmp; mv " + pid + ".tmp " + pid + "; wait"), m);
+            long until = System.nanoTime() + 20_000_000_000L;
+            while (!Files.exists(pid) && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            long child = Long.parseLong(Files.readString(pid).strip());
+            sent.interrupt(); // Future.cancel(true) at the coordinator
+            until = System.nanoTime() + 10_000_000_000L;
+            while (t.members.get(0).running() > 0 && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, t.members.get(0).running(), "the interrupt became a token cancel on the member");
+            Leaks.assertGone(child, "the job's grandchild");
+        }
+        Leaks.assertNoneSince(before);
+    }
+
+    @Test
+    void aMemberThatDiesEndsItsEntrantsMemberLostAndTheRaceGoesOn() throws Exception {
+        Leaks.Snapshot before = Leaks.take();
+        try (TestFarm t = new TestFarm(2, 2)) {
+            FarmMember doomed = t.members.get(0);
+            String a = doomed.address(), b = t.members.get(1).address();
+            ClusterRace race = ClusterRace.of(List.of(
+                    new ClusterRace.Entrant("on-doomed", sh("sleep 60"), a),
+                    new ClusterRace.Entrant("survivor", sh("sleep 3; echo ok"), b)), null);
+            Thread killer = Thread.ofPlatform().start(() -> {
+                long until = System.nanoTime() + 20_000_000_000L;
+                while (doomed.running() == 0 && System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
+                t.terminate(doomed);
+            });
+            ClusterRace.Result r = race.run(t.farm);
+            killer.join();
+            RaceResult rr = r.race();
+            Outcome.MemberLost lost = assertInstanceOf(Outcome.MemberLost.class, rr.entrants().get(0).outcome());
+            assertEquals(a, lost.member());
+            assertEquals("survivor", rr.winner().orElseThrow().name());
+        }
+        Leaks.assertNoneSince(before);
+    }
+
+    @Test
+    void tasksOfACoordinatorThatLeftAreCancelled() throws Exception {
+        Leaks.Snapshot before = Leaks.take();
+        try (TestFarm t = new TestFarm(1, 2)) {
+            FarmMember member = t.members.get(0);
+            var m = t.farm.member(member.address()).orElseThrow();
+            t.farm.submit("job-" + UUID.randomUUID(), 0, sh("sleep 60"), m);
+            long until = System.nanoTime() + 20_000_000_000L;
+            while (member.running() == 0 && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertEquals(1, member.running());
+            t.farm.instance().getLifecycleService().terminate(); // the coordinator dies without a word
+            until = System.nanoTime() + 30_000_000_000L;
+            while (member.running() > 0 && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, member.running(), "the member cancelled the job of a coordinator that left");
         }
         Leaks.assertNoneSince(before);
     }

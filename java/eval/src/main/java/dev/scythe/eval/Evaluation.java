@@ -229,10 +229,22 @@ public final class Evaluation {
             Map<String, Problem> byId = new LinkedHashMap<>();
             db.problems().forEach(p -> byId.put(p.id(), p));
             List<Run> runs = new ArrayList<>();
-            for (ResultsDatabase.Row r : db.rows()) {
+            List<ResultsDatabase.Row> rows = db.rows();
+            int maxAttempts = Integer.parseInt(db.meta(MAX_ATTEMPTS).orElse("1"));
+            Map<String, Integer> lost = new HashMap<>(), latest = new HashMap<>();
+            rows.stream().filter(r -> r.outcome().equals(MEMBER_LOST))
+                    .forEach(r -> lost.merge(r.problem() + "\0" + r.solver(), 1, Integer::sum));
+            rows.forEach(r -> latest.merge(r.problem() + "\0" + r.solver(), r.attempt(), Math::max));
+            for (ResultsDatabase.Row r : rows) {
                 Problem p = byId.get(r.problem());
                 if (p == null || r.outcome().equals(ResultsDatabase.RUNNING)
                         || r.outcome().equals(ResultsDatabase.INTERRUPTED)) {
+                    continue;
+                }
+                // an attempt lost with its machine is no answer; it stands as the result only once the limit of
+                // attempts was spent on lost machines (a run stopped before it sent one again sends it on resume)
+                String key = r.problem() + "\0" + r.solver();
+                if (r.outcome().equals(MEMBER_LOST) && (lost.get(key) < maxAttempts || latest.get(key) != r.attempt())) {
                     continue;
                 }
                 runs.add(new Run(r.solver(), p, r.answer(), r.wall(), r.outcome().equals(TIMED_OUT),
@@ -251,7 +263,11 @@ public final class Evaluation {
     }
 
     /** Outcomes as the database keeps them: {@link Outcome#kind()}, and for a portfolio won or no_answer. */
-    static final String TIMED_OUT = "timed_out", CRASHED = "crashed", WON = "won", NO_ANSWER = "no_answer";
+    static final String TIMED_OUT = "timed_out", CRASHED = "crashed", WON = "won", NO_ANSWER = "no_answer",
+            MEMBER_LOST = "member_lost";
+
+    /** The meta key that says how many times an attempt lost with its machine is sent in all. */
+    static final String MAX_ATTEMPTS = "max_attempts";
 
     /**
      * Runs what the database does not hold yet: every prover alone on every problem it takes, then each portfolio
@@ -259,13 +275,23 @@ public final class Evaluation {
      */
     public void run(Supervisor supervisor, ResultsDatabase db, Listener listener)
             throws IOException, InterruptedException {
+        run(Attempts.local(supervisor), supervisor, db, listener);
+    }
+
+    /**
+     * Runs what the database does not hold yet, the provers' and portfolios' attempts where {@code attempts} says
+     * (this machine, or a cluster's members); {@code supervisor} runs the rest here: version commands and the model
+     * checks.
+     */
+    public void run(Attempts attempts, Supervisor supervisor, ResultsDatabase db, Listener listener)
+            throws IOException, InterruptedException {
         // Models and check scripts go beside the database, not in /tmp: a run killed with -9 leaves them there, and
         // the next run on the same database (its --resume) removes them.
         Path scratch = db.file().toAbsolutePath().resolveSibling(SCRATCH);
         removeScratch(scratch);
         Files.createDirectories(scratch);
         try {
-            new Runner(supervisor, db, listener, scratch).all();
+            new Runner(attempts, supervisor, db, listener, scratch).all();
         } catch (SQLException e) {
             throw new IOException("results database " + db.file() + ": " + e.getMessage(), e);
         } finally {
@@ -303,6 +329,7 @@ public final class Evaluation {
 
     /** One pass over the work, skipping what the database already holds. */
     private final class Runner {
+        private final Attempts attempts;
         private final Supervisor supervisor;
         private final ResultsDatabase db;
         private final Listener listener;
@@ -310,7 +337,8 @@ public final class Evaluation {
         private final Map<String, String> versions = new HashMap<>();
         private int done, total, files;
 
-        Runner(Supervisor supervisor, ResultsDatabase db, Listener listener, Path scratch) {
+        Runner(Attempts attempts, Supervisor supervisor, ResultsDatabase db, Listener listener, Path scratch) {
+            this.attempts = attempts;
             this.supervisor = supervisor;
             this.db = db;
             this.listener = listener;
@@ -322,6 +350,7 @@ public final class Evaluation {
             for (var e : setup().entrySet()) {
                 db.putMeta(e.getKey(), e.getValue());
             }
+            db.putMeta(MAX_ATTEMPTS, Integer.toString(attempts.maxAttempts()));
             Map<String, String> recorded = db.proverVersions();
             for (Prover p : provers) {
                 String v = recorded.containsKey(p.name()) ? recorded.get(p.name()) : version(p);
@@ -362,19 +391,72 @@ public final class Evaluation {
                 }
             }
             total = pending.size();
-            Function<Problem, Schedule> learned = null;
-            for (Pending w : pending) {
-                if (w.prover() != null) {
-                    alone(w.problem(), w.prover());
-                    continue;
-                }
-                if (w.policy() == Policy.LEARNED && learned == null) {
-                    learned = schedules();
-                }
-                portfolio(w.policy(), w.problem(), takers.get(w.problem()),
-                        w.policy() == Policy.LEARNED ? learned.apply(w.problem()) : null);
-            }
+            List<Pending> portfolios = pending.stream().filter(w -> w.prover() == null).toList();
+            provers(pending.stream().filter(w -> w.prover() != null).map(w -> Map.entry(w.problem(), w.prover()))
+                    .toList());
+            Function<Problem, Schedule> learned = portfolios.stream().anyMatch(w -> w.policy() == Policy.LEARNED)
+                    ? schedules() : null;
+            portfolios(portfolios.stream().map(w -> new Portfolio(w.policy(), w.problem(), takers.get(w.problem()),
+                    w.policy() == Policy.LEARNED ? learned.apply(w.problem()) : null)).toList());
             listener.starting(total, total, "done");
+        }
+
+        /** One attempt's end, as the runner's thread takes it from the attempts' threads. */
+        private interface Ended {
+            void record() throws IOException, SQLException, InterruptedException;
+        }
+
+        private final java.util.concurrent.BlockingQueue<Ended> ended = new java.util.concurrent.LinkedBlockingQueue<>();
+        private int inFlight;
+
+        /**
+         * Runs each prover on its problems, as many at once as the attempts allow; the rows are written here, on
+         * the runner's thread, as attempts end. An attempt whose machine was lost is sent again, up to the limit.
+         */
+        private void provers(List<Map.Entry<Problem, Prover>> work) throws IOException, InterruptedException,
+                SQLException {
+            java.util.ArrayDeque<Map.Entry<Problem, Prover>> queue = new java.util.ArrayDeque<>(work);
+            Map<Map.Entry<Problem, Prover>, Integer> lost = new HashMap<>();
+            while (!queue.isEmpty() || inFlight > 0) {
+                while (!queue.isEmpty() && inFlight < attempts.parallelism()) {
+                    var w = queue.poll();
+                    alone(w.getKey(), w.getValue(), lost.getOrDefault(w, 0), () -> {
+                        lost.merge(w, 1, Integer::sum);
+                        queue.addFirst(w);
+                    });
+                }
+                drain();
+            }
+        }
+
+        /** Waits for one attempt to end and records it (and whatever else ended meanwhile). */
+        private void drain() throws IOException, SQLException, InterruptedException {
+            List<Ended> now = new ArrayList<>();
+            now.add(ended.take());
+            ended.drainTo(now);
+            for (Ended e : now) {
+                inFlight--;
+                e.record();
+            }
+        }
+
+        private record Portfolio(Policy policy, Problem problem, List<Prover> takers, Schedule schedule) {}
+
+        private void portfolios(List<Portfolio> work) throws IOException, InterruptedException, SQLException {
+            java.util.ArrayDeque<Portfolio> queue = new java.util.ArrayDeque<>(work);
+            Map<Portfolio, Integer> lost = new HashMap<>();
+            // a portfolio takes `cores` of a machine: on this machine one at a time, on a cluster as slots allow
+            int room = Math.max(1, attempts.parallelism() / Math.max(1, settings.cores()));
+            while (!queue.isEmpty() || inFlight > 0) {
+                while (!queue.isEmpty() && inFlight < room) {
+                    Portfolio w = queue.poll();
+                    portfolio(w, lost.getOrDefault(w, 0), () -> {
+                        lost.merge(w, 1, Integer::sum);
+                        queue.addFirst(w);
+                    });
+                }
+                drain();
+            }
         }
 
         /** The version a prover's version command prints (its first line), or "unknown". */
@@ -393,74 +475,123 @@ public final class Evaluation {
             return scratch.resolve("model-" + (files++));
         }
 
-        private void alone(Problem problem, Prover p) throws IOException, InterruptedException, SQLException {
+        private void alone(Problem problem, Prover p, int lostSoFar, Runnable resend) throws SQLException {
             Path model = modelFile();
-            List<String> command = p.commandFor(problem.file(), model);
-            listener.starting(done++, total, p.name() + " on " + problem.id());
-            int attempt = db.begin(problem.id(), p.name(), versions.get(p.name()), String.join(" ", command));
-            Job job = supervisor.start(spec(command, settings.timeout()));
-            Outcome o = job.await();
-            String out = o instanceof Outcome.SpawnFailed ? "" : job.stdout().text();
-            Verdict v = p.verdict(out);
-            Check check = certificate(p, problem, v, out, model);
-            Files.deleteIfExists(model);
-            record(new ResultsDatabase.Row(problem.id(), p.name(), attempt, o.kind(), v, check.kind(),
-                    seconds(o.usage().wall()), seconds(o.usage().cpu()), o.usage().maxRssKib(), versions.get(p.name()),
-                    String.join(" ", command), "", o instanceof Outcome.SpawnFailed f ? f.message()
-                            : check.kind() == Check.Kind.REFUTED ? o.describe() + "; " + check.detail() : o.describe()),
-                    problem);
+            String command = String.join(" ", p.commandFor(problem.file(), model));
+            listener.starting(lostSoFar == 0 ? done++ : done - 1, total, p.name() + " on " + problem.id()
+                    + (lostSoFar == 0 ? "" : " (sent again)"));
+            String version = versions.get(p.name());
+            int attempt = db.begin(problem.id(), p.name(), version, command);
+            inFlight++;
+            attempts.alone(p, problem, model, settings.timeout()).whenComplete((r, e) -> ended.add(() -> {
+                if (e != null) {
+                    throw new IOException(p.name() + " on " + problem.id() + " could not run: " + e, e);
+                }
+                Outcome o = r.outcome();
+                if (o instanceof Outcome.MemberLost && lostSoFar + 1 < attempts.maxAttempts()) {
+                    Files.deleteIfExists(model);
+                    db.finish(new ResultsDatabase.Row(problem.id(), p.name(), attempt, o.kind(), Verdict.UNKNOWN,
+                            Check.Kind.ABSENT, 0, 0, -1, version, command, "", o.describe() + "; sent again"));
+                    resend.run();
+                    return;
+                }
+                Verdict v = p.verdict(r.stdout());
+                Check check = certificate(p, problem, v, r.stdout(), model);
+                Files.deleteIfExists(model);
+                String detail = o instanceof Outcome.SpawnFailed f ? f.message()
+                        : check.kind() == Check.Kind.REFUTED ? o.describe() + "; " + check.detail() : o.describe();
+                record(new ResultsDatabase.Row(problem.id(), p.name(), attempt, o.kind(), v, check.kind(),
+                        seconds(o.usage().wall()), seconds(o.usage().cpu()), o.usage().maxRssKib(), version,
+                        command, "", detail + where(r.where(), o, lostSoFar)), problem);
+            }));
         }
 
-        private void portfolio(Policy policy, Problem problem, List<Prover> takers, Schedule schedule)
-                throws IOException, InterruptedException, SQLException {
-            List<Prover> entrants = new ArrayList<>();
-            Map<String, Double> slices = new HashMap<>();
+        /** Where an attempt ran, for its row's detail; and that it was given up, if it was. */
+        private String where(String where, Outcome o, int lostSoFar) {
+            return o instanceof Outcome.MemberLost ? gaveUp(lostSoFar) : on(where);
+        }
+
+        private String gaveUp(int lostSoFar) {
+            return "; given up: " + (lostSoFar + 1) + " of " + attempts.maxAttempts()
+                    + " attempts lost with their members";
+        }
+
+        private static String on(String where) {
+            return where.isEmpty() ? "" : "; on " + where;
+        }
+
+        private void portfolio(Portfolio w, int lostSoFar, Runnable resend) throws IOException, SQLException {
+            Policy policy = w.policy();
+            Problem problem = w.problem();
+            Schedule schedule = w.schedule();
+            List<Attempts.Entrant> entrants = new ArrayList<>();
             if (policy == Policy.LEARNED) {
                 Map<String, Prover> byName = new HashMap<>();
-                takers.forEach(t -> byName.put(t.name(), t));
+                w.takers().forEach(t -> byName.put(t.name(), t));
                 for (Schedule.Slot s : schedule.slots(problem.family())) {
                     if (byName.containsKey(s.prover())) {
-                        entrants.add(byName.get(s.prover()));
-                        slices.put(s.prover(), s.slice());
+                        entrants.add(new Attempts.Entrant(byName.get(s.prover()),
+                                Duration.ofNanos(Math.max(1_000_000, (long) (s.slice() * 1e9)))));
                     }
                 }
-                if (entrants.isEmpty()) { // a family the schedule never saw: the cores-aware order
-                    entrants.addAll(takers);
-                }
-            } else {
-                entrants.addAll(takers);
             }
-            listener.starting(done++, total, policy.solver + " on " + problem.id());
+            if (entrants.isEmpty()) { // not learned, or a family the schedule never saw: the cores-aware order
+                w.takers().forEach(t -> entrants.add(new Attempts.Entrant(t, settings.timeout())));
+            }
+            listener.starting(lostSoFar == 0 ? done++ : done - 1, total, policy.solver + " on " + problem.id()
+                    + (lostSoFar == 0 ? "" : " (sent again)"));
             Map<String, Path> models = new HashMap<>();
-            Race.Builder race = Race.builder().timeout(settings.timeout());
-            switch (policy) {
-                case SEQUENTIAL -> race.mode(Race.Mode.SEQUENTIAL);
-                case RACE_ALL -> { }
-                // a learned schedule may run more entrants than cores, sharing them, where its provers are specialists
-                case LEARNED -> race.maxConcurrent(schedule.concurrency(problem.family()));
-                case CORES -> race.maxConcurrent(settings.cores());
-            }
             StringBuilder command = new StringBuilder();
-            for (Prover p : entrants) {
+            for (Attempts.Entrant e : entrants) {
+                Prover p = e.prover();
                 Path model = modelFile();
                 models.put(p.name(), model);
-                List<String> argv = p.commandFor(problem.file(), model);
-                double slice = slices.getOrDefault(p.name(), Double.POSITIVE_INFINITY);
-                Duration limit = Double.isInfinite(slice) ? settings.timeout()
-                        : Duration.ofNanos(Math.max(1_000_000, (long) (slice * 1e9)));
-                race.entrant(p.name(), spec(argv, limit), SuccessCriterion.matching(
-                        f -> p.verdict(f.stdout().text()) != Verdict.UNKNOWN, "a definite answer"));
-                command.append(command.isEmpty() ? "" : " | ").append(String.join(" ", argv))
-                        .append(Double.isInfinite(slice) ? "" : String.format(Locale.ROOT, " [slice %.3f s]", slice));
+                command.append(command.isEmpty() ? "" : " | ").append(String.join(" ", p.commandFor(problem.file(),
+                        model))).append(e.limit().equals(settings.timeout()) ? ""
+                        : String.format(Locale.ROOT, " [slice %.3f s]", seconds(e.limit())));
             }
+            Race.Mode mode = policy == Policy.SEQUENTIAL ? Race.Mode.SEQUENTIAL : Race.Mode.FIRST_SUCCESS;
+            int concurrent = switch (policy) {
+                case SEQUENTIAL -> 1;
+                case RACE_ALL -> entrants.size();
+                // a learned schedule may run more entrants than cores, sharing them, where its provers are specialists
+                case LEARNED -> schedule.concurrency(problem.family());
+                case CORES -> settings.cores();
+            };
             int attempt = db.begin(problem.id(), policy.solver, "", command.toString());
-            RaceResult r = race.build().run(supervisor);
+            inFlight++;
+            attempts.portfolio(problem, entrants, mode, concurrent, settings.timeout(), models).whenComplete((r, e) ->
+                    ended.add(() -> {
+                        if (e != null) {
+                            throw new IOException(policy.solver + " on " + problem.id() + " could not run: " + e, e);
+                        }
+                        boolean lost = !r.won() && r.entrants().stream().anyMatch(x ->
+                                x.outcome() instanceof Outcome.MemberLost);
+                        if (lost && lostSoFar + 1 < attempts.maxAttempts()) {
+                            for (Path m : models.values()) {
+                                Files.deleteIfExists(m);
+                            }
+                            db.finish(new ResultsDatabase.Row(problem.id(), policy.solver, attempt, MEMBER_LOST,
+                                    Verdict.UNKNOWN, Check.Kind.ABSENT, 0, 0, -1, "", command.toString(), "",
+                                    "member lost; sent again"));
+                            resend.run();
+                            return;
+                        }
+                        finishPortfolio(policy, problem, entrants, r, models, attempt, command.toString(),
+                                lost ? gaveUp(lostSoFar) : on(attempts.where(r)), lost);
+                    }));
+        }
+
+        private void finishPortfolio(Policy policy, Problem problem, List<Attempts.Entrant> entrants, RaceResult r,
+                Map<String, Path> models, int attempt, String command, String where, boolean lost)
+                throws IOException, InterruptedException, SQLException {
             Verdict v = Verdict.UNKNOWN;
             Check.Kind cert = Check.Kind.ABSENT;
             String detail = "no winner";
             if (r.winner().isPresent()) {
                 RaceResult.Entry w = r.winner().get();
-                Prover p = entrants.stream().filter(e -> e.name().equals(w.name())).findFirst().orElseThrow();
+                Prover p = entrants.stream().map(Attempts.Entrant::prover).filter(e -> e.name().equals(w.name()))
+                        .findFirst().orElseThrow();
                 String out = w.stdout().text();
                 v = p.verdict(out);
                 Check check = certificate(p, problem, v, out, models.get(p.name()));
@@ -476,9 +607,9 @@ public final class Evaluation {
                     .orElse(seconds(r.wall()));
             double cpu = r.entrants().stream().mapToDouble(e -> seconds(e.outcome().usage().cpu())).sum();
             long rss = r.entrants().stream().mapToLong(e -> e.outcome().usage().maxRssKib()).max().orElse(-1);
-            String outcome = r.won() ? WON : r.timedOut() ? TIMED_OUT : NO_ANSWER;
+            String outcome = r.won() ? WON : lost ? MEMBER_LOST : r.timedOut() ? TIMED_OUT : NO_ANSWER;
             record(new ResultsDatabase.Row(problem.id(), policy.solver, attempt, outcome, v, cert, secs, cpu, rss,
-                    "", command.toString(), "", detail), problem);
+                    "", command, "", detail + where), problem);
         }
 
         private void record(ResultsDatabase.Row row, Problem problem) throws SQLException {
@@ -540,7 +671,7 @@ public final class Evaluation {
             Files.writeString(file, script.get());
             List<String> argv = new ArrayList<>(checker.get());
             argv.add(file.toString());
-            Job job = supervisor.start(spec(argv, Duration.ofSeconds(Math.max(10, settings.timeout().toSeconds()))));
+            Job job = supervisor.start(Attempts.spec(argv, Duration.ofSeconds(Math.max(10, settings.timeout().toSeconds()))));
             job.await();
             Files.deleteIfExists(file);
             return Certificates.smtCheckResult(job.stdout().text());
@@ -560,11 +691,6 @@ public final class Evaluation {
             }
         }
         return any;
-    }
-
-    private static ProcessSpec spec(List<String> command, Duration timeout) {
-        return ProcessSpec.builder(command.toArray(String[]::new)).timeout(timeout).grace(Duration.ofMillis(200))
-                .build();
     }
 
     private static double seconds(Duration d) {
