@@ -73,6 +73,8 @@ public final class ClusterAttempts implements Attempts {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return CompletableFuture.failedFuture(e);
+        } catch (IllegalStateException noMember) { // every member is gone: the run stops, and --resume goes on
+            return CompletableFuture.failedFuture(new IOException(noMember.getMessage(), noMember));
         }
         return sent.thenApply(r -> {
             keep(r, model);
@@ -103,6 +105,8 @@ public final class ClusterAttempts implements Attempts {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return CompletableFuture.failedFuture(e);
+        } catch (IllegalStateException noMember) {
+            return CompletableFuture.failedFuture(new IOException(noMember.getMessage(), noMember));
         }
         return farm.submit(task, m).result().whenComplete((r, e) -> farm.release(m, taken)).thenApply(r -> {
             List<RaceResult.Entry> entries = new ArrayList<>();

@@ -42,9 +42,14 @@ public record FarmConfig(String clusterName, String address, int port, List<Stri
         }
     }
 
-    /** The defaults, joining {@code join}. */
+    /**
+     * The defaults, joining {@code join}; bound to 127.0.0.1 when every address to join is on the loopback, so a
+     * farm on one machine never listens beyond it.
+     */
     public static FarmConfig joining(List<String> join) {
-        return new FarmConfig(CLUSTER, null, PORT, join, HEARTBEAT);
+        boolean loopback = !join.isEmpty() && join.stream().map(a -> a.substring(0, Math.max(0, a.lastIndexOf(':'))))
+                .allMatch(h -> h.equals("127.0.0.1") || h.equals("localhost"));
+        return new FarmConfig(CLUSTER, loopback ? "127.0.0.1" : null, PORT, join, HEARTBEAT);
     }
 
     public FarmConfig withClusterName(String name) {

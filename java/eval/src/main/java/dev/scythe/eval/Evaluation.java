@@ -485,7 +485,7 @@ public final class Evaluation {
             inFlight++;
             attempts.alone(p, problem, model, settings.timeout()).whenComplete((r, e) -> ended.add(() -> {
                 if (e != null) {
-                    throw new IOException(p.name() + " on " + problem.id() + " could not run: " + e, e);
+                    throw new IOException(p.name() + " on " + problem.id() + " could not run: " + message(e), e);
                 }
                 Outcome o = r.outcome();
                 if (o instanceof Outcome.MemberLost && lostSoFar + 1 < attempts.maxAttempts()) {
@@ -504,6 +504,12 @@ public final class Evaluation {
                         seconds(o.usage().wall()), seconds(o.usage().cpu()), o.usage().maxRssKib(), version,
                         command, "", detail + where(r.where(), o, lostSoFar)), problem);
             }));
+        }
+
+        private static String message(Throwable e) {
+            Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause()
+                    : e;
+            return t.getMessage() != null ? t.getMessage() : t.toString();
         }
 
         /** Where an attempt ran, for its row's detail; and that it was given up, if it was. */
@@ -563,7 +569,8 @@ public final class Evaluation {
             attempts.portfolio(problem, entrants, mode, concurrent, settings.timeout(), models).whenComplete((r, e) ->
                     ended.add(() -> {
                         if (e != null) {
-                            throw new IOException(policy.solver + " on " + problem.id() + " could not run: " + e, e);
+                            throw new IOException(policy.solver + " on " + problem.id() + " could not run: "
+                                    + message(e), e);
                         }
                         boolean lost = !r.won() && r.entrants().stream().anyMatch(x ->
                                 x.outcome() instanceof Outcome.MemberLost);
