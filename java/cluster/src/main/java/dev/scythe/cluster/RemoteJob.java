@@ -49,6 +49,36 @@ public record RemoteJob(List<String> argv, Map<String, byte[]> files, long timeo
         return new RemoteJob(argv, Map.of(), timeoutMillis, 200, null, Success.EXIT_ZERO);
     }
 
+    /** The largest file {@link #shipping} sends with a job. */
+    public static final long SHIP_LIMIT = 64L << 20;
+
+    /**
+     * A command whose arguments that name regular files here (after the program itself) are shipped with the job and
+     * named by their copy on the member, so a command line written for this machine runs on any member: {@code z3
+     * goal.smt2} runs there as {@code z3 {dir}/goal.smt2}. Files above {@link #SHIP_LIMIT} are refused.
+     */
+    public static RemoteJob shipping(List<String> argv, long timeoutMillis, Success success)
+            throws java.io.IOException {
+        List<String> out = new ArrayList<>();
+        Map<String, byte[]> files = new TreeMap<>();
+        for (int i = 0; i < argv.size(); i++) {
+            String a = argv.get(i);
+            java.nio.file.Path f = java.nio.file.Path.of(a);
+            if (i == 0 || a.isEmpty() || !java.nio.file.Files.isRegularFile(f)) {
+                out.add(a);
+                continue;
+            }
+            if (java.nio.file.Files.size(f) > SHIP_LIMIT) {
+                throw new IllegalArgumentException(a + " is larger than " + (SHIP_LIMIT >> 20) + " MiB: too large to "
+                        + "ship with a job");
+            }
+            String name = files.size() + "-" + f.getFileName();
+            files.put(name, java.nio.file.Files.readAllBytes(f));
+            out.add(DIR + "/" + name);
+        }
+        return new RemoteJob(out, files, timeoutMillis, 200, null, success);
+    }
+
     /** The command with {@code {dir}} replaced. */
     List<String> argvIn(String dir) {
         List<String> out = new ArrayList<>(argv.size());

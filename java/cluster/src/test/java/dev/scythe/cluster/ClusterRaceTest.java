@@ -141,4 +141,20 @@ class ClusterRaceTest {
         }
         Leaks.assertNoneSince(before);
     }
+
+    @Test
+    void argumentsThatNameLocalFilesTravelWithTheJob(@TempDir Path dir) throws Exception {
+        Path goal = dir.resolve("goal.txt");
+        Files.writeString(goal, "proved\n");
+        RemoteJob job = RemoteJob.shipping(List.of("cat", goal.toString(), "-"), 10_000, RemoteJob.Success.EXIT_ZERO);
+        assertEquals(List.of("cat", RemoteJob.DIR + "/0-goal.txt", "-"), job.argv());
+        Leaks.Snapshot before = Leaks.take();
+        try (TestFarm t = new TestFarm(1, 1)) {
+            Files.delete(goal); // the member reads the shipped copy, not this file
+            RemoteResult r = t.farm.run(job).get();
+            assertEquals("proved\n", r.stdout());
+            assertInstanceOf(Outcome.Success.class, r.toOutcome());
+        }
+        Leaks.assertNoneSince(before);
+    }
 }
