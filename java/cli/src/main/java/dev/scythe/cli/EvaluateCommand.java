@@ -112,6 +112,20 @@ final class EvaluateCommand extends Subcommand {
                 + "and cores); without it, an earlier OUT/results.db is kept as results-previous.db"})
     private boolean resume;
 
+    @Option(names = "--cluster", paramLabel = "HOST:PORT", split = ",", description = {
+        "run the attempts on the members of a Scythe cluster (started with 'scythe member'), joined at these "
+                + "addresses, instead of on this machine; problems travel with their attempts (docs/cluster.md)"})
+    private List<String> cluster = List.of();
+
+    @Option(names = "--cluster-name", paramLabel = "NAME", description = {
+        "the cluster's name, as its members were started with (default: scythe)"})
+    private String clusterName = dev.scythe.cluster.FarmConfig.CLUSTER;
+
+    @Option(names = "--max-attempts", paramLabel = "N", description = {
+        "with --cluster: how many times an attempt whose member was lost is sent, in all (default: 3); then it "
+                + "counts as unsolved, member_lost"})
+    private int maxAttempts = dev.scythe.cluster.ClusterAttempts.MAX_ATTEMPTS;
+
     EvaluateCommand(PrintStream out, PrintStream err) {
         super(out, err);
     }
@@ -123,6 +137,20 @@ final class EvaluateCommand extends Subcommand {
         }
         if (cores < 1) {
             throw new UsageException("--cores must be at least 1, got " + cores);
+        }
+        if (maxAttempts < 1) {
+            throw new UsageException("--max-attempts must be at least 1, got " + maxAttempts);
+        }
+        if (cluster.isEmpty() && (maxAttempts != dev.scythe.cluster.ClusterAttempts.MAX_ATTEMPTS
+                || !clusterName.equals(dev.scythe.cluster.FarmConfig.CLUSTER))) {
+            throw new UsageException("--max-attempts and --cluster-name need --cluster");
+        }
+        dev.scythe.cluster.FarmConfig farmConfig;
+        try {
+            farmConfig = cluster.isEmpty() ? null
+                    : dev.scythe.cluster.FarmConfig.joining(cluster).withClusterName(clusterName);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--cluster: " + e.getMessage());
         }
         if (scheduleFile != null && learnFrom != null) {
             throw new UsageException("--schedule and --learn-from both give the schedule; choose one");
@@ -183,9 +211,26 @@ final class EvaluateCommand extends Subcommand {
                             + " attempt(s) it left unfinished run again" : ""));
                 }
                 db.putMeta("corpus", problemsDir.toAbsolutePath().toString());
+                ProgressPrinter progress = new ProgressPrinter(err, System.console() != null
+                        && System.console().isTerminal());
                 try (Supervisor supervisor = new Supervisor()) {
-                    ev.run(supervisor, db, new ProgressPrinter(err, System.console() != null
-                            && System.console().isTerminal()));
+                    if (farmConfig == null) {
+                        ev.run(supervisor, db, progress);
+                    } else {
+                        MemberCommand.quietHazelcast();
+                        try (var farm = dev.scythe.cluster.Farm.connect(farmConfig.coordinator())) {
+                            if (farm.slots() == 0) {
+                                err.println("scythe: no member of cluster '" + clusterName + "' at " + cluster
+                                        + " runs jobs; start them with 'scythe member'");
+                                return Outcome.STATUS_SCYTHE_FAILED;
+                            }
+                            err.println("scythe: on cluster '" + clusterName + "': " + farm.members().entrySet()
+                                    .stream().map(m -> m.getKey() + " (" + m.getValue() + " slots)")
+                                    .collect(Collectors.joining(", ")));
+                            ev.run(new dev.scythe.cluster.ClusterAttempts(farm, cores, maxAttempts), supervisor, db,
+                                    progress);
+                        }
+                    }
                 }
                 return report(Evaluation.fromDatabase(db), ev);
             }

@@ -69,7 +69,8 @@ public final class Main {
     private static final List<Map.Entry<String, BiFunction<PrintStream, PrintStream, Subcommand>>> COMMANDS = List.of(
             Map.entry("run", RunCommand::new), Map.entry("race", RaceCommand::new), Map.entry("pool", PoolCommand::new),
             Map.entry("deepen", DeepenCommand::new), Map.entry("evaluate", EvaluateCommand::new),
-            Map.entry("compare", CompareCommand::new), Map.entry("version", VersionCommand::new), Map.entry("help", HelpCommand::new),
+            Map.entry("compare", CompareCommand::new), Map.entry("member", MemberCommand::new),
+            Map.entry("version", VersionCommand::new), Map.entry("help", HelpCommand::new),
             Map.entry("completion", CompletionCommand::new));
 
     /** The whole command line, as the help and the completion script see it. */

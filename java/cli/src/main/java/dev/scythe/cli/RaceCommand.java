@@ -7,9 +7,16 @@ import dev.scythe.Race;
 import dev.scythe.RaceResult;
 import dev.scythe.SuccessCriterion;
 import dev.scythe.Supervisor;
+import dev.scythe.cluster.ClusterRace;
+import dev.scythe.cluster.Farm;
+import dev.scythe.cluster.FarmConfig;
+import dev.scythe.cluster.RemoteJob;
 import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -25,13 +32,19 @@ import picocli.CommandLine.TypeConversionException;
 @Command(name = "race", customSynopsis = "scythe race [OPTIONS] [--] CMD [ARGS...] ::: CMD [ARGS...] ::: ...",
         description = {"Races commands on one goal: the first success wins, the others are killed at once.", "",
             "Races the commands (entrants, separated by :::) on one goal. Each entrant is a job of its own, with the "
-                    + "job options below. Prints a table (entrant, outcome, wall, CPU), the winner and its stdout."},
+                    + "job options below. Prints a table (entrant, outcome, wall, CPU), the winner and its stdout.",
+            "",
+            "With --cluster, the entrants run on the members of a Scythe cluster (scythe member), placed by free "
+                    + "slots, each in a fresh directory there ({dir} in an argument names it); an argument that names "
+                    + "a file here (up to 64 MiB) is sent with the entrant and names its copy there. The table and the "
+                    + "JSON give each entrant's member. A member lost meanwhile (killed, or silent past its heartbeat) ends "
+                    + "its entrants member_lost."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
             "0:an entrant won",
             "1:nobody won",
             "124:the race's --timeout passed before anyone won",
-            "125:a bad option (the message names it), or scythe failed",
+            "125:a bad option (the message names it), no member of the --cluster runs jobs, or scythe failed",
             "130, 143, 129:scythe got SIGINT, SIGTERM or SIGHUP: every entrant was killed first"},
         footer = Subcommand.DURATIONS)
 final class RaceCommand extends Subcommand {
@@ -67,6 +80,16 @@ final class RaceCommand extends Subcommand {
     @Option(names = "--base64", arity = "0", preprocessor = Flag.class, description = {
         "with --json: also give the winner's stdout exactly, in base64"})
     private boolean base64;
+
+    @Option(names = "--cluster", paramLabel = "HOST:PORT", split = ",", converter = MemberCommand.HostPort.class,
+            description = {"run the entrants on the Scythe cluster that these members (scythe member) belong to, "
+                    + "separated by commas; first-success races only, without --jobs, --success-match, --base64 or "
+                    + "limits"})
+    private List<String> cluster;
+
+    @Option(names = "--cluster-name", paramLabel = "NAME", converter = MemberCommand.ClusterName.class,
+            description = {"with --cluster: the cluster's name (default " + FarmConfig.CLUSTER + ")"})
+    private String clusterName;
 
     @ArgGroup(validate = false, exclusive = false, heading = "%nEach job:%n")
     private JobOptions job = new JobOptions();
@@ -123,6 +146,12 @@ final class RaceCommand extends Subcommand {
             throw new UsageException("--base64 needs --json");
         }
         job.check();
+        if (clusterName != null && cluster == null) {
+            throw new UsageException("--cluster-name needs --cluster");
+        }
+        if (cluster != null) {
+            return onCluster(entrants);
+        }
         List<SuccessCriterion> criteria = new ArrayList<>();
         if (exitCodes != null || match == null) {
             criteria.add(exitCodes == null ? new SuccessCriterion.ExitCodes(Set.of(0)) : exitCodes);
@@ -164,7 +193,114 @@ final class RaceCommand extends Subcommand {
                     RunCommand.explain(e.outcome(), e.name(), job, err);
                 }
             }
-            table(result, out);
+            table(result, null, out);
+        }
+        return status;
+    }
+
+    /** The options a race on a cluster cannot honour: each refused by name. */
+    private void refuseOnCluster() {
+        String refused = !mode.equals("first") ? "--mode " + mode + " (a cluster race is first-success)"
+                : jobs != null ? "--jobs (every entrant starts at once, placed by free slots)"
+                : match != null ? "--success-match (give --success-exit)"
+                : base64 ? "--base64 (members send their output back as text)"
+                : job.containment != dev.scythe.Containment.BEST ? "--containment (members use best)"
+                : job.memoryLimit > 0 ? "--memory-limit" : job.processLimit > 0 ? "--process-limit"
+                : job.cpuLimit != null ? "--cpu-limit" : job.dossier != null ? "--dossier" : null;
+        if (refused != null) {
+            throw new UsageException("--cluster does not support " + refused);
+        }
+    }
+
+    /** The race on the members of {@code --cluster}, as a coordinator (a lite member that runs no job). */
+    private int onCluster(List<List<String>> commands) {
+        refuseOnCluster();
+        List<Integer> codes = exitCodes == null ? List.of(0) : List.copyOf(exitCodes.codes());
+        List<ClusterRace.Entrant> entrants = new ArrayList<>();
+        for (int k = 0; k < commands.size(); k++) {
+            for (String word : commands.get(k)) {
+                if (!Arrays.equals(Arg.bytes(word), word.getBytes(StandardCharsets.UTF_8))) {
+                    throw new UsageException("--cluster: entrant " + (k + 1) + " has an argument that is not UTF-8 ('"
+                            + Arg.display(word) + "'): members get arguments as text");
+                }
+            }
+            RemoteJob shipped;
+            try { // the files it names travel with it: a command line written for this machine runs on any member
+                shipped = RemoteJob.shipping(commands.get(k), 0, new RemoteJob.Success(codes, null));
+            } catch (java.io.IOException e) {
+                err.println("scythe race: entrant " + (k + 1) + ": cannot read a file it names: " + e.getMessage());
+                return dev.scythe.Outcome.STATUS_SCYTHE_FAILED;
+            }
+            String program = commands.get(k).get(0);
+            entrants.add(new ClusterRace.Entrant((k + 1) + ":" + program.substring(program.lastIndexOf('/') + 1),
+                    new RemoteJob(shipped.argv(), shipped.files(), 0, job.grace.toMillis(), null, shipped.success()),
+                    null));
+        }
+        ClusterRace race = ClusterRace.of(entrants, timeout);
+        String name = clusterName == null ? FarmConfig.CLUSTER : clusterName;
+        MemberCommand.quietHazelcast();
+        // A signal interrupts the race (ClusterRace then cancels it on every member); never the join or the leave.
+        Thread[] racing = {null};
+        Interrupts interrupts = new Interrupts(reason -> {
+            synchronized (racing) {
+                if (racing[0] != null) {
+                    racing[0].interrupt();
+                }
+            }
+        });
+        Farm farm;
+        try {
+            farm = Farm.connect(FarmConfig.joining(cluster).withClusterName(name).coordinator());
+        } catch (RuntimeException e) {
+            err.println("scythe race: cannot join cluster '" + name + "' at " + String.join(",", cluster) + ": "
+                    + e.getMessage());
+            return dev.scythe.Outcome.STATUS_SCYTHE_FAILED;
+        }
+        ClusterRace.Result result = null;
+        try {
+            if (interrupts.status() == 0 && farm.members().isEmpty()) {
+                err.println("scythe race: no member of cluster '" + name + "' at " + String.join(",", cluster)
+                        + " runs jobs: is scythe member running there, with this --cluster-name?");
+                return dev.scythe.Outcome.STATUS_SCYTHE_FAILED;
+            }
+            synchronized (racing) {
+                racing[0] = Thread.currentThread();
+            }
+            if (interrupts.status() == 0) {
+                result = race.run(farm);
+            }
+        } catch (InterruptedException e) {
+            // a signal: the race was cancelled on every member
+        } catch (IllegalStateException e) { // every member left before the race could start
+            err.println("scythe race: " + e.getMessage());
+            return dev.scythe.Outcome.STATUS_SCYTHE_FAILED;
+        } finally {
+            synchronized (racing) {
+                racing[0] = null;
+                Thread.interrupted(); // a signal's interrupt is not for leaving the cluster
+            }
+            farm.close();
+        }
+        if (result == null) {
+            err.println("scythe race: the race was cancelled on every member");
+            return interrupts.status();
+        }
+        RaceResult r = result.race();
+        int status = interrupts.status() != 0 ? interrupts.status()
+                : r.won() ? 0 : r.timedOut() ? 124 : EXIT_NO_WINNER;
+        if (json) {
+            out.println(Json.write(clusterJson(r, status, result.members())));
+        } else {
+            for (RaceResult.Entry e : r.entrants()) {
+                if (e.outcome() instanceof dev.scythe.Outcome.MemberLost m) {
+                    err.println(e.name() + ": scythe: member " + m.member() + " left the cluster");
+                } else if (e.outcome() instanceof dev.scythe.Outcome.SpawnFailed
+                        || e.outcome() instanceof dev.scythe.Outcome.StatusLost) {
+                    err.print(e.name() + ": ");
+                    RunCommand.explain(e.outcome(), e.name(), job, err);
+                }
+            }
+            table(r, result.members(), out);
         }
         return status;
     }
@@ -191,13 +327,17 @@ final class RaceCommand extends Subcommand {
         return commands;
     }
 
-    private static void table(RaceResult r, PrintStream out) {
+    /** The table; with {@code members} (a cluster race), a column of each entrant's member after its name. */
+    private static void table(RaceResult r, List<String> members, PrintStream out) {
         int width = Math.max(8, r.entrants().stream().mapToInt(e -> e.name().length()).max().orElse(8));
-        String row = "%-" + width + "s  %-30s %12s %12s  %s%n";
-        out.printf(Locale.ROOT, row, "entrant", "outcome", "wall", "cpu", "");
+        int across = members == null ? 0 : Math.max(6, members.stream().mapToInt(String::length).max().orElse(6));
+        String row = "%-" + width + "s  " + (members == null ? "%s" : "%-" + across + "s  ")
+                + "%-30s %12s %12s  %s%n";
+        out.printf(Locale.ROOT, row, "entrant", members == null ? "" : "member", "outcome", "wall", "cpu", "");
         for (RaceResult.Entry e : r.entrants()) {
             boolean won = r.winner().map(w -> w.index() == e.index()).orElse(false);
-            out.printf(Locale.ROOT, row, e.name(), e.outcome().describe() + (e.started() ? "" : " (not started)"),
+            out.printf(Locale.ROOT, row, e.name(), members == null ? "" : members.get(e.index()),
+                    e.outcome().describe() + (e.started() ? "" : " (not started)"),
                     ms(e.outcome().usage().wall()), ms(e.outcome().usage().cpu()), won ? "<- winner" : "");
         }
         if (r.winner().isPresent()) {
@@ -236,5 +376,24 @@ final class RaceCommand extends Subcommand {
                 r.preemptionNanos().isPresent()
                         ? Durations.millisNumber(Duration.ofNanos(r.preemptionNanos().getAsLong())) : null,
                 Durations.millisNumber(r.wall()), entrants);
+    }
+
+    /** {@code race --cluster --json}: the keys of {@link Json.Race}, and each entrant's member. */
+    record ClusterJson(String mode, String end, int exitStatus, String winner, Json.Stream winnerStdout,
+            BigDecimal preemptionLatencyMs, BigDecimal wallMs, List<ClusterEntrant> entrants) {}
+
+    /** One entrant of a cluster race: the keys of {@link Json.Entrant}, and the member it ran on. */
+    record ClusterEntrant(int index, String name, boolean started, boolean succeeded, Integer pid,
+            Json.Outcome outcome, String member) {}
+
+    private ClusterJson clusterJson(RaceResult r, int status, List<String> members) {
+        Json.Race race = json(r, status);
+        List<ClusterEntrant> entrants = new ArrayList<>();
+        for (Json.Entrant e : race.entrants()) {
+            entrants.add(new ClusterEntrant(e.index(), e.name(), e.started(), e.succeeded(), e.pid(), e.outcome(),
+                    members.get(e.index())));
+        }
+        return new ClusterJson(race.mode(), race.end(), race.exitStatus(), race.winner(), race.winnerStdout(),
+                race.preemptionLatencyMs(), race.wallMs(), entrants);
     }
 }

@@ -174,13 +174,30 @@ public final class Farm implements AutoCloseable {
 
     /** Sends one job of {@code group} to {@code member}; the future never fails: a lost member is an outcome. */
     Submitted<RemoteResult> submit(String group, int index, RemoteJob job, Member member) {
-        return send(new JobTask(group, index, self, job), member, e -> failed(member, e));
+        Submitted<RemoteResult> s = send(new JobTask(group, index, self, job), member, e -> failed(member, e));
+        return new Submitted<>(s.member(), s.future(), s.result().thenApply(r -> shutDown(member, r)));
+    }
+
+    /**
+     * A job its member ended because the member was shutting down is lost with the member, as far as the sender is
+     * concerned: it did not end on its own, and nothing cancelled it from here.
+     */
+    static RemoteResult shutDown(Member member, RemoteResult r) {
+        if (r.toOutcome() instanceof Outcome.Cancelled c && c.reason().equals(dev.scythe.CancelToken.Reason.SHUTDOWN)) {
+            return new RemoteResult(r.member(), RemoteResult.Wire.of(new Outcome.MemberLost(address(member),
+                    c.usage())), r.pid(), r.startNanos(), r.exitNanos(), r.reapedNanos(), r.stdout(), r.stderr(),
+                    null, false, false);
+        }
+        return r;
     }
 
     /** Sends a whole portfolio to {@code member}, to race there; a lost member makes every entrant's outcome. */
     Submitted<PortfolioTask.Result> submit(PortfolioTask task, Member member) {
-        return send(task, member, e -> new PortfolioTask.Result(address(member), task.names.stream()
-                .map(n -> failed(member, e)).toList(), -1, false, 0));
+        Submitted<PortfolioTask.Result> s = send(task, member, e -> new PortfolioTask.Result(address(member),
+                task.names.stream().map(n -> failed(member, e)).toList(), -1, false, 0));
+        return new Submitted<>(s.member(), s.future(), s.result().thenApply(r -> new PortfolioTask.Result(r.member(),
+                r.entrants().stream().map(x -> shutDown(member, x)).toList(), r.winner(), r.timedOut(),
+                r.wallNanos())));
     }
 
     UUID self() {

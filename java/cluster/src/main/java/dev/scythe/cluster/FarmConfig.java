@@ -12,7 +12,8 @@ import java.util.Objects;
  * discovery), the heartbeat that detects a hung member, and the executor that runs jobs.
  *
  * @param clusterName  members join only a cluster of this name
- * @param address      the interface to bind and publish (an IP or host name), or null for Hazelcast's choice
+ * @param address      the interface to bind and publish (an IP address of this machine), or null for Hazelcast's
+ *                     choice
  * @param port         the first port to try; the next ones are tried when it is taken
  * @param join         {@code host:port} of members to join; empty for the first member
  * @param heartbeat    a member silent this long is removed from the cluster (its jobs end MemberLost)

@@ -14,8 +14,11 @@ import java.util.regex.Pattern;
 
 /** The provers Scythe knows how to call, per problem family, and how to read each one's verdict. */
 public final class Provers {
-    /** Whether {@code program} is an executable file in a directory of PATH. */
+    /** Whether {@code program} is an executable file in a directory of PATH, or, named by a path, there. */
     public static boolean onPath(String program) {
+        if (program.contains("/")) {
+            return Files.isRegularFile(Path.of(program)) && Files.isExecutable(Path.of(program));
+        }
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
             if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
                 return true;
