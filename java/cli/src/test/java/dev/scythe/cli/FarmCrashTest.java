@@ -104,16 +104,23 @@ class FarmCrashTest {
             waitForRows(db, 3);
             signal(members.get(1), "KILL");
             signal(members.get(2), "STOP");
+            long stopped = System.nanoTime();
+            // the stopped member is silent, not gone: it is out once the master has missed its heartbeat for 3 s
+            waitForLost(db, join.get(2));
+            double detected = (System.nanoTime() - stopped) / 1e9;
+            System.out.printf("FarmCrashTest: the stopped member's first attempt was lost %.1f s after SIGSTOP "
+                    + "(heartbeat %s)%n", detected, HEARTBEAT);
+            assertTrue(detected < 3 + 15, "the stopped member's attempts were given up after " + detected + " s");
             assertTrue(coordinator.waitFor(180, TimeUnit.SECONDS), "evaluate ended");
             String log = Files.readString(tmp.resolve("evaluate.log"));
             assertEquals(0, coordinator.exitValue(), log);
 
             Map<String, List<String>> answers = new TreeMap<>();
-            int lost = 0;
+            java.util.Set<String> lostOn = new java.util.TreeSet<>();
             try (ResultsDatabase rdb = ResultsDatabase.open(db)) {
                 for (ResultsDatabase.Row r : rdb.rows()) {
                     if (r.outcome().equals("member_lost")) {
-                        lost++;
+                        lostOn.add(r.detail().replaceAll("^member_lost \\((.*)\\).*", "$1"));
                         assertTrue(r.detail().endsWith("sent again"), r.toString());
                         continue;
                     }
@@ -121,7 +128,8 @@ class FarmCrashTest {
                             .add(r.answer().name());
                 }
             }
-            assertTrue(lost > 0, "no attempt was lost with a member: the kills came too late\n" + log);
+            assertTrue(lostOn.contains(join.get(1)) && lostOn.contains(join.get(2)),
+                    "attempts lost with the killed and the stopped member: " + lostOn + "\n" + log);
             assertEquals(19 * 2, answers.size(), answers.toString());
             answers.forEach((k, v) -> assertEquals(List.of(k.startsWith("php") ? "UNSAT" : "SAT"), v,
                     "the answers of " + k));
@@ -155,6 +163,25 @@ class FarmCrashTest {
             Thread.sleep(100);
         }
         throw new AssertionError("no " + finished + " finished attempts in " + db);
+    }
+
+    /** Waits for a row of an attempt lost with the member at {@code member}. */
+    static void waitForLost(Path db, String member) throws Exception {
+        long until = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < until) {
+            try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + db);
+                    var s = c.prepareStatement("SELECT COUNT(*) FROM runs WHERE outcome = 'member_lost' AND detail "
+                            + "LIKE ?")) {
+                s.setString(1, "%(" + member + ")%");
+                try (var rs = s.executeQuery()) {
+                    if (rs.next() && rs.getInt(1) > 0) {
+                        return;
+                    }
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no attempt lost with " + member + " in " + db);
     }
 
     static void drain(BufferedReader r) {
