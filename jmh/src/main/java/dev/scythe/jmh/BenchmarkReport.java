@@ -19,8 +19,9 @@ import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * Runs every benchmark of the report in one go and rewrites docs/benchmarks.md (the JMH benchmarks, LiveChildren,
- * TreeWatchCost, StartupFigures, PoolFigures, PortfolioFigures), or one section of it in place.
- * Usage: {@code BenchmarkReport [--quick] [--pool | --startup | --preemption | --kill | --race-cli | --tokens | --portfolio] [OUT.md]}, OUT.md
+ * TreeWatchCost, StartupFigures, PoolFigures, ClusterFigures, PortfolioFigures), or one section of it in place.
+ * Usage: {@code BenchmarkReport [--quick] [--pool | --startup | --preemption | --kill | --race-cli | --tokens | --cluster
+ * | --portfolio] [OUT.md]}, OUT.md
  * being docs/benchmarks.md unless given.
  */
 public final class BenchmarkReport {
@@ -40,6 +41,10 @@ public final class BenchmarkReport {
         }
         if (java.util.Arrays.asList(args).contains("--portfolio")) { // only the portfolios on the corpus, in place
             rewrite(out, "## Portfolio on the corpus", PortfolioFigures.section(quick));
+            return;
+        }
+        if (java.util.Arrays.asList(args).contains("--cluster")) { // only the races and the corpus across a cluster
+            rewrite(out, "## Across a cluster", ClusterFigures.section(quick));
             return;
         }
         if (java.util.Arrays.asList(args).contains("--tokens")) { // only shared tokens and the Python binding
@@ -81,9 +86,10 @@ public final class BenchmarkReport {
         String startup = timed("StartupFigures", () -> StartupFigures.section(quick ? 5 : 15));
         String pools = timed("PoolFigures", () -> quick ? PoolFigures.section(3, 100, 100) : PoolFigures.section(7));
         String tokens = timed("SharedTokenFigures", () -> SharedTokenFigures.section(quick ? 10 : 30, 3));
+        String cluster = timed("ClusterFigures", () -> ClusterFigures.section(quick));
         String portfolio = timed("PortfolioFigures", () -> PortfolioFigures.section(quick));
         Files.writeString(out, markdown(byName, children, threads, quick).replace("<<MANY>>", many)
-                + stall(byName, inotify, walk) + kill(byName) + raceCli + startup + pools + tokens + portfolio);
+                + stall(byName, inotify, walk) + kill(byName) + raceCli + startup + pools + tokens + cluster + portfolio);
         System.out.println("wrote " + out.toAbsolutePath());
     }
 
@@ -212,6 +218,8 @@ public final class BenchmarkReport {
             + "- ProcessBuilder with 10,000 live children (minutes): not run;\n"
             + "- CLI start-up: 5 rounds (full: 15); worker pools: 3 rounds (full: 7) and 100 deaths of each kind "
             + "after 100 warm-up deaths (full: 420 after 300); the race through the CLI: 5 rounds (full: 15);\n"
+            + "- across a cluster: 15 races after 5 warm-up ones (full: 40 after 20), one pass of the corpus on each "
+            + "cluster (full: 3);\n"
             + "- the portfolio: one problem in 4 of each family, 1 s per problem (full: all, 5 s).\n\n";
 
     private static String markdown(Map<String, Result<?>> r, int children, int[] threads, boolean quick)

@@ -271,7 +271,15 @@ public final class Farm implements AutoCloseable {
      */
     void cancel(String group) {
         hz.getMap(MARKS).putIfAbsent(group, -1, MARK_TTL_HOURS, TimeUnit.HOURS);
-        hz.getTopic(CANCELS).publish(group);
+        hz.getTopic(CANCELS).publish(message(group, -1));
+    }
+
+    /** Between a group and the winner's index (-1: a cancel) in a broadcast. */
+    static final char SEPARATOR = '\n';
+
+    /** A broadcast: the group and the winner's index, or -1 for a cancel (read the mark). */
+    static String message(String group, int winner) {
+        return group + SEPARATOR + winner;
     }
 
     /** The mark of {@code group}: its winner's index, -1 if cancelled, empty if neither. */

@@ -279,16 +279,26 @@ public final class FarmMember implements AutoCloseable {
             return false;
         }
         g.token.claim(task.index);
-        cancels.publish(task.group);
+        cancels.publishAsync(Farm.message(task.group, task.index));
         return true;
     }
 
-    /** A broadcast for a group: settle its token here by the mark (a winner preempts, -1 cancels). */
-    private void mark(String group) {
+    /**
+     * A broadcast for a group: settle its token here. A win carries the winner's index (the mark says the same: it
+     * was set first); a cancel sends the mark to be read, since a win may have beaten it there.
+     */
+    private void mark(String message) {
+        int sep = message.lastIndexOf(Farm.SEPARATOR);
+        String group = message.substring(0, sep);
+        int winner = Integer.parseInt(message.substring(sep + 1));
         Group g = groups.get(group);
         if (g != null && !g.token.isCancelled()) {
-            Integer mark = marks.get(group);
-            settle(g, mark == null ? -1 : mark);
+            if (winner >= 0) {
+                g.token.claim(winner);
+            } else {
+                Integer mark = marks.get(group);
+                settle(g, mark == null ? -1 : mark);
+            }
         }
     }
 
