@@ -327,7 +327,8 @@ public final class ClusterFigures {
                     + "members' `System.nanoTime`, which is one clock for JVMs on one machine. On the way: A's "
                     + "supervisor reaps the winner and completes its job; the task's thread, waiting on it, claims the "
                     + "race in the cluster's marks map (a compare-and-set at the key's owner) and publishes the win on "
-                    + "the cancel topic; B's listener reads the mark and claims the race on its local token, whose "
+                    + "the cancel topic, the winner's index in the message; B's listener claims the race on its "
+                    + "local token with that index, whose "
                     + "native loop kills the loser's session (SIGTERM, on which `sleep` exits) and reaps it. The floor "
                     + "is the same two entrants as a local `Race` under this JVM's supervisor (the claim and the kill "
                     + "in one native loop). %d rounds after %d warm-up ones, interleaved (local, cluster, local, ...). "
@@ -352,7 +353,8 @@ public final class ClusterFigures {
                 {"a task's round trip, this JVM to B and back", ms(trip)},
                 {"an `IMap.get` from this JVM (one round trip to the key's owner)", ms(get)},
                 {"the claim's messages alone, as the members make them but without Scythe: on A a task makes the "
-                        + "compare-and-set (same TTL) and publishes on a topic; on B a listener reads the mark", ms(claim)},
+                        + "compare-and-set (same TTL) and publishes on a topic; on B a listener takes the message",
+                        ms(claim)},
                 {"a job's exit to the wake-up of a thread waiting on its `onExit` (this JVM's supervisor; on A a "
                         + "task's thread waits so)", ms(wake)}}) {
                 double[] p = (double[]) row[1];
@@ -476,7 +478,7 @@ public final class ClusterFigures {
     private static final Map<String, Long> ARRIVED = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
-     * Runs on a member: "clock" returns its clock; "quiet" leaves only Hazelcast's severe messages; "listen" (on B) reads the mark at each message of the bench topic,
+     * Runs on a member: "clock" returns its clock; "quiet" leaves only Hazelcast's severe messages; "listen" (on B) notes when each message of the bench topic arrives,
      * as a member does for the cancel topic, and notes when; "claim" (on A) makes the compare-and-set and publishes,
      * as a winner's member does, and returns when it began; "arrived" (on B) returns the note.
      */
@@ -507,13 +509,10 @@ public final class ClusterFigures {
                     return now;
                 }
                 case "quiet" -> Logger.getLogger("com.hazelcast").setLevel(Level.SEVERE); // held by Member
-                case "listen" -> topic.addMessageListener(m -> {
-                    marks.get(m.getMessageObject());
-                    ARRIVED.put(m.getMessageObject(), System.nanoTime());
-                });
+                case "listen" -> topic.addMessageListener(m -> ARRIVED.put(m.getMessageObject(), System.nanoTime()));
                 case "claim" -> {
                     marks.putIfAbsent(key, 0, 24, TimeUnit.HOURS);
-                    topic.publish(key);
+                    topic.publishAsync(key);
                     return now;
                 }
                 default -> {
