@@ -141,6 +141,20 @@ class FarmCrashTest {
                 signal(m, "KILL"); // the stopped one too: SIGKILL needs no SIGCONT
                 m.waitFor();
             }
+            // the scratch directories of the members killed here: they could not remove their own
+            try (var dirs = Files.list(dev.scythe.cluster.FarmMember.scratchRoot())) {
+                for (Path d : dirs.toList()) {
+                    for (Process m : members) {
+                        if (d.getFileName().toString().startsWith("pid-" + m.pid() + "-")) {
+                            try (var tree = Files.walk(d)) {
+                                for (Path f : tree.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                                    Files.delete(f);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         // every member is dead now, so its guard has killed what it ran: no prover of this test is left anywhere
         EvaluateProcessTest.assertNoneLeft(tmp);

@@ -43,8 +43,8 @@ import java.util.stream.Stream;
  */
 public final class FarmMember implements AutoCloseable {
     static final String KEY = "scythe.member";
-    /** Where a member keeps one job's shipped files while it runs. */
-    private static final String SCRATCH_PREFIX = "scythe-member-";
+    /** A member's scratch directory in {@link #scratchRoot()}: this prefix, its JVM's pid, a dash and a suffix. */
+    static final String SCRATCH_PREFIX = "pid-";
 
     private final HazelcastInstance hz;
     private final Supervisor supervisor;
@@ -81,7 +81,7 @@ public final class FarmMember implements AutoCloseable {
                     + "with FarmConfig.member");
         }
         try {
-            this.scratch = Files.createTempDirectory(SCRATCH_PREFIX);
+            this.scratch = scratch();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the member's scratch directory: " + e.getMessage(), e);
         }
@@ -135,6 +135,11 @@ public final class FarmMember implements AutoCloseable {
     /** How many jobs coordinators place here at once. */
     public int slots() {
         return slots;
+    }
+
+    /** This member's scratch directory (removed when it closes). */
+    Path scratchDir() {
+        return scratch;
     }
 
     /** Jobs running here now. */
@@ -369,6 +374,32 @@ public final class FarmMember implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot remove " + scratch + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Where members keep their jobs' shipped files: Scythe's cache directory ({@code $XDG_CACHE_HOME/scythe}, else
+     * {@code ~/.cache/scythe}), {@code members/}, one directory per member JVM, named by its pid. Not /tmp: a member
+     * killed with -9 cannot remove its own, so the next member started on the machine removes those whose JVM is gone.
+     */
+    public static Path scratchRoot() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        return (xdg != null && !xdg.isEmpty() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache"))
+                .resolve("scythe").resolve("members");
+    }
+
+    private static Path scratch() throws IOException {
+        Path root = Files.createDirectories(scratchRoot());
+        try (Stream<Path> dirs = Files.list(root)) {
+            for (Path d : dirs.toList()) {
+                var m = java.util.regex.Pattern.compile(SCRATCH_PREFIX + "([0-9]+)-.*")
+                        .matcher(d.getFileName().toString());
+                if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+                    removeTree(d); // a member that was killed: its JVM is gone
+                }
+            }
+        }
+        // one per member: a JVM may run several (tests do)
+        return Files.createTempDirectory(root, SCRATCH_PREFIX + ProcessHandle.current().pid() + "-");
     }
 
     /** Every member of {@code hz}'s cluster that runs jobs. */

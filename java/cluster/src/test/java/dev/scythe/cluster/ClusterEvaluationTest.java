@@ -14,12 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,13 +44,7 @@ class ClusterEvaluationTest {
     }
 
     static List<Provers.Prover> installed(String... names) {
-        List<Provers.Prover> out = new ArrayList<>();
-        for (String n : names) {
-            Provers.Prover p = Provers.ALL.stream().filter(x -> x.name().equals(n)).findFirst().orElseThrow();
-            Assumptions.assumeTrue(p.installed(), n + " is not installed (apt-get install " + p.debianPackage() + ")");
-            out.add(p);
-        }
-        return out;
+        return Problems.installed(names);
     }
 
     /** (problem, solver) to answer, for the rows that are answers (lost attempts are not). */
@@ -133,10 +125,7 @@ class ClusterEvaluationTest {
         try (TestFarm t = new TestFarm(2, 2)) {
             FarmMember doomed = t.members.get(0);
             Thread killer = Thread.ofPlatform().start(() -> {
-                long until = System.nanoTime() + 60_000_000_000L;
-                while (doomed.running() == 0 && System.nanoTime() < until) {
-                    Thread.onSpinWait();
-                }
+                TestFarm.await(() -> doomed.running() > 0, 60);
                 t.terminate(doomed);
             });
             ev = runOn(t, problems, List.of(slow), settings, dir.resolve("results.db"), 3);
@@ -172,7 +161,7 @@ class ClusterEvaluationTest {
                         t.terminate(running);
                         k++;
                     }
-                    Thread.onSpinWait();
+                    java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
                 }
             });
             try {

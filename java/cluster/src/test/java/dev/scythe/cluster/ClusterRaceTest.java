@@ -78,17 +78,11 @@ class ClusterRaceTest {
             var m = t.farm.member(t.members.get(0).address()).orElseThrow();
             var sent = t.farm.submit("job-" + UUID.randomUUID(), 0,
                     sh("sleep 60 & echo $! > " + pid + ".tmp; mv " + pid + ".tmp " + pid + "; wait"), m);
-            long until = System.nanoTime() + 20_000_000_000L;
-            while (!Files.exists(pid) && System.nanoTime() < until) {
-                Thread.sleep(10);
-            }
+            TestFarm.await(() -> Files.exists(pid), 20);
             long child = Long.parseLong(Files.readString(pid).strip());
             sent.interrupt(); // Future.cancel(true) at the coordinator
-            until = System.nanoTime() + 10_000_000_000L;
-            while (t.members.get(0).running() > 0 && System.nanoTime() < until) {
-                Thread.sleep(10);
-            }
-            assertEquals(0, t.members.get(0).running(), "the interrupt became a token cancel on the member");
+            assertTrue(TestFarm.await(() -> t.members.get(0).running() == 0, 10),
+                    "the interrupt became a token cancel on the member");
             Leaks.assertGone(child, "the job's grandchild");
         }
         Leaks.assertNoneSince(before);
@@ -104,10 +98,7 @@ class ClusterRaceTest {
                     new ClusterRace.Entrant("on-doomed", sh("sleep 60"), a),
                     new ClusterRace.Entrant("survivor", sh("sleep 3; echo ok"), b)), null);
             Thread killer = Thread.ofPlatform().start(() -> {
-                long until = System.nanoTime() + 20_000_000_000L;
-                while (doomed.running() == 0 && System.nanoTime() < until) {
-                    Thread.onSpinWait();
-                }
+                TestFarm.await(() -> doomed.running() > 0, 20);
                 t.terminate(doomed);
             });
             ClusterRace.Result r = race.run(t.farm);
@@ -127,17 +118,10 @@ class ClusterRaceTest {
             FarmMember member = t.members.get(0);
             var m = t.farm.member(member.address()).orElseThrow();
             t.farm.submit("job-" + UUID.randomUUID(), 0, sh("sleep 60"), m);
-            long until = System.nanoTime() + 20_000_000_000L;
-            while (member.running() == 0 && System.nanoTime() < until) {
-                Thread.sleep(10);
-            }
-            assertEquals(1, member.running());
+            assertTrue(TestFarm.await(() -> member.running() == 1, 20), "the job started");
             t.farm.instance().getLifecycleService().terminate(); // the coordinator dies without a word
-            until = System.nanoTime() + 30_000_000_000L;
-            while (member.running() > 0 && System.nanoTime() < until) {
-                Thread.sleep(10);
-            }
-            assertEquals(0, member.running(), "the member cancelled the job of a coordinator that left");
+            assertTrue(TestFarm.await(() -> member.running() == 0, 30),
+                    "the member cancelled the job of a coordinator that left");
         }
         Leaks.assertNoneSince(before);
     }

@@ -45,6 +45,18 @@ final class TestFarm implements AutoCloseable {
         return m;
     }
 
+    /** Waits up to {@code seconds} for {@code condition}, polling; says whether it came. */
+    static boolean await(java.util.function.BooleanSupplier condition, int seconds) {
+        long until = System.nanoTime() + seconds * 1_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > until) {
+                return false;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+        }
+        return true;
+    }
+
     /** Kills a member as abruptly as the test cluster can (no goodbye to the others), and closes its Scythe. */
     void terminate(FarmMember m) {
         HazelcastInstance hz = m.instance();
@@ -58,6 +70,9 @@ final class TestFarm implements AutoCloseable {
         farm.close();
         for (FarmMember m : members) {
             m.close();
+            if (java.nio.file.Files.exists(m.scratchDir())) {
+                throw new AssertionError("member " + m.address() + " left its scratch directory " + m.scratchDir());
+            }
         }
         factory.shutdownAll();
     }

@@ -7,6 +7,18 @@ import java.util.List;
 public final class Problems {
     private Problems() {}
 
+    /** The shipped provers of these names; the test is skipped (naming the package) if one is not installed. */
+    public static List<Provers.Prover> installed(String... names) {
+        List<Provers.Prover> out = new ArrayList<>();
+        for (String n : names) {
+            Provers.Prover p = Provers.ALL.stream().filter(x -> x.name().equals(n)).findFirst().orElseThrow();
+            org.junit.jupiter.api.Assumptions.assumeTrue(p.installed(), n + " is not installed (apt-get install "
+                    + p.debianPackage() + ")");
+            out.add(p);
+        }
+        return out;
+    }
+
     /** A random 3-SAT formula with a planted solution (odd variables true, even ones false): satisfiable. */
     public static String planted(int vars, int clauses, long seed) {
         java.util.Random r = new java.util.Random(seed);

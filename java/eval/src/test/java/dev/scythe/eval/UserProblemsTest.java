@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,13 +71,7 @@ class UserProblemsTest {
     }
 
     static List<Provers.Prover> installed(String... names) {
-        List<Provers.Prover> out = new ArrayList<>();
-        for (String n : names) {
-            Provers.Prover p = Provers.ALL.stream().filter(x -> x.name().equals(n)).findFirst().orElseThrow();
-            Assumptions.assumeTrue(p.installed(), n + " is not installed (apt-get install " + p.debianPackage() + ")");
-            out.add(p);
-        }
-        return out;
+        return Problems.installed(names);
     }
 
     static Evaluation run(List<Provers.Problem> problems, List<Provers.Prover> provers, Evaluation.Settings settings,
