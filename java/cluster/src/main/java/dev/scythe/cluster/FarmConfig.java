@@ -95,6 +95,14 @@ public record FarmConfig(String clusterName, String address, int port, List<Stri
         c.setProperty("hazelcast.phone.home.enabled", "false");
         c.setProperty("hazelcast.shutdownhook.enabled", "false");
         c.setProperty("hazelcast.logging.type", "jdk");
+        // Tasks and results travel by Java serialization: only Scythe's own types, Hazelcast's and the JDK's plain data
+        // types are read back, never any other class on the classpath (Hazelcast's defaults would let every java*
+        // package through, java.lang.invoke's serialized lambdas among them)
+        c.getSerializationConfig().setJavaSerializationFilterConfig(new com.hazelcast.config.JavaSerializationFilterConfig()
+                .setDefaultsDisabled(true)
+                .setWhitelist(new com.hazelcast.config.ClassFilter().addPrefixes("dev.scythe.", "com.hazelcast.")
+                        .addPackages("java.lang", "java.util", "java.time")
+                        .addClasses("[B", "[Ljava.lang.Object;", "[Ljava.lang.String;")));
         // a job thread per job; a member runs its slots' jobs and a race may overcommit it, so the pool is generous
         c.getExecutorConfig(Farm.EXECUTOR).setPoolSize(256).setStatisticsEnabled(false);
         return c;

@@ -29,7 +29,7 @@ class ClusterRaceTest {
             String a = t.members.get(0).address(), b = t.members.get(1).address();
             ClusterRace race = ClusterRace.of(List.of(
                     new ClusterRace.Entrant("slow-b", sh("sleep 60"), b),
-                    new ClusterRace.Entrant("quick-a", sh("sleep 0.3; echo done"), a),
+                    new ClusterRace.Entrant("quick-a", sh("sleep 1; echo done"), a),
                     new ClusterRace.Entrant("slow-a", sh("sleep 60"), a),
                     new ClusterRace.Entrant("tree-b", sh("sleep 60 & sleep 60 & wait"), b)), null);
             long t0 = System.nanoTime();
@@ -42,10 +42,12 @@ class ClusterRaceTest {
                 Outcome o = rr.entrants().get(i).outcome();
                 Outcome.Preempted p = assertInstanceOf(Outcome.Preempted.class, o, rr.entrants().get(i).name());
                 assertEquals(1, p.winner());
-                Leaks.assertGone(rr.entrants().get(i).run().orElseThrow().pid(), "preempted " + i);
+                // one that had not started when the win came never starts (the mark); one that had is gone
+                int index = i;
+                rr.entrants().get(i).run().ifPresent(run -> Leaks.assertGone(run.pid(), "preempted " + index));
             }
             assertTrue(secs < 20, "the race took " + secs + " s: the losers were not preempted");
-            assertTrue(rr.preemptionNanos().isPresent());
+            assertTrue(rr.entrants().get(2).run().isEmpty() || rr.preemptionNanos().isPresent());
             assertEquals(0, t.members.get(0).running() + t.members.get(1).running());
         }
         Leaks.assertNoneSince(before);

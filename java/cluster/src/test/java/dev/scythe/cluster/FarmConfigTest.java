@@ -50,4 +50,23 @@ class FarmConfigTest {
                 java.util.Map.of("../x", new byte[0]), 0, 0, null, RemoteJob.Success.EXIT_ZERO))
                 .getMessage().contains("'../x'"));
     }
+
+    @Test
+    void membersReadBackOnlyScythesTypesAndPlainJdkData() throws Exception {
+        try (TestFarm t = new TestFarm(1, 1)) {
+            var serialization = ((com.hazelcast.spi.impl.SerializationServiceSupport) t.members.get(0).instance())
+                    .getSerializationService();
+            RemoteJob job = RemoteJob.of(List.of("true"), 1000);
+            assertEquals(job.argv(), ((RemoteJob) serialization.toObject(serialization.toData(job))).argv());
+            java.util.concurrent.Callable<String> lambda =
+                    (java.util.concurrent.Callable<String> & java.io.Serializable) () -> "ran";
+            var data = serialization.toData(lambda);
+            var e = assertThrows(Exception.class, () -> serialization.toObject(data));
+            String all = "";
+            for (Throwable x = e; x != null; x = x.getCause()) {
+                all += x + "\n";
+            }
+            assertTrue(all.contains("java.lang.invoke.SerializedLambda"), all);
+        }
+    }
 }
