@@ -270,7 +270,7 @@ public final class BenchmarkReport {
         b.append("| ProcessBuilder | ").append(threads[2]).append(" | ").append(threads[2])
                 .append(" (process reapers) |\n");
         b.append("<<MANY>>");
-        b.append("\nReproduce: `scripts/bench` (about 25 minutes on 2 cores, the evaluation on the corpus included, plus "
+        b.append("\nReproduce: `scripts/bench` (about 27 minutes on 2 cores, the evaluation on the corpus and the cluster's figures included, plus "
                 + "however long ProcessBuilder needs to start 10,000 children: 14 minutes on a machine that spawns 390 "
                 + "processes a second); `scripts/bench --quick` for a rough pass of every figure but that one (2.5 "
                 + "minutes on the same 2 cores, shared; its header says what it shortens).\n");
