@@ -225,7 +225,7 @@ final class EvaluateCommand extends Subcommand {
                                 return Outcome.STATUS_SCYTHE_FAILED;
                             }
                             err.println("scythe: on cluster '" + clusterName + "': " + farm.members().entrySet()
-                                    .stream().map(m -> m.getKey() + " (" + m.getValue() + " slots)")
+                                    .stream().map(m -> m.getKey() + " (" + m.getValue() + (m.getValue() == 1 ? " slot)" : " slots)"))
                                     .collect(Collectors.joining(", ")));
                             ev.run(new dev.scythe.cluster.ClusterAttempts(farm, cores, maxAttempts), supervisor, db,
                                     progress);
