@@ -72,19 +72,15 @@ public final class ClusterRace {
     public Result run(Farm farm) throws InterruptedException {
         String group = "race-" + UUID.randomUUID();
         long t0 = System.nanoTime();
-        List<Member> placed = new ArrayList<>();
-        for (Entrant e : entrants) {
-            Member m = e.member() == null ? farm.place(1) : farm.member(e.member()).orElseThrow(() ->
-                    new IllegalArgumentException("entrant '" + e.name() + "': no member " + e.member()
-                            + " runs jobs in this cluster; members: " + farm.addresses()));
-            if (e.member() != null) {
-                farm.place(0); // fails clearly when the cluster has no member at all
-            }
-            placed.add(m);
-        }
+        List<Member> placed = new ArrayList<>(); // each entrant takes a slot of its member while the race runs
         List<Farm.Submitted<RemoteResult>> sent = new ArrayList<>();
         CompletableFuture<Integer> won = new CompletableFuture<>();
         try {
+            for (Entrant e : entrants) {
+                placed.add(e.member() == null ? farm.place(1) : farm.take(farm.member(e.member()).orElseThrow(() ->
+                        new IllegalArgumentException("entrant '" + e.name() + "': no member " + e.member()
+                                + " runs jobs in this cluster; members: " + farm.addresses())), 1));
+            }
             for (int i = 0; i < entrants.size(); i++) {
                 RemoteJob job = limited(entrants.get(i).job());
                 Farm.Submitted<RemoteResult> s = farm.submit(group, i, job, placed.get(i));
@@ -131,9 +127,7 @@ public final class ClusterRace {
             }
             return result(results, Duration.ofNanos(System.nanoTime() - t0));
         } finally {
-            for (int i = 0; i < placed.size(); i++) {
-                farm.release(placed.get(i), entrants.get(i).member() == null ? 1 : 0);
-            }
+            placed.forEach(m -> farm.release(m, 1));
         }
     }
 

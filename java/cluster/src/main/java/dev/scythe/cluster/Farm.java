@@ -125,6 +125,13 @@ public final class Farm implements AutoCloseable {
         return out;
     }
 
+    /** Each member's free slots now, by address (negative when a race overcommits it). */
+    public synchronized Map<String, Integer> free() {
+        Map<String, Integer> out = new java.util.LinkedHashMap<>();
+        members.values().forEach(m -> out.put(address(m), free.get(m.getUuid())));
+        return out;
+    }
+
     /** The slots of every member that runs jobs. */
     public synchronized int slots() {
         return members.values().stream().mapToInt(Farm::slots).sum();
@@ -141,6 +148,14 @@ public final class Farm implements AutoCloseable {
                 "no member of cluster '" + hz.getConfig().getClusterName() + "' runs jobs (start one with "
                         + "'scythe member')"));
         free.merge(m.getUuid(), -n, Integer::sum);
+        return m;
+    }
+
+    /** Takes {@code n} slots of {@code m}, even if that overcommits it (a race's entrant placed there by name). */
+    synchronized Member take(Member m, int n) {
+        if (members.containsKey(m.getUuid())) {
+            free.merge(m.getUuid(), -n, Integer::sum);
+        }
         return m;
     }
 

@@ -49,6 +49,7 @@ class ClusterRaceTest {
             assertTrue(secs < 20, "the race took " + secs + " s: the losers were not preempted");
             assertTrue(rr.entrants().get(2).run().isEmpty() || rr.preemptionNanos().isPresent());
             assertEquals(0, t.members.get(0).running() + t.members.get(1).running());
+            assertEquals(java.util.Map.of(a, 2, b, 2), t.farm.free(), "every slot the race took is back");
         }
         Leaks.assertNoneSince(before);
     }
