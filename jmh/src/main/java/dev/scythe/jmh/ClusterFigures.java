@@ -199,7 +199,8 @@ public final class ClusterFigures {
 
     /** The section "## Across a cluster". */
     static String section(boolean quick) throws Exception {
-        int warm = quick ? 5 : 20, rounds = quick ? 15 : 40, passes = quick ? 1 : 3;
+        int warm = Integer.getInteger("scythe.bench.cluster.warm", quick ? 5 : 20), rounds = quick ? 15 : 40,
+                passes = quick ? 1 : 3;
         Path corpus = Path.of("corpus");
         List<Provers.Prover> provers = Provers.ALL.stream().filter(p -> PROVERS.contains(p.name()))
                 .filter(Provers.Prover::installed).toList();
@@ -364,7 +365,11 @@ public final class ClusterFigures {
                     + "local kill and reap add up to %.2f ms at their p50s, %.2f ms short of the cross-member p50: "
                     + "what the members' JVMs take beyond them (their task and event threads waking on 2 cores shared "
                     + "by 5 member JVMs, the coordinator and the jobs, and code that %d races leave only partly "
-                    + "compiled there).%n", known, c[0] - known, warm + rounds));
+                    + "compiled there). The warm-up is a knob: `java -Dscythe.bench.cluster.warm=N -cp "
+                    + "jmh/target/benchmarks.jar dev.scythe.jmh.BenchmarkReport --cluster FILE`; a member JVM of a "
+                    + "farm runs its claim path thousands of times, and with more warm-up rounds the p50 falls (a trace "
+                    + "on the members put the largest step of a cold one in A's compare-and-set).%n", known,
+                    c[0] - known, warm + rounds));
             return s.toString();
         }
     }
