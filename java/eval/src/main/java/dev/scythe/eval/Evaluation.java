@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -373,31 +374,33 @@ public final class Evaluation {
                 takers.put(problem, t);
             }
             // What the database lacks, in order: the provers alone first (the learned schedule learns from them),
-            // then each portfolio; a portfolio entry (prover null) stands for every taker of its problem.
-            record Pending(Problem problem, Prover prover, Policy policy) {}
-            List<Pending> pending = new ArrayList<>();
+            // then each portfolio, which stands for every taker of its problem.
+            record Alone(Problem problem, Prover prover) {}
+            record Wanted(Policy policy, Problem problem) {}
+            List<Alone> alone = new ArrayList<>();
+            List<Wanted> wanted = new ArrayList<>();
             for (var e : takers.entrySet()) {
                 for (Prover p : e.getValue()) {
                     if (!finished.contains(e.getKey().id() + "\0" + p.name())) {
-                        pending.add(new Pending(e.getKey(), p, null));
+                        alone.add(new Alone(e.getKey(), p));
                     }
                 }
             }
             for (Policy policy : settings.portfolios()) {
                 for (var e : takers.entrySet()) {
                     if (!e.getValue().isEmpty() && !finished.contains(e.getKey().id() + "\0" + policy.solver)) {
-                        pending.add(new Pending(e.getKey(), null, policy));
+                        wanted.add(new Wanted(policy, e.getKey()));
                     }
                 }
             }
-            total = pending.size();
-            List<Pending> portfolios = pending.stream().filter(w -> w.prover() == null).toList();
-            provers(pending.stream().filter(w -> w.prover() != null).map(w -> Map.entry(w.problem(), w.prover()))
-                    .toList());
-            Function<Problem, Schedule> learned = portfolios.stream().anyMatch(w -> w.policy() == Policy.LEARNED)
+            total = alone.size() + wanted.size();
+            runAll(alone, attempts::parallelism, (w, lost, resend) -> alone(w.problem(), w.prover(), lost, resend));
+            Function<Problem, Schedule> learned = wanted.stream().anyMatch(w -> w.policy() == Policy.LEARNED)
                     ? schedules() : null;
-            portfolios(portfolios.stream().map(w -> new Portfolio(w.policy(), w.problem(), takers.get(w.problem()),
-                    w.policy() == Policy.LEARNED ? learned.apply(w.problem()) : null)).toList());
+            // a portfolio takes `cores` of a machine: on this machine one at a time, on a cluster as slots allow
+            runAll(wanted.stream().map(w -> new Portfolio(w.policy(), w.problem(), takers.get(w.problem()),
+                    w.policy() == Policy.LEARNED ? learned.apply(w.problem()) : null)).toList(),
+                    () -> Math.max(1, attempts.parallelism() / settings.cores()), this::portfolio);
             listener.starting(total, total, "done");
         }
 
@@ -406,57 +409,65 @@ public final class Evaluation {
             void record() throws IOException, SQLException, InterruptedException;
         }
 
+        /** Starts one piece of work; {@code resend} puts it back at the head of the queue when its machine was lost. */
+        private interface Start<T> {
+            void start(T work, int lostSoFar, Runnable resend) throws IOException, SQLException;
+        }
+
         private final java.util.concurrent.BlockingQueue<Ended> ended = new java.util.concurrent.LinkedBlockingQueue<>();
         private int inFlight;
 
         /**
-         * Runs each prover on its problems, as many at once as the attempts allow; the rows are written here, on
-         * the runner's thread, as attempts end. An attempt whose machine was lost is sent again, up to the limit.
+         * Runs the work in order, at most {@code room} pieces at once (asked again as pieces end: a cluster's slots
+         * change as members come and go); the rows are written here, on the runner's thread, as attempts end. A
+         * piece whose machine was lost goes back to the head of the queue, to be sent again, up to the limit.
          */
-        private void provers(List<Map.Entry<Problem, Prover>> work) throws IOException, InterruptedException,
-                SQLException {
-            java.util.ArrayDeque<Map.Entry<Problem, Prover>> queue = new java.util.ArrayDeque<>(work);
-            Map<Map.Entry<Problem, Prover>, Integer> lost = new HashMap<>();
+        private <T> void runAll(List<T> work, java.util.function.IntSupplier room, Start<T> start)
+                throws IOException, InterruptedException, SQLException {
+            java.util.ArrayDeque<T> queue = new java.util.ArrayDeque<>(work);
+            Map<T, Integer> lost = new HashMap<>();
             while (!queue.isEmpty() || inFlight > 0) {
-                while (!queue.isEmpty() && inFlight < attempts.parallelism()) {
-                    var w = queue.poll();
-                    alone(w.getKey(), w.getValue(), lost.getOrDefault(w, 0), () -> {
+                while (!queue.isEmpty() && inFlight < room.getAsInt()) {
+                    T w = queue.poll();
+                    start.start(w, lost.getOrDefault(w, 0), () -> {
                         lost.merge(w, 1, Integer::sum);
                         queue.addFirst(w);
                     });
                 }
-                drain();
-            }
-        }
-
-        /** Waits for one attempt to end and records it (and whatever else ended meanwhile). */
-        private void drain() throws IOException, SQLException, InterruptedException {
-            List<Ended> now = new ArrayList<>();
-            now.add(ended.take());
-            ended.drainTo(now);
-            for (Ended e : now) {
-                inFlight--;
-                e.record();
+                List<Ended> now = new ArrayList<>();
+                now.add(ended.take());
+                ended.drainTo(now);
+                for (Ended e : now) {
+                    inFlight--;
+                    e.record();
+                }
             }
         }
 
         private record Portfolio(Policy policy, Problem problem, List<Prover> takers, Schedule schedule) {}
 
-        private void portfolios(List<Portfolio> work) throws IOException, InterruptedException, SQLException {
-            java.util.ArrayDeque<Portfolio> queue = new java.util.ArrayDeque<>(work);
-            Map<Portfolio, Integer> lost = new HashMap<>();
-            // a portfolio takes `cores` of a machine: on this machine one at a time, on a cluster as slots allow
-            int room = Math.max(1, attempts.parallelism() / Math.max(1, settings.cores()));
-            while (!queue.isEmpty() || inFlight > 0) {
-                while (!queue.isEmpty() && inFlight < room) {
-                    Portfolio w = queue.poll();
-                    portfolio(w, lost.getOrDefault(w, 0), () -> {
-                        lost.merge(w, 1, Integer::sum);
-                        queue.addFirst(w);
-                    });
-                }
-                drain();
+        /** Tells the listener that an attempt starts, counting a lost one sent again as the same attempt. */
+        private void starting(String what, int lostSoFar) {
+            listener.starting(lostSoFar == 0 ? done++ : done - 1, total, what + (lostSoFar == 0 ? "" : " (sent again)"));
+        }
+
+        /**
+         * An attempt lost with its machine while the limit allows another: its row says so, its models go, and it is
+         * sent again. False when the limit is spent: the attempt stands, unsolved.
+         */
+        private boolean sentAgain(String problem, String solver, int attempt, String version, String command,
+                String detail, int lostSoFar, Collection<Path> models, Runnable resend)
+                throws IOException, SQLException {
+            if (lostSoFar + 1 >= attempts.maxAttempts()) {
+                return false;
             }
+            for (Path m : models) {
+                Files.deleteIfExists(m);
+            }
+            db.finish(new ResultsDatabase.Row(problem, solver, attempt, MEMBER_LOST, Verdict.UNKNOWN,
+                    Check.Kind.ABSENT, 0, 0, -1, version, command, "", detail + "; sent again"));
+            resend.run();
+            return true;
         }
 
         /** The version a prover's version command prints (its first line), or "unknown". */
@@ -478,8 +489,7 @@ public final class Evaluation {
         private void alone(Problem problem, Prover p, int lostSoFar, Runnable resend) throws SQLException {
             Path model = modelFile();
             String command = String.join(" ", p.commandFor(problem.file(), model));
-            listener.starting(lostSoFar == 0 ? done++ : done - 1, total, p.name() + " on " + problem.id()
-                    + (lostSoFar == 0 ? "" : " (sent again)"));
+            starting(p.name() + " on " + problem.id(), lostSoFar);
             String version = versions.get(p.name());
             int attempt = db.begin(problem.id(), p.name(), version, command);
             inFlight++;
@@ -488,11 +498,8 @@ public final class Evaluation {
                     throw new IOException(p.name() + " on " + problem.id() + " could not run: " + message(e), e);
                 }
                 Outcome o = r.outcome();
-                if (o instanceof Outcome.MemberLost && lostSoFar + 1 < attempts.maxAttempts()) {
-                    Files.deleteIfExists(model);
-                    db.finish(new ResultsDatabase.Row(problem.id(), p.name(), attempt, o.kind(), Verdict.UNKNOWN,
-                            Check.Kind.ABSENT, 0, 0, -1, version, command, "", o.describe() + "; sent again"));
-                    resend.run();
+                if (o instanceof Outcome.MemberLost && sentAgain(problem.id(), p.name(), attempt, version, command,
+                        o.describe(), lostSoFar, List.of(model), resend)) {
                     return;
                 }
                 Verdict v = p.verdict(r.stdout());
@@ -502,7 +509,8 @@ public final class Evaluation {
                         : check.kind() == Check.Kind.REFUTED ? o.describe() + "; " + check.detail() : o.describe();
                 record(new ResultsDatabase.Row(problem.id(), p.name(), attempt, o.kind(), v, check.kind(),
                         seconds(o.usage().wall()), seconds(o.usage().cpu()), o.usage().maxRssKib(), version,
-                        command, "", detail + where(r.where(), o, lostSoFar)), problem);
+                        command, "", detail + (o instanceof Outcome.MemberLost ? gaveUp(lostSoFar) : on(r.where()))),
+                        problem);
             }));
         }
 
@@ -512,16 +520,13 @@ public final class Evaluation {
             return t.getMessage() != null ? t.getMessage() : t.toString();
         }
 
-        /** Where an attempt ran, for its row's detail; and that it was given up, if it was. */
-        private String where(String where, Outcome o, int lostSoFar) {
-            return o instanceof Outcome.MemberLost ? gaveUp(lostSoFar) : on(where);
-        }
-
+        /** For the row of an attempt lost with its machine when the limit was spent. */
         private String gaveUp(int lostSoFar) {
             return "; given up: " + (lostSoFar + 1) + " of " + attempts.maxAttempts()
                     + " attempts lost with their members";
         }
 
+        /** Where an attempt ran, for its row's detail. */
         private static String on(String where) {
             return where.isEmpty() ? "" : "; on " + where;
         }
@@ -544,8 +549,7 @@ public final class Evaluation {
             if (entrants.isEmpty()) { // not learned, or a family the schedule never saw: the cores-aware order
                 w.takers().forEach(t -> entrants.add(new Attempts.Entrant(t, settings.timeout())));
             }
-            listener.starting(lostSoFar == 0 ? done++ : done - 1, total, policy.solver + " on " + problem.id()
-                    + (lostSoFar == 0 ? "" : " (sent again)"));
+            starting(policy.solver + " on " + problem.id(), lostSoFar);
             Map<String, Path> models = new HashMap<>();
             StringBuilder command = new StringBuilder();
             for (Attempts.Entrant e : entrants) {
@@ -572,20 +576,15 @@ public final class Evaluation {
                             throw new IOException(policy.solver + " on " + problem.id() + " could not run: "
                                     + message(e), e);
                         }
+                        String where = attempts.where(r);
                         boolean lost = !r.won() && r.entrants().stream().anyMatch(x ->
                                 x.outcome() instanceof Outcome.MemberLost);
-                        if (lost && lostSoFar + 1 < attempts.maxAttempts()) {
-                            for (Path m : models.values()) {
-                                Files.deleteIfExists(m);
-                            }
-                            db.finish(new ResultsDatabase.Row(problem.id(), policy.solver, attempt, MEMBER_LOST,
-                                    Verdict.UNKNOWN, Check.Kind.ABSENT, 0, 0, -1, "", command.toString(), "",
-                                    "member lost; sent again"));
-                            resend.run();
+                        if (lost && sentAgain(problem.id(), policy.solver, attempt, "", command.toString(),
+                                "member lost", lostSoFar, models.values(), resend)) {
                             return;
                         }
                         finishPortfolio(policy, problem, entrants, r, models, attempt, command.toString(),
-                                lost ? gaveUp(lostSoFar) : on(attempts.where(r)), lost);
+                                lost ? gaveUp(lostSoFar) : on(where), lost);
                     }));
         }
 
