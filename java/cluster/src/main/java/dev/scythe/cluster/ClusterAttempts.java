@@ -128,8 +128,7 @@ public final class ClusterAttempts implements Attempts {
     @Override
     public String where(RaceResult r) {
         String w = where.remove(r);
-        return w == null || r.entrants().stream().allMatch(e -> e.outcome() instanceof Outcome.MemberLost) ? ""
-                : w;
+        return w == null ? "" : w;
     }
 
     private static void keep(RemoteResult r, Path model) {

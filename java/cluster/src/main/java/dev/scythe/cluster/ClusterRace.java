@@ -108,9 +108,11 @@ public final class ClusterRace {
                 throw new IllegalStateException("race " + group + " failed", e.getCause());
             }
             if (won.isDone() || cancelled) {
-                // The winner's member broadcast the win; this again, for a member that missed it, then the task
-                // cancel (an interrupt on the member) for any entrant still unreported after LAGGARD.
-                farm.cancel(group);
+                // The winner's member broadcast the win (a deadline that passed is broadcast here); the task cancel
+                // (an interrupt on the member) is for any entrant still unreported after LAGGARD.
+                if (cancelled) {
+                    farm.cancel(group);
+                }
                 try {
                     all.get(LAGGARD.toNanos(), TimeUnit.NANOSECONDS);
                 } catch (TimeoutException | java.util.concurrent.ExecutionException laggards) {
@@ -125,7 +127,7 @@ public final class ClusterRace {
             for (Farm.Submitted<RemoteResult> s : sent) {
                 results.add(s.result().join());
             }
-            return result(results, Duration.ofNanos(System.nanoTime() - t0));
+            return result(results, Duration.ofNanos(System.nanoTime() - t0), cancelled);
         } finally {
             placed.forEach(m -> farm.release(m, 1));
         }
@@ -139,7 +141,7 @@ public final class ClusterRace {
                 job.success());
     }
 
-    private Result result(List<RemoteResult> results, Duration wall) {
+    private Result result(List<RemoteResult> results, Duration wall, boolean late) {
         List<RaceResult.Entry> entries = new ArrayList<>();
         int winner = -1;
         for (int i = 0; i < results.size(); i++) {
@@ -175,7 +177,7 @@ public final class ClusterRace {
                 latency = OptionalLong.of(Math.max(0, last - won.get().run().get().exitNanos()));
             }
         }
-        boolean timedOut = won.isEmpty() && entries.stream().anyMatch(e -> e.outcome() instanceof Outcome.TimedOut);
+        boolean timedOut = won.isEmpty() && (late || entries.stream().anyMatch(e -> e.outcome() instanceof Outcome.TimedOut));
         List<String> members = results.stream().map(RemoteResult::member).toList();
         return new Result(new RaceResult(Race.Mode.FIRST_SUCCESS, won, entries, wall, timedOut, false, latency),
                 members);

@@ -50,6 +50,7 @@ public final class Farm implements AutoCloseable {
     private final Map<UUID, Integer> free = new HashMap<>();
     private final Map<UUID, Member> members = new HashMap<>();
     private final UUID listener;
+    private boolean closed;
 
     private Farm(HazelcastInstance hz, boolean ownsInstance) {
         this.hz = hz;
@@ -166,8 +167,14 @@ public final class Farm implements AutoCloseable {
                 throw new IllegalStateException("no member of cluster '" + hz.getConfig().getClusterName()
                         + "' runs jobs any more");
             }
-            Optional<Member> m = mostFree();
-            if (m.isPresent() && free.get(m.get().getUuid()) >= Math.min(n, slots(m.get()))) {
+            if (closed) {
+                throw new IllegalStateException("the coordinator left cluster '" + hz.getConfig().getClusterName()
+                        + "'");
+            }
+            Optional<Member> m = members.values().stream()
+                    .filter(x -> free.get(x.getUuid()) >= Math.min(n, slots(x)))
+                    .max(Comparator.comparingInt((Member x) -> free.get(x.getUuid())));
+            if (m.isPresent()) {
                 free.merge(m.get().getUuid(), -n, Integer::sum);
                 return m.get();
             }
@@ -189,7 +196,13 @@ public final class Farm implements AutoCloseable {
 
     /** Sends one job of {@code group} to {@code member}; the future never fails: a lost member is an outcome. */
     Submitted<RemoteResult> submit(String group, int index, RemoteJob job, Member member) {
-        Submitted<RemoteResult> s = send(new JobTask(group, index, self, job), member, e -> failed(member, e));
+        return submit(group, index, job, member, true);
+    }
+
+    /** {@code raced}: one of a race's entrants (it reads the race's mark and claims it); else a job on its own. */
+    private Submitted<RemoteResult> submit(String group, int index, RemoteJob job, Member member, boolean raced) {
+        Submitted<RemoteResult> s = send(new JobTask(group, index, self, job, raced), member,
+                e -> failed(member, e));
         return new Submitted<>(s.member(), s.future(), s.result().thenApply(r -> shutDown(member, r)));
     }
 
@@ -227,20 +240,8 @@ public final class Farm implements AutoCloseable {
         } catch (RuntimeException e) {
             return new Submitted<>(member, null, CompletableFuture.completedFuture(failure.apply(e)));
         }
-        CompletableFuture<T> result = new CompletableFuture<>();
-        if (f instanceof java.util.concurrent.CompletionStage<?> stage) {
-            @SuppressWarnings("unchecked")
-            java.util.concurrent.CompletionStage<T> s = (java.util.concurrent.CompletionStage<T>) stage;
-            s.whenComplete((r, e) -> result.complete(e == null ? r : failure.apply(e)));
-        } else { // not expected of Hazelcast 5; a thread per job keeps it correct if it ever changes
-            Thread.ofVirtual().start(() -> {
-                try {
-                    result.complete(f.get());
-                } catch (InterruptedException | ExecutionException | CancellationException e) {
-                    result.complete(failure.apply(e));
-                }
-            });
-        }
+        // Hazelcast 5's executor futures are CompletableFutures (InternalCompletableFuture)
+        CompletableFuture<T> result = ((CompletableFuture<T>) f).handle((r, e) -> e == null ? r : failure.apply(e));
         return new Submitted<>(member, f, result);
     }
 
@@ -253,8 +254,15 @@ public final class Farm implements AutoCloseable {
         }
     }
 
-    /** What a job's failure at the coordinator says: a member that left is MemberLost, anything else the job's. */
-    static RemoteResult failed(Member member, Throwable e) {
+    /**
+     * What a job's failure at the coordinator says: a member that left is MemberLost, anything else the job's. The
+     * coordinator's own instance going down is neither: the job's future fails, and the run stops (to be resumed).
+     */
+    RemoteResult failed(Member member, Throwable e) {
+        if (!hz.getLifecycleService().isRunning()) {
+            throw new CompletionException(new java.io.IOException("the coordinator left cluster '"
+                    + hz.getConfig().getClusterName() + "' with jobs on " + address(member), e));
+        }
         while ((e instanceof ExecutionException || e instanceof CompletionException) && e.getCause() != null) {
             e = e.getCause();
         }
@@ -271,9 +279,11 @@ public final class Farm implements AutoCloseable {
 
     private static boolean lost(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
+            // OperationTimeoutException: the member stopped acknowledging the task for the operation heartbeat
+            // timeout; what became of it is as unknown as if the member had left
             if (t instanceof MemberLeftException || t instanceof TargetNotMemberException
                     || t instanceof TargetDisconnectedException
-                    || t instanceof com.hazelcast.core.HazelcastInstanceNotActiveException) {
+                    || t instanceof com.hazelcast.core.OperationTimeoutException) {
                 return true;
             }
         }
@@ -285,27 +295,22 @@ public final class Farm implements AutoCloseable {
      * winner already holds it), then the broadcast.
      */
     void cancel(String group) {
-        hz.getMap(MARKS).putIfAbsent(group, -1, MARK_TTL_HOURS, TimeUnit.HOURS);
-        hz.getTopic(CANCELS).publish(message(group, -1));
+        Object prior = hz.getMap(MARKS).putIfAbsent(group, -1, MARK_TTL_HOURS, TimeUnit.HOURS);
+        hz.getTopic(CANCELS).publish(message(group, prior == null ? -1 : (Integer) prior));
     }
 
     /** Between a group and the winner's index (-1: a cancel) in a broadcast. */
     static final char SEPARATOR = '\n';
 
-    /** A broadcast: the group and the winner's index, or -1 for a cancel (read the mark). */
+    /** A broadcast: the group and its mark, the winner's index or -1 for a cancel. */
     static String message(String group, int winner) {
         return group + SEPARATOR + winner;
-    }
-
-    /** The mark of {@code group}: its winner's index, -1 if cancelled, empty if neither. */
-    Optional<Integer> mark(String group) {
-        return Optional.ofNullable((Integer) hz.getMap(MARKS).get(group));
     }
 
     /** Runs one job on the member with the most free slots, once a slot is free; never re-sent. */
     public CompletableFuture<RemoteResult> run(RemoteJob job) throws InterruptedException {
         Member m = placeWhenFree(1);
-        Submitted<RemoteResult> s = submit("job-" + UUID.randomUUID(), 0, job, m);
+        Submitted<RemoteResult> s = submit("job-" + UUID.randomUUID(), 0, job, m, false);
         return s.result().whenComplete((r, e) -> release(m, 1));
     }
 
@@ -314,9 +319,13 @@ public final class Farm implements AutoCloseable {
         return new ArrayList<>(members().keySet());
     }
 
-    /** Leaves the cluster if this farm joined it. */
+    /** Leaves the cluster if this farm joined it; whoever waits for a slot is told. */
     @Override
     public void close() {
+        synchronized (this) {
+            closed = true;
+            notifyAll();
+        }
         try {
             hz.getCluster().removeMembershipListener(listener);
         } catch (RuntimeException notActive) {

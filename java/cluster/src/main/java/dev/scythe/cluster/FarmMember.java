@@ -150,7 +150,7 @@ public final class FarmMember implements AutoCloseable {
     RemoteResult run(JobTask task) throws IOException {
         Group g = join(task.group, task.submitter);
         try {
-            if (!mayStart(task.group, task.submitter, g)) {
+            if (!mayStart(task.group, task.submitter, g, task.raced)) {
                 return notStarted(g.token);
             }
             return start(task, g);
@@ -162,7 +162,7 @@ public final class FarmMember implements AutoCloseable {
     PortfolioTask.Result run(PortfolioTask task) throws IOException, InterruptedException {
         Group g = join(task.group, task.submitter);
         try {
-            if (!mayStart(task.group, task.submitter, g)) {
+            if (!mayStart(task.group, task.submitter, g, false)) {
                 List<RemoteResult> none = task.names.stream().map(n -> notStarted(g.token)).toList();
                 return new PortfolioTask.Result(address, none, -1, false, 0);
             }
@@ -176,8 +176,8 @@ public final class FarmMember implements AutoCloseable {
      * After the task's token is registered: the sticky mark (a cancel or a win that came before the task) and a
      * coordinator that already left both settle it before anything starts.
      */
-    private boolean mayStart(String group, UUID submitter, Group g) {
-        Integer mark = marks.get(group);
+    private boolean mayStart(String group, UUID submitter, Group g, boolean raced) {
+        Integer mark = raced ? marks.get(group) : null; // only a race is cancelled by others than its coordinator
         if (mark != null) {
             settle(g, mark);
         } else if (hz.getCluster().getMembers().stream().noneMatch(m -> m.getUuid().equals(submitter))) {
@@ -242,7 +242,7 @@ public final class FarmMember implements AutoCloseable {
                 Files.write(dir.resolve(f.getKey()), f.getValue());
             }
             ProcessSpec.Builder b = ProcessSpec.builder(task.job.argvIn(dir.toString()).toArray(String[]::new))
-                    .directory(dir).stdout(Redirect.capture()).stderr(Redirect.capture()).token(g.token)
+                    .directory(dir).token(g.token)
                     .grace(Duration.ofMillis(task.job.graceMillis()));
             if (task.job.timeoutMillis() > 0) {
                 b.timeout(Duration.ofMillis(task.job.timeoutMillis()));
@@ -263,7 +263,7 @@ public final class FarmMember implements AutoCloseable {
             String out = outcome instanceof Outcome.SpawnFailed ? "" : job.stdout().text();
             String err = outcome instanceof Outcome.SpawnFailed ? "" : job.stderr().text();
             boolean ok = task.job.success().test(outcome, out);
-            boolean claimed = ok && claim(task, g);
+            boolean claimed = ok && task.raced && claim(task, g);
             byte[] kept = null;
             if (task.job.keep() != null && Files.isRegularFile(dir.resolve(task.job.keep()))) {
                 kept = Files.readAllBytes(dir.resolve(task.job.keep()));
@@ -288,22 +288,14 @@ public final class FarmMember implements AutoCloseable {
         return true;
     }
 
-    /**
-     * A broadcast for a group: settle its token here. A win carries the winner's index (the mark says the same: it
-     * was set first); a cancel sends the mark to be read, since a win may have beaten it there.
-     */
+    /** A broadcast for a group carries its mark (set first): settle the group's token here by it. */
     private void mark(String message) {
         int sep = message.lastIndexOf(Farm.SEPARATOR);
         String group = message.substring(0, sep);
         int winner = Integer.parseInt(message.substring(sep + 1));
         Group g = groups.get(group);
         if (g != null && !g.token.isCancelled()) {
-            if (winner >= 0) {
-                g.token.claim(winner);
-            } else {
-                Integer mark = marks.get(group);
-                settle(g, mark == null ? -1 : mark);
-            }
+            settle(g, winner);
         }
     }
 
@@ -402,14 +394,4 @@ public final class FarmMember implements AutoCloseable {
         return Files.createTempDirectory(root, SCRATCH_PREFIX + ProcessHandle.current().pid() + "-");
     }
 
-    /** Every member of {@code hz}'s cluster that runs jobs. */
-    static Set<Member> workers(HazelcastInstance hz) {
-        Set<Member> out = new java.util.LinkedHashSet<>();
-        for (Member m : hz.getCluster().getMembers()) {
-            if (!m.isLiteMember() && Farm.slots(m) > 0) {
-                out.add(m);
-            }
-        }
-        return out;
-    }
 }

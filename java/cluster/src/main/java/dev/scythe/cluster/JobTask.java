@@ -18,9 +18,12 @@ final class JobTask implements Callable<RemoteResult>, Serializable, HazelcastIn
     final int index;
     final UUID submitter;
     final RemoteJob job;
+    /** One of a race's entrants: it reads the race's mark before it starts and claims the race on success. */
+    final boolean raced;
     private transient HazelcastInstance instance;
 
-    JobTask(String group, int index, UUID submitter, RemoteJob job) {
+    JobTask(String group, int index, UUID submitter, RemoteJob job, boolean raced) {
+        this.raced = raced;
         this.group = Objects.requireNonNull(group, "group");
         this.index = index;
         this.submitter = Objects.requireNonNull(submitter, "submitter");

@@ -80,12 +80,12 @@ class ClusterEvaluationTest {
         List<Provers.Problem> problems = corpus(dir.resolve("problems"), 4);
         Evaluation.Settings settings = new Evaluation.Settings(Duration.ofSeconds(20), 2,
                 List.of(Evaluation.Policy.CORES, Evaluation.Policy.RACE_ALL), null);
+        Leaks.Snapshot before = Leaks.take();
         Evaluation local;
         try (Supervisor s = new Supervisor(); ResultsDatabase rdb = ResultsDatabase.open(dir.resolve("local.db"))) {
             new Evaluation(problems, provers, settings).run(s, rdb, QUIET);
             local = Evaluation.fromDatabase(rdb);
         }
-        Leaks.Snapshot before = Leaks.take();
         Evaluation cluster;
         Map<String, Integer> members;
         try (TestFarm t = new TestFarm(2, 2)) {

@@ -47,6 +47,13 @@ class ClusterRaceTest {
                 rr.entrants().get(i).run().ifPresent(run -> Leaks.assertGone(run.pid(), "preempted " + index));
             }
             assertTrue(secs < 20, "the race took " + secs + " s: the losers were not preempted");
+            // the losers on B were preempted by B itself, on A's broadcast: B reported them, reaped well within the
+            // coordinator's last resort (an interrupt after LAGGARD, which would report them without a run)
+            long exit = rr.entrants().get(1).run().orElseThrow().exitNanos();
+            long onB = java.util.stream.IntStream.of(0, 3).mapToObj(i -> rr.entrants().get(i).run())
+                    .flatMap(java.util.Optional::stream).mapToLong(x -> x.reapedNanos() - exit).max().orElse(-1);
+            assertTrue(onB >= 0 && onB < ClusterRace.LAGGARD.toNanos() / 2, "B's losers reaped " + onB / 1e6
+                    + " ms after the winner's exit");
             assertTrue(rr.entrants().get(2).run().isEmpty() || rr.preemptionNanos().isPresent());
             assertEquals(0, t.members.get(0).running() + t.members.get(1).running());
             assertEquals(java.util.Map.of(a, 2, b, 2), t.farm.free(), "every slot the race took is back");

@@ -67,13 +67,16 @@ final class TestFarm implements AutoCloseable {
 
     @Override
     public void close() {
-        farm.close();
-        for (FarmMember m : members) {
-            m.close();
-            if (java.nio.file.Files.exists(m.scratchDir())) {
-                throw new AssertionError("member " + m.address() + " left its scratch directory " + m.scratchDir());
+        try {
+            farm.close();
+            for (FarmMember m : members) {
+                m.close();
+                if (java.nio.file.Files.exists(m.scratchDir())) {
+                    throw new AssertionError("member " + m.address() + " left its scratch " + m.scratchDir());
+                }
             }
+        } finally {
+            factory.shutdownAll();
         }
-        factory.shutdownAll();
     }
 }
