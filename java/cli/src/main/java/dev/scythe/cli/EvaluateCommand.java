@@ -112,19 +112,20 @@ final class EvaluateCommand extends Subcommand {
                 + "and cores); without it, an earlier OUT/results.db is kept as results-previous.db"})
     private boolean resume;
 
-    @Option(names = "--cluster", paramLabel = "HOST:PORT", split = ",", description = {
+    @Option(names = "--cluster", paramLabel = "HOST:PORT", split = ",", converter = MemberCommand.HostPort.class,
+            description = {
         "run the attempts on the members of a Scythe cluster (started with 'scythe member'), joined at these "
                 + "addresses, instead of on this machine; problems travel with their attempts (docs/cluster.md)"})
     private List<String> cluster = List.of();
 
-    @Option(names = "--cluster-name", paramLabel = "NAME", description = {
-        "the cluster's name, as its members were started with (default: scythe)"})
-    private String clusterName = dev.scythe.cluster.FarmConfig.CLUSTER;
+    @Option(names = "--cluster-name", paramLabel = "NAME", converter = MemberCommand.ClusterName.class,
+            description = {"the cluster's name, as its members were started with (default: scythe)"})
+    private String clusterName;
 
-    @Option(names = "--max-attempts", paramLabel = "N", description = {
-        "with --cluster: how many times an attempt whose member was lost is sent, in all (default: 3); then it "
-                + "counts as unsolved, member_lost"})
-    private int maxAttempts = dev.scythe.cluster.ClusterAttempts.MAX_ATTEMPTS;
+    @Option(names = "--max-attempts", paramLabel = "N", converter = Numbers.Attempts.class, description = {
+        "with --cluster: how many times an attempt whose member was lost is sent, in all (1 to 1000, default: 3); "
+                + "then it counts as unsolved, member_lost"})
+    private Long maxAttempts;
 
     EvaluateCommand(PrintStream out, PrintStream err) {
         super(out, err);
@@ -138,17 +139,14 @@ final class EvaluateCommand extends Subcommand {
         if (cores < 1) {
             throw new UsageException("--cores must be at least 1, got " + cores);
         }
-        if (maxAttempts < 1) {
-            throw new UsageException("--max-attempts must be at least 1, got " + maxAttempts);
-        }
-        if (cluster.isEmpty() && (maxAttempts != dev.scythe.cluster.ClusterAttempts.MAX_ATTEMPTS
-                || !clusterName.equals(dev.scythe.cluster.FarmConfig.CLUSTER))) {
+        if (cluster.isEmpty() && (maxAttempts != null || clusterName != null)) {
             throw new UsageException("--max-attempts and --cluster-name need --cluster");
         }
         dev.scythe.cluster.FarmConfig farmConfig;
         try {
             farmConfig = cluster.isEmpty() ? null
-                    : dev.scythe.cluster.FarmConfig.joining(cluster).withClusterName(clusterName);
+                    : dev.scythe.cluster.FarmConfig.joining(cluster).withClusterName(clusterName == null
+                            ? dev.scythe.cluster.FarmConfig.CLUSTER : clusterName);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--cluster: " + e.getMessage());
         }
@@ -199,40 +197,32 @@ final class EvaluateCommand extends Subcommand {
                     + " with a stated status), provers " + provers.stream().map(Provers.Prover::name).toList()
                     + ", portfolios " + policies.stream().map(p -> p.option).toList() + " on " + cores
                     + " cores, timeout " + Durations.millis(timeout) + " ms");
-            Files.createDirectories(outDir);
-            if (!resume && Files.exists(dbFile)) {
-                keepPrevious(dbFile);
+            // the cluster first: a farm that cannot be reached leaves OUT as it was (its results.db not set aside)
+            dev.scythe.cluster.Farm farm = null;
+            if (farmConfig != null) {
+                MemberCommand.quietHazelcast();
+                try {
+                    farm = dev.scythe.cluster.Farm.connect(farmConfig.coordinator());
+                } catch (RuntimeException e) {
+                    err.println("scythe: cannot join cluster '" + farmConfig.clusterName() + "' at " + cluster + ": "
+                            + e.getMessage());
+                    return Outcome.STATUS_SCYTHE_FAILED;
+                }
             }
-            try (ResultsDatabase db = ResultsDatabase.open(dbFile)) {
-                if (resume) {
-                    checkSameSetup(db, ev.setup());
-                    int interrupted = db.markInterrupted();
-                    err.println("scythe: resuming " + dbFile + (interrupted > 0 ? "; " + interrupted
-                            + " attempt(s) it left unfinished run again" : ""));
+            try (dev.scythe.cluster.Farm joined = farm) {
+                if (joined != null && joined.slots() == 0) {
+                    err.println("scythe: no member of cluster '" + farmConfig.clusterName() + "' at " + cluster
+                            + " runs jobs; start them with 'scythe member'");
+                    return Outcome.STATUS_SCYTHE_FAILED;
                 }
-                db.putMeta("corpus", problemsDir.toAbsolutePath().toString());
-                ProgressPrinter progress = new ProgressPrinter(err, System.console() != null
-                        && System.console().isTerminal());
-                try (Supervisor supervisor = new Supervisor()) {
-                    if (farmConfig == null) {
-                        ev.run(supervisor, db, progress);
-                    } else {
-                        MemberCommand.quietHazelcast();
-                        try (var farm = dev.scythe.cluster.Farm.connect(farmConfig.coordinator())) {
-                            if (farm.slots() == 0) {
-                                err.println("scythe: no member of cluster '" + clusterName + "' at " + cluster
-                                        + " runs jobs; start them with 'scythe member'");
-                                return Outcome.STATUS_SCYTHE_FAILED;
-                            }
-                            err.println("scythe: on cluster '" + clusterName + "': " + farm.members().entrySet()
-                                    .stream().map(m -> m.getKey() + " (" + m.getValue() + (m.getValue() == 1 ? " slot)" : " slots)"))
-                                    .collect(Collectors.joining(", ")));
-                            ev.run(new dev.scythe.cluster.ClusterAttempts(farm, cores, maxAttempts), supervisor, db,
-                                    progress);
-                        }
-                    }
+                if (joined != null) {
+                    err.println("scythe: on cluster '" + farmConfig.clusterName() + "': " + joined.members()
+                            .entrySet().stream().map(m -> m.getKey() + " (" + m.getValue()
+                                    + (m.getValue() == 1 ? " slot)" : " slots)")).collect(Collectors.joining(", ")));
                 }
-                return report(Evaluation.fromDatabase(db), ev);
+                return run(ev, problemsDir, dbFile, joined == null ? null
+                        : new dev.scythe.cluster.ClusterAttempts(joined, cores, maxAttempts == null
+                                ? dev.scythe.cluster.ClusterAttempts.MAX_ATTEMPTS : maxAttempts.intValue()));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -240,6 +230,34 @@ final class EvaluateCommand extends Subcommand {
         } catch (IOException | SQLException e) {
             err.println("scythe: " + e.getMessage());
             return Outcome.STATUS_SCYTHE_FAILED;
+        }
+    }
+
+    /** Runs the evaluation into OUT/results.db, here or on the cluster's {@code attempts}, and reports it. */
+    private int run(Evaluation ev, Path problemsDir, Path dbFile, dev.scythe.eval.Attempts attempts)
+            throws IOException, SQLException, InterruptedException {
+        Files.createDirectories(outDir);
+        if (!resume && Files.exists(dbFile)) {
+            keepPrevious(dbFile);
+        }
+        try (ResultsDatabase db = ResultsDatabase.open(dbFile)) {
+            if (resume) {
+                checkSameSetup(db, ev.setup());
+                int interrupted = db.markInterrupted();
+                err.println("scythe: resuming " + dbFile + (interrupted > 0 ? "; " + interrupted
+                        + " attempt(s) it left unfinished run again" : ""));
+            }
+            db.putMeta("corpus", problemsDir.toAbsolutePath().toString());
+            ProgressPrinter progress = new ProgressPrinter(err, System.console() != null
+                    && System.console().isTerminal());
+            try (Supervisor supervisor = new Supervisor()) {
+                if (attempts == null) {
+                    ev.run(supervisor, db, progress);
+                } else {
+                    ev.run(attempts, supervisor, db, progress);
+                }
+            }
+            return report(Evaluation.fromDatabase(db), ev);
         }
     }
 

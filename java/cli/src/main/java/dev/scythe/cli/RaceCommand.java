@@ -227,8 +227,8 @@ final class RaceCommand extends Subcommand {
             RemoteJob shipped;
             try { // the files it names travel with it: a command line written for this machine runs on any member
                 shipped = RemoteJob.shipping(commands.get(k), 0, new RemoteJob.Success(codes, null));
-            } catch (java.io.IOException e) {
-                err.println("scythe race: entrant " + (k + 1) + ": cannot read a file it names: " + e.getMessage());
+            } catch (java.io.IOException | IllegalArgumentException e) { // unreadable, or too large to ship
+                err.println("scythe race: entrant " + (k + 1) + ": cannot ship a file it names: " + e.getMessage());
                 return dev.scythe.Outcome.STATUS_SCYTHE_FAILED;
             }
             String program = commands.get(k).get(0);
@@ -283,7 +283,7 @@ final class RaceCommand extends Subcommand {
         }
         if (result == null) {
             err.println("scythe race: the race was cancelled on every member");
-            return interrupts.status();
+            return interrupts.status() != 0 ? interrupts.status() : dev.scythe.Outcome.STATUS_SCYTHE_FAILED;
         }
         RaceResult r = result.race();
         int status = interrupts.status() != 0 ? interrupts.status()

@@ -156,8 +156,13 @@ class FarmCrashTest {
                 }
             }
         }
-        // every member is dead now, so its guard has killed what it ran: no prover of this test is left anywhere
+        // every member is dead now, so its guard has killed what it ran: no prover of this test is left anywhere,
+        // neither the script (its argv names tmp) nor minisat after its exec (its argv names the member's scratch)
         EvaluateProcessTest.assertNoneLeft(tmp);
+        for (Process m : members) {
+            EvaluateProcessTest.assertNoneLeft(dev.scythe.cluster.FarmMember.scratchRoot().resolve("pid-" + m.pid()
+                    + "-"));
+        }
     }
 
     static void waitForRows(Path db, int finished) throws Exception {
