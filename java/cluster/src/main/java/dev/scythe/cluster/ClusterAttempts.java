@@ -1,8 +1,6 @@
 package dev.scythe.cluster;
 
 import com.hazelcast.cluster.Member;
-import dev.scythe.Outcome;
-import dev.scythe.Output;
 import dev.scythe.Race;
 import dev.scythe.RaceResult;
 import dev.scythe.eval.Attempts;
@@ -10,7 +8,6 @@ import dev.scythe.eval.Provers.Problem;
 import dev.scythe.eval.Provers.Prover;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -113,9 +110,7 @@ public final class ClusterAttempts implements Attempts {
             for (int i = 0; i < r.entrants().size(); i++) {
                 RemoteResult x = r.entrants().get(i);
                 keep(x, models.get(names.get(i)));
-                Optional<RaceResult.Run> run = x.started() ? Optional.of(new RaceResult.Run(x.pid(), x.startNanos(),
-                        x.exitNanos(), x.reapedNanos(), text(x.stdout()), text(x.stderr()))) : Optional.empty();
-                entries.add(new RaceResult.Entry(i, names.get(i), x.toOutcome(), x.succeeded(), run));
+                entries.add(new RaceResult.Entry(i, names.get(i), x.toOutcome(), x.succeeded(), x.run()));
             }
             RaceResult race = new RaceResult(mode, r.winner() >= 0 ? Optional.of(entries.get(r.winner()))
                     : Optional.empty(), entries, Duration.ofNanos(r.wallNanos()), r.timedOut(), false,
@@ -147,10 +142,5 @@ public final class ClusterAttempts implements Attempts {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read problem " + file + ": " + e.getMessage(), e);
         }
-    }
-
-    private static Output text(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return new Output(b, new byte[0], b.length, 0);
     }
 }

@@ -2,11 +2,9 @@ package dev.scythe.cluster;
 
 import com.hazelcast.cluster.Member;
 import dev.scythe.Outcome;
-import dev.scythe.Output;
 import dev.scythe.Race;
 import dev.scythe.RaceResult;
 import dev.scythe.Usage;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -156,9 +154,7 @@ public final class ClusterRace {
             if (winner >= 0 && o instanceof Outcome.Cancelled c && c.signal() == 0 && !r.started()) {
                 o = new Outcome.Preempted(winner, -1, 0, Usage.NONE); // interrupted before it reported: it lost
             }
-            Optional<RaceResult.Run> run = r.started() ? Optional.of(new RaceResult.Run(r.pid(), r.startNanos(),
-                    r.exitNanos(), r.reapedNanos(), output(r.stdout()), output(r.stderr()))) : Optional.empty();
-            entries.add(new RaceResult.Entry(i, entrants.get(i).name(), o, r.succeeded(), run));
+            entries.add(new RaceResult.Entry(i, entrants.get(i).name(), o, r.succeeded(), r.run()));
         }
         Optional<RaceResult.Entry> won = winner >= 0 ? Optional.of(entries.get(winner)) : Optional.empty();
         OptionalLong latency = OptionalLong.empty();
@@ -185,10 +181,5 @@ public final class ClusterRace {
 
     private static String host(String member) {
         return member.substring(0, member.lastIndexOf(':'));
-    }
-
-    private static Output output(String text) {
-        byte[] b = text.getBytes(StandardCharsets.UTF_8);
-        return new Output(b, new byte[0], b.length, 0);
     }
 }

@@ -2,7 +2,6 @@ package dev.scythe.cluster;
 
 import com.hazelcast.cluster.Member;
 import com.hazelcast.cluster.MembershipEvent;
-import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.config.Config;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
@@ -57,7 +56,13 @@ public final class Farm implements AutoCloseable {
         this.ownsInstance = ownsInstance;
         this.executor = hz.getExecutorService(EXECUTOR);
         this.self = hz.getCluster().getLocalMember().getUuid();
-        this.listener = hz.getCluster().addMembershipListener(new MembershipListener() {
+        // the initial members come in order with later events: none removed meanwhile is added back
+        this.listener = hz.getCluster().addMembershipListener(new com.hazelcast.cluster.InitialMembershipListener() {
+            @Override
+            public void init(com.hazelcast.cluster.InitialMembershipEvent e) {
+                e.getMembers().forEach(Farm.this::added);
+            }
+
             @Override
             public void memberAdded(MembershipEvent e) {
                 added(e.getMember());
@@ -68,7 +73,6 @@ public final class Farm implements AutoCloseable {
                 removed(e.getMember());
             }
         });
-        hz.getCluster().getMembers().forEach(this::added);
     }
 
     /** Joins the cluster as a coordinator (a lite member: no data, no jobs) with {@link FarmConfig#coordinator}. */

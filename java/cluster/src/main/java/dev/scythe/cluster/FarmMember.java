@@ -12,7 +12,6 @@ import dev.scythe.CancelToken;
 import dev.scythe.Job;
 import dev.scythe.Outcome;
 import dev.scythe.ProcessSpec;
-import dev.scythe.Redirect;
 import dev.scythe.Supervisor;
 import dev.scythe.Usage;
 import java.io.IOException;
@@ -23,7 +22,6 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -106,7 +104,13 @@ public final class FarmMember implements AutoCloseable {
 
     /** Starts a member with this configuration ({@link FarmConfig#member}) and Scythe on it. */
     public static FarmMember start(Config config) {
-        return new FarmMember(Hazelcast.newHazelcastInstance(config), true);
+        HazelcastInstance hz = Hazelcast.newHazelcastInstance(config);
+        try {
+            return new FarmMember(hz, true);
+        } catch (RuntimeException e) { // no slots, no scratch directory: the member leaves as it came
+            hz.shutdown();
+            throw e;
+        }
     }
 
     /** Scythe on a member already started with a configuration from {@link FarmConfig#member}; close leaves it up. */
@@ -188,21 +192,13 @@ public final class FarmMember implements AutoCloseable {
 
     /** A portfolio as a local race here, under the group's token (a cancel of the group cancels the race). */
     private PortfolioTask.Result race(PortfolioTask task, Group g) throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory(scratch, "portfolio-");
+        Path dir = unpack("portfolio-", task.files);
         try {
-            for (var f : task.files.entrySet()) {
-                Files.write(dir.resolve(f.getKey()), f.getValue());
-            }
             dev.scythe.Race.Builder race = dev.scythe.Race.builder().mode(task.mode).token(g.token)
                     .maxConcurrent(task.maxConcurrent).timeout(Duration.ofMillis(task.timeoutMillis));
             for (int i = 0; i < task.jobs.size(); i++) {
                 RemoteJob job = task.jobs.get(i);
-                ProcessSpec.Builder b = ProcessSpec.builder(job.argvIn(dir.toString()).toArray(String[]::new))
-                        .directory(dir).grace(Duration.ofMillis(job.graceMillis()));
-                if (job.timeoutMillis() > 0) {
-                    b.timeout(Duration.ofMillis(job.timeoutMillis()));
-                }
-                race.entrant(task.names.get(i), b.build(), dev.scythe.SuccessCriterion.matching(
+                race.entrant(task.names.get(i), spec(job, dir).build(), dev.scythe.SuccessCriterion.matching(
                         f -> job.success().test(f.outcome(), f.stdout().text()), "the job's success rule"));
             }
             dev.scythe.RaceResult r;
@@ -219,9 +215,7 @@ public final class FarmMember implements AutoCloseable {
             }
             List<RemoteResult> out = new java.util.ArrayList<>();
             for (dev.scythe.RaceResult.Entry e : r.entrants()) {
-                RemoteJob job = task.jobs.get(e.index());
-                byte[] kept = job.keep() != null && Files.isRegularFile(dir.resolve(job.keep()))
-                        ? Files.readAllBytes(dir.resolve(job.keep())) : null;
+                byte[] kept = kept(task.jobs.get(e.index()), dir);
                 var run = e.run();
                 out.add(new RemoteResult(address, RemoteResult.Wire.of(e.outcome()), run.map(x -> x.pid()).orElse(0),
                         run.map(x -> x.startNanos()).orElse(0L), run.map(x -> x.exitNanos()).orElse(0L),
@@ -236,18 +230,9 @@ public final class FarmMember implements AutoCloseable {
     }
 
     private RemoteResult start(JobTask task, Group g) throws IOException {
-        Path dir = Files.createTempDirectory(scratch, "job-");
+        Path dir = unpack("job-", task.job.files());
         try {
-            for (var f : task.job.files().entrySet()) {
-                Files.write(dir.resolve(f.getKey()), f.getValue());
-            }
-            ProcessSpec.Builder b = ProcessSpec.builder(task.job.argvIn(dir.toString()).toArray(String[]::new))
-                    .directory(dir).token(g.token)
-                    .grace(Duration.ofMillis(task.job.graceMillis()));
-            if (task.job.timeoutMillis() > 0) {
-                b.timeout(Duration.ofMillis(task.job.timeoutMillis()));
-            }
-            Job job = supervisor.start(b.build());
+            Job job = supervisor.start(spec(task.job, dir).token(g.token).build());
             Outcome outcome;
             try {
                 outcome = job.onExit().get();
@@ -264,15 +249,33 @@ public final class FarmMember implements AutoCloseable {
             String err = outcome instanceof Outcome.SpawnFailed ? "" : job.stderr().text();
             boolean ok = task.job.success().test(outcome, out);
             boolean claimed = ok && task.raced && claim(task, g);
-            byte[] kept = null;
-            if (task.job.keep() != null && Files.isRegularFile(dir.resolve(task.job.keep()))) {
-                kept = Files.readAllBytes(dir.resolve(task.job.keep()));
-            }
             return new RemoteResult(address, RemoteResult.Wire.of(outcome), job.pid(), job.startNanos(),
-                    job.exitNanos(), job.reapedNanos(), out, err, kept, ok, claimed);
+                    job.exitNanos(), job.reapedNanos(), out, err, kept(task.job, dir), ok, claimed);
         } finally {
             removeTree(dir);
         }
+    }
+
+    /** A fresh directory in this member's scratch, holding the shipped files. */
+    private Path unpack(String prefix, java.util.Map<String, byte[]> files) throws IOException {
+        Path dir = Files.createTempDirectory(scratch, prefix);
+        for (var f : files.entrySet()) {
+            Files.write(dir.resolve(f.getKey()), f.getValue());
+        }
+        return dir;
+    }
+
+    /** The job's process, run in {@code dir} (its {@code {dir}}), with its timeout and grace. */
+    private static ProcessSpec.Builder spec(RemoteJob job, Path dir) {
+        ProcessSpec.Builder b = ProcessSpec.builder(job.argvIn(dir.toString()).toArray(String[]::new)).directory(dir)
+                .grace(Duration.ofMillis(job.graceMillis()));
+        return job.timeoutMillis() > 0 ? b.timeout(Duration.ofMillis(job.timeoutMillis())) : b;
+    }
+
+    /** The file the job asked to keep, if it wrote it. */
+    private static byte[] kept(RemoteJob job, Path dir) throws IOException {
+        Path f = job.keep() == null ? null : dir.resolve(job.keep());
+        return f != null && Files.isRegularFile(f) ? Files.readAllBytes(f) : null;
     }
 
     /**

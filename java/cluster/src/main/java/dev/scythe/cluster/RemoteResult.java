@@ -23,6 +23,17 @@ public record RemoteResult(String member, Wire outcome, int pid, long startNanos
         return outcome.toOutcome();
     }
 
+    /** The job's process as a race reports it, if it started; its output as text, kept whole. */
+    public java.util.Optional<dev.scythe.RaceResult.Run> run() {
+        return started() ? java.util.Optional.of(new dev.scythe.RaceResult.Run(pid, startNanos, exitNanos, reapedNanos,
+                text(stdout), text(stderr))) : java.util.Optional.empty();
+    }
+
+    private static dev.scythe.Output text(String s) {
+        byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return new dev.scythe.Output(b, new byte[0], b.length, 0);
+    }
+
     /** True when the job's process started on the member. */
     public boolean started() {
         return pid > 0;
