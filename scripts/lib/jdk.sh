@@ -46,3 +46,16 @@ scythe_find_jdk() {
   SCYTHE_JAVA_HOME=$(readlink -f "$best")
   export SCYTHE_JAVA_HOME
 }
+
+# Sets the array hazelcast_opens to the JVM options Hazelcast asks for: the JDK internals it uses (it warns without
+# them; the root pom's hazelcast.opens is the same list for tests) and, from JDK 24, the sun.misc.Unsafe memory access
+# its shaded JCTools still calls. Needs scythe_find_jdk first.
+scythe_hazelcast_opens() {
+  hazelcast_opens=(--add-modules java.se --add-exports java.base/jdk.internal.ref=ALL-UNNAMED
+    --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED
+    --add-opens java.management/sun.management=ALL-UNNAMED
+    --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED)
+  local v
+  v=$(scythe_jdk_version "$SCYTHE_JAVA_HOME")
+  if (( ${v:-0} >= 24 )); then hazelcast_opens+=(--sun-misc-unsafe-memory-access=allow); fi
+}
