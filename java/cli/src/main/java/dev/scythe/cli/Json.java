@@ -83,8 +83,9 @@ final class Json {
     record Race(String mode, String end, int exitStatus, String winner, Stream winnerStdout,
             BigDecimal preemptionLatencyMs, BigDecimal wallMs, List<Entrant> entrants) {}
 
-    /** One entrant of a race. */
-    record Entrant(int index, String name, boolean started, boolean succeeded, Integer pid, Outcome outcome) {}
+    /** One entrant of a race; {@code member}, with {@code --cluster} only, the member it ran on. */
+    record Entrant(int index, String name, boolean started, boolean succeeded, Integer pid, Outcome outcome,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String member) {}
 
     /** {@code deepen --json}. */
     record Deepen(boolean succeeded, int exitStatus, Outcome outcome, BigDecimal wallMs, List<Attempt> attempts) {}

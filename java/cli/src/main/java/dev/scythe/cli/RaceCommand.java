@@ -289,7 +289,7 @@ final class RaceCommand extends Subcommand {
         int status = interrupts.status() != 0 ? interrupts.status()
                 : r.won() ? 0 : r.timedOut() ? 124 : EXIT_NO_WINNER;
         if (json) {
-            out.println(Json.write(clusterJson(r, status, result.members())));
+            out.println(Json.write(json(r, status, result.members())));
         } else {
             for (RaceResult.Entry e : r.entrants()) {
                 if (e.outcome() instanceof dev.scythe.Outcome.MemberLost m) {
@@ -366,34 +366,21 @@ final class RaceCommand extends Subcommand {
     }
 
     Json.Race json(RaceResult r, int status) {
+        return json(r, status, null);
+    }
+
+    /** {@code members}: with {@code --cluster}, the member each entrant ran on; else null. */
+    Json.Race json(RaceResult r, int status, List<String> members) {
         List<Json.Entrant> entrants = new ArrayList<>();
         for (RaceResult.Entry e : r.entrants()) {
             entrants.add(new Json.Entrant(e.index(), e.name(), e.started(), e.succeeded(),
-                    e.run().map(RaceResult.Run::pid).orElse(null), Json.Outcome.of(e.outcome())));
+                    e.run().map(RaceResult.Run::pid).orElse(null), Json.Outcome.of(e.outcome()),
+                    members == null ? null : members.get(e.index())));
         }
         return new Json.Race(mode, end(r), status, r.winner().map(RaceResult.Entry::name).orElse(null),
                 r.winner().map(w -> Json.Stream.of(w.stdout(), base64)).orElse(null),
                 r.preemptionNanos().isPresent()
                         ? Durations.millisNumber(Duration.ofNanos(r.preemptionNanos().getAsLong())) : null,
                 Durations.millisNumber(r.wall()), entrants);
-    }
-
-    /** {@code race --cluster --json}: the keys of {@link Json.Race}, and each entrant's member. */
-    record ClusterJson(String mode, String end, int exitStatus, String winner, Json.Stream winnerStdout,
-            BigDecimal preemptionLatencyMs, BigDecimal wallMs, List<ClusterEntrant> entrants) {}
-
-    /** One entrant of a cluster race: the keys of {@link Json.Entrant}, and the member it ran on. */
-    record ClusterEntrant(int index, String name, boolean started, boolean succeeded, Integer pid,
-            Json.Outcome outcome, String member) {}
-
-    private ClusterJson clusterJson(RaceResult r, int status, List<String> members) {
-        Json.Race race = json(r, status);
-        List<ClusterEntrant> entrants = new ArrayList<>();
-        for (Json.Entrant e : race.entrants()) {
-            entrants.add(new ClusterEntrant(e.index(), e.name(), e.started(), e.succeeded(), e.pid(), e.outcome(),
-                    members.get(e.index())));
-        }
-        return new ClusterJson(race.mode(), race.end(), race.exitStatus(), race.winner(), race.winnerStdout(),
-                race.preemptionLatencyMs(), race.wallMs(), entrants);
     }
 }
