@@ -62,7 +62,7 @@ public final class ClusterFigures {
     private static final Logger HAZELCAST = Logger.getLogger("com.hazelcast");
 
     static {
-        HAZELCAST.setLevel(Level.WARNING);
+        FarmConfig.quietLogging();
     }
 
     /** The JDK internals Hazelcast asks for (the root pom's hazelcast.opens), given to every member JVM. */
@@ -99,12 +99,10 @@ public final class ClusterFigures {
      * for none) starts a member on 127.0.0.1, prints {@code ready HOST:PORT} and runs until its stdin closes.
      */
     public static final class Member {
-        private static final Logger HAZELCAST = Logger.getLogger("com.hazelcast");
-
         private Member() {}
 
         public static void main(String[] args) throws IOException {
-            HAZELCAST.setLevel(Level.WARNING);
+            FarmConfig.quietLogging();
             List<String> join = args[3].equals("-") ? List.of() : List.of(args[3].split(","));
             FarmMember m = FarmMember.start(new FarmConfig(args[0], "127.0.0.1", Integer.parseInt(args[1]), join,
                     Duration.ofSeconds(10)).member(Integer.parseInt(args[2])));
@@ -512,7 +510,7 @@ public final class ClusterFigures {
                 case "clock" -> {
                     return now;
                 }
-                case "quiet" -> Logger.getLogger("com.hazelcast").setLevel(Level.SEVERE); // held by Member
+                case "quiet" -> Logger.getLogger("com.hazelcast").setLevel(Level.SEVERE); // held by FarmConfig
                 case "listen" -> topic.addMessageListener(m -> ARRIVED.put(m.getMessageObject(), System.nanoTime()));
                 case "claim" -> {
                     marks.putIfAbsent(key, 0, 24, TimeUnit.HOURS);

@@ -200,7 +200,7 @@ final class EvaluateCommand extends Subcommand {
             // the cluster first: a farm that cannot be reached leaves OUT as it was (its results.db not set aside)
             dev.scythe.cluster.Farm farm = null;
             if (farmConfig != null) {
-                MemberCommand.quietHazelcast();
+                dev.scythe.cluster.FarmConfig.quietLogging();
                 try {
                     farm = dev.scythe.cluster.Farm.connect(farmConfig.coordinator());
                 } catch (RuntimeException e) {

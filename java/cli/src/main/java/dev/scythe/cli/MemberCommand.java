@@ -16,8 +16,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -72,38 +70,6 @@ final class MemberCommand extends Subcommand {
 
     MemberCommand(PrintStream out, PrintStream err) {
         super(out, err);
-    }
-
-    /**
-     * Hazelcast logs through java.util.logging (FarmConfig says so); its INFO lines (joins, partitions, versions)
-     * would bury scythe's own output. Warnings stay. Held in a field: a logger nobody references loses its level.
-     */
-    private static final Logger HAZELCAST = Logger.getLogger("com.hazelcast");
-
-    /**
-     * Hazelcast's warnings that tell a user nothing they could act on, by the logger (its class) and a part of the
-     * message, and why: the master's partition table reaching a member or coordinator that is joining or leaving
-     * ("Not Member!"), which the next table settles; a coordinator that left (a lite member's shutdown does not tell
-     * the master, which finds out by failing to reconnect, a second later), whose successor may join from the same
-     * address before that and get its heartbeats. A member that runs jobs and leaves is announced by
-     * {@code scythe member} itself.
-     */
-    private static final List<Logger> QUIET = List.of(
-            quiet("com.hazelcast.internal.partition.operation.PartitionStateOperation", "CallerNotMemberException"),
-            quiet("com.hazelcast.internal.server.tcp.TcpServerConnectionErrorHandler", "Removing connection to"),
-            quiet("com.hazelcast.internal.cluster.impl.ClusterJoinManager", "from an existing endpoint"),
-            quiet("com.hazelcast.internal.cluster.impl.ClusterHeartbeatManager", "Local UUID mismatch"));
-
-    private static Logger quiet(String logger, String message) {
-        Logger l = Logger.getLogger(logger);
-        l.setFilter(r -> r.getMessage() == null || !r.getMessage().contains(message));
-        return l;
-    }
-
-    /** Hazelcast's log at WARNING and above, less {@link #QUIET}; called before any member or coordinator starts. */
-    static void quietHazelcast() {
-        HAZELCAST.setLevel(Level.WARNING);
-        QUIET.size(); // the filters are set with the class
     }
 
     /** The type of {@code --port}: 1 to 65535. */
@@ -213,7 +179,7 @@ final class MemberCommand extends Subcommand {
         if (address != null) {
             config = config.withAddress(address);
         }
-        quietHazelcast();
+        FarmConfig.quietLogging();
         CountDownLatch stop = new CountDownLatch(1);
         Interrupts interrupts = new Interrupts(reason -> stop.countDown());
         FarmMember member;

@@ -238,7 +238,7 @@ final class RaceCommand extends Subcommand {
         }
         ClusterRace race = ClusterRace.of(entrants, timeout);
         String name = clusterName == null ? FarmConfig.CLUSTER : clusterName;
-        MemberCommand.quietHazelcast();
+        dev.scythe.cluster.FarmConfig.quietLogging();
         // A signal interrupts the race (ClusterRace then cancels it on every member); never the join or the leave.
         Thread[] racing = {null};
         Interrupts interrupts = new Interrupts(reason -> {

@@ -4,6 +4,8 @@ import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
 import java.time.Duration;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import java.util.List;
 import java.util.Objects;
 
@@ -123,5 +125,36 @@ public record FarmConfig(String clusterName, String address, int port, List<Stri
         j.getTcpIpConfig().setEnabled(true).setMembers(join.isEmpty() && address != null ? List.of(address)
                 : join);
         return c;
+    }
+
+    /**
+     * Hazelcast logs through java.util.logging (as configured here); its INFO lines (joins, partitions, versions)
+     * would bury scythe's own output. Warnings stay. Held in a field: a logger nobody references loses its level.
+     */
+    private static final Logger HAZELCAST = Logger.getLogger("com.hazelcast");
+
+    /**
+     * Hazelcast's warnings that tell a user nothing they could act on, by the logger (its class) and a part of the
+     * message, and why: the master's partition table reaching a member or coordinator that is joining or leaving
+     * ("Not Member!"), which the next table settles; a coordinator that left (a lite member's shutdown does not tell
+     * the master, which finds out by failing to reconnect, a second later), whose successor may join from the same
+     * address before that and get its heartbeats. A member that runs jobs and leaves is announced by
+     * {@code scythe member} itself.
+     */
+    private static final List<Logger> QUIET = List.of(
+            quiet("com.hazelcast.internal.partition.operation.PartitionStateOperation", "CallerNotMemberException"),
+            quiet("com.hazelcast.internal.server.tcp.TcpServerConnectionErrorHandler", "Removing connection to"),
+            quiet("com.hazelcast.internal.cluster.impl.ClusterJoinManager", "from an existing endpoint"),
+            quiet("com.hazelcast.internal.cluster.impl.ClusterHeartbeatManager", "Local UUID mismatch"));
+
+    private static Logger quiet(String logger, String message) {
+        Logger l = Logger.getLogger(logger);
+        l.setFilter(r -> r.getMessage() == null || !r.getMessage().contains(message));
+        return l;
+    }
+
+    /** Hazelcast's log at WARNING and above, less {@link #QUIET}; called before any member or coordinator starts. */
+    public static void quietLogging() {
+        HAZELCAST.setLevel(Level.WARNING);
     }
 }

@@ -12,11 +12,8 @@ import java.util.List;
  * {@link FarmMember} and supervisor) and one coordinator (a lite member with a {@link Farm}).
  */
 final class TestFarm implements AutoCloseable {
-    /** Hazelcast's INFO lines would drown the tests' own output; warnings stay. */
-    private static final java.util.logging.Logger HAZELCAST = java.util.logging.Logger.getLogger("com.hazelcast");
-
     static {
-        HAZELCAST.setLevel(java.util.logging.Level.WARNING);
+        FarmConfig.quietLogging(); // Hazelcast's INFO lines would drown the tests' own output; warnings stay
     }
 
     final TestHazelcastInstanceFactory factory = new TestHazelcastInstanceFactory();
